@@ -1,0 +1,66 @@
+//! The HTTP API: one module per area, one router that lists them all.
+//!
+//! Each handler carries its OpenAPI description (`#[utoipa::path]`), and the router is built with
+//! `utoipa_axum`, so a route cannot be served without appearing in `/v1/openapi.json`.
+
+mod docs;
+mod health;
+mod root;
+
+use axum::Router;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// Where the Swagger UI is served, under the API prefix.
+pub(crate) fn docs_path(api_prefix: &str) -> String {
+    format!("{api_prefix}/docs")
+}
+
+/// Where the OpenAPI document is served, under the API prefix.
+pub(crate) fn openapi_path(api_prefix: &str) -> String {
+    format!("{api_prefix}/openapi.json")
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(description = "AIQ API: periodic cognitive tests for the AIQ iOS app."),
+    tags(
+        (name = "health", description = "Liveness and readiness"),
+        (name = "meta", description = "Welcome document and app association"),
+    )
+)]
+struct ApiDoc;
+
+/// The complete router with its state: `/`, the app association file, and the `/v1` API with
+/// its OpenAPI document and docs page.
+pub(crate) fn router(state: AppState) -> Router {
+    let prefix = state.config.app.api_prefix.clone();
+    let v1 = OpenApiRouter::new()
+        .routes(routes!(health::health))
+        .routes(routes!(health::ping));
+    let (router, mut openapi) = OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(root::root))
+        .routes(routes!(root::apple_app_site_association))
+        .nest(&prefix, v1)
+        .split_for_parts();
+    openapi.info.title = state.config.app.name.clone();
+    openapi.info.version = state.config.app.version.clone();
+
+    router
+        .merge(docs::router(&prefix, openapi))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .with_state(state)
+}
+
+async fn not_found() -> ApiError {
+    ApiError::NotFound("Not Found".into())
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::MethodNotAllowed
+}

@@ -1,0 +1,64 @@
+//! `GET /` and `GET /.well-known/apple-app-site-association`, outside the API prefix.
+
+use axum::Json;
+use axum::extract::State;
+use serde::Serialize;
+use serde_json::{Value, json};
+use utoipa::ToSchema;
+
+use crate::state::AppState;
+
+/// The welcome document.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct Welcome {
+    /// `Welcome to <APP_NAME>`.
+    message: String,
+    /// `APP_VERSION`.
+    version: String,
+    /// Where the API documentation is.
+    docs: String,
+}
+
+/// Welcome message with the version and where the docs are.
+#[utoipa::path(
+    get,
+    path = "/",
+    tag = "meta",
+    operation_id = "root__get",
+    responses((status = 200, description = "Welcome document", body = Welcome))
+)]
+pub(super) async fn root(State(state): State<AppState>) -> Json<Welcome> {
+    let app = &state.config.app;
+    Json(Welcome {
+        message: format!("Welcome to {}", app.name),
+        version: app.version.clone(),
+        docs: super::docs_path(&app.api_prefix),
+    })
+}
+
+/// The iOS app's identifier, which links open in the app.
+const APP_ID: &str = "4HDNC3V5Q6.com.aiq.app";
+
+/// Apple App Site Association file for Universal Links.
+#[utoipa::path(
+    get,
+    path = "/.well-known/apple-app-site-association",
+    tag = "meta",
+    operation_id = "apple_app_site_association__well_known_apple_app_site_association_get",
+    responses((status = 200, description = "Universal links served by the app", body = Object))
+)]
+pub(super) async fn apple_app_site_association() -> Json<Value> {
+    Json(json!({
+        "applinks": {
+            "apps": [],
+            "details": [{
+                "appIDs": [APP_ID],
+                "components": [
+                    { "/": "/groups/join", "?": { "code": "?*" } },
+                    { "/": "/test/start" },
+                    { "/": "/settings/*" }
+                ]
+            }]
+        }
+    }))
+}

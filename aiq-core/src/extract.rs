@@ -1,0 +1,224 @@
+//! Request extractors whose failures use the API's error shape.
+//!
+//! [`ApiJson`] replaces `axum::Json` for request bodies: a wrong content type is a 415, a body over
+//! the limit a 413, malformed JSON or a value of the wrong shape a 422 in FastAPI's list shape
+//! (`{"detail": [{"loc": ["body", ...], "msg": ..., "type": ...}]}`). Messages never repeat the
+//! submitted value, so a password cannot leak back through an error body.
+
+use axum::body::Bytes;
+use axum::extract::{FromRequest, Request};
+use axum::http::{StatusCode, header};
+use serde::de::DeserializeOwned;
+
+use crate::error::{ApiError, LocPart, ValidationIssue};
+
+/// A JSON request body, deserialized into `T`.
+///
+/// Validation that belongs to a field is best done in `T`'s `Deserialize` (newtypes such as an
+/// email): its error message then reaches the client as `"Value error, <message>"`.
+///
+/// ```
+/// use aiq_core::extract::ApiJson;
+/// #[derive(serde::Deserialize)]
+/// struct Login { email: String }
+/// async fn login(ApiJson(body): ApiJson<Login>) -> String { body.email }
+/// let _router: axum::Router = axum::Router::new().route("/login", axum::routing::post(login));
+/// ```
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ApiJson<T>(pub T);
+
+fn is_json(content_type: &str) -> bool {
+    let mime = content_type
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase();
+    mime == "application/json" || (mime.starts_with("application/") && mime.ends_with("+json"))
+}
+
+impl<S, T> FromRequest<S> for ApiJson<T>
+where
+    S: Send + Sync,
+    T: DeserializeOwned,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let content_type = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .map(|v| v.to_str().unwrap_or_default().to_owned());
+        let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
+            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::PayloadTooLarge
+            } else {
+                ApiError::BadRequest("Could not read the request body".into())
+            }
+        })?;
+        if bytes.is_empty() {
+            return Err(ApiError::Validation(vec![ValidationIssue::new(
+                ["body"],
+                "Field required",
+                "missing",
+            )]));
+        }
+        if !content_type.as_deref().is_some_and(is_json) {
+            return Err(ApiError::UnsupportedMediaType(
+                "Content-Type must be application/json".into(),
+            ));
+        }
+        parse(&bytes).map(ApiJson)
+    }
+}
+
+/// Deserializes `bytes`, reporting where and why it failed without echoing the input.
+fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    let deserializer = &mut serde_json::Deserializer::from_slice(bytes);
+    let result: Result<T, _> = serde_path_to_error::deserialize(deserializer);
+    result.map_err(|err| {
+        let mut loc = vec![LocPart::from("body")];
+        loc.extend(err.path().iter().filter_map(|segment| match segment {
+            serde_path_to_error::Segment::Seq { index } => Some(LocPart::Index(*index)),
+            serde_path_to_error::Segment::Map { key } => Some(LocPart::Field(key.clone())),
+            serde_path_to_error::Segment::Enum { variant } => Some(LocPart::Field(variant.clone())),
+            serde_path_to_error::Segment::Unknown => None,
+        }));
+        let inner = err.into_inner();
+        let issue = describe(&inner, loc);
+        ApiError::Validation(vec![issue])
+    })
+}
+
+/// Turns a serde_json error into a 422 issue. serde's own messages quote the offending value
+/// (`invalid type: string "hunter2"`), so only the part after "expected" is kept.
+fn describe(err: &serde_json::Error, mut loc: Vec<LocPart>) -> ValidationIssue {
+    use serde_json::error::Category;
+    if matches!(
+        err.classify(),
+        Category::Syntax | Category::Eof | Category::Io
+    ) {
+        return ValidationIssue {
+            loc,
+            msg: "JSON decode error".into(),
+            kind: "json_invalid".into(),
+        };
+    }
+    let full = err.to_string();
+    let suffix = format!(" at line {} column {}", err.line(), err.column());
+    let message = full.strip_suffix(&suffix).unwrap_or(&full);
+    let expected = message
+        .split_once(", expected ")
+        .map(|(_, expected)| expected.to_owned());
+
+    let (msg, kind) = if let Some(field) = message
+        .strip_prefix("missing field `")
+        .and_then(|rest| rest.strip_suffix('`'))
+    {
+        loc.push(LocPart::from(field));
+        ("Field required".to_owned(), "missing")
+    } else if message.starts_with("unknown field `") {
+        (
+            "Extra inputs are not permitted".to_owned(),
+            "extra_forbidden",
+        )
+    } else if message.starts_with("unknown variant `") {
+        (
+            format!("Input should be {}", expected.unwrap_or_default()),
+            "enum",
+        )
+    } else if message.starts_with("invalid type:") {
+        (
+            format!("Input should be {}", expected.unwrap_or_default()),
+            "type_error",
+        )
+    } else if message.starts_with("invalid value:") || message.starts_with("invalid length") {
+        (
+            format!("Input should be {}", expected.unwrap_or_default()),
+            "value_error",
+        )
+    } else {
+        // A message written by one of our own `Deserialize` impls: it is ours and safe to show.
+        (format!("Value error, {message}"), "value_error")
+    };
+    ValidationIssue {
+        loc,
+        msg,
+        kind: kind.into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, serde::Deserialize)]
+    #[allow(dead_code)]
+    struct Body {
+        password: String,
+        count: u32,
+        tags: Vec<u8>,
+    }
+
+    fn issue(json: &str) -> ValidationIssue {
+        match parse::<Body>(json.as_bytes()).unwrap_err() {
+            ApiError::Validation(mut issues) => issues.remove(0),
+            other => panic!("expected a validation error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn missing_fields_are_named() {
+        let issue = issue(r#"{"password": "x", "tags": []}"#);
+        assert_eq!(
+            issue.loc,
+            vec![LocPart::from("body"), LocPart::from("count")]
+        );
+        assert_eq!(
+            (issue.msg.as_str(), issue.kind.as_str()),
+            ("Field required", "missing")
+        );
+    }
+
+    #[test]
+    fn wrong_types_do_not_echo_the_input() {
+        let issue = issue(r#"{"password": 1234567, "count": 1, "tags": []}"#);
+        assert_eq!(
+            issue.loc,
+            vec![LocPart::from("body"), LocPart::from("password")]
+        );
+        assert_eq!(issue.kind, "type_error");
+        assert!(!issue.msg.contains("1234567"), "{}", issue.msg);
+
+        let issue = issue(r#"{"password": "hunter2", "count": "hunter2", "tags": []}"#);
+        assert!(!issue.msg.contains("hunter2"), "{}", issue.msg);
+    }
+
+    #[test]
+    fn list_positions_are_in_the_location() {
+        let issue = issue(r#"{"password": "x", "count": 1, "tags": [1, 900]}"#);
+        assert_eq!(
+            issue.loc,
+            vec![
+                LocPart::from("body"),
+                LocPart::from("tags"),
+                LocPart::Index(1)
+            ]
+        );
+    }
+
+    #[test]
+    fn malformed_json_is_json_invalid() {
+        assert_eq!(issue(r#"{"password": "#).kind, "json_invalid");
+        assert_eq!(issue("not json").kind, "json_invalid");
+    }
+
+    #[test]
+    fn json_content_types() {
+        assert!(is_json("application/json"));
+        assert!(is_json("application/json; charset=utf-8"));
+        assert!(is_json("application/problem+json"));
+        assert!(!is_json("text/plain"));
+        assert!(!is_json("application/x-www-form-urlencoded"));
+    }
+}

@@ -1,0 +1,42 @@
+//! The AIQ backend as a library.
+//!
+//! `aiq-core` serves the whole `/v1` API of the AIQ iOS app as one composable
+//! [`tower::Service`], built from a [`Config`] with a pluggable [`Storage`](storage::Storage):
+//!
+//! ```
+//! use std::sync::Arc;
+//! use aiq_core::{Aiq, Config};
+//! use aiq_core::storage::MemoryStore;
+//!
+//! let service = Aiq::builder(Config::default())
+//!     .storage(Arc::new(MemoryStore::new()))
+//!     .build()?;
+//! // Mount it in another axum application...
+//! let app: axum::Router = axum::Router::new().nest_service("/aiq", service.clone());
+//! // ...or serve it on a listener: `service.serve(listener, shutdown).await`.
+//! # Ok::<(), aiq_core::config::ConfigError>(())
+//! ```
+//!
+//! Map of the crate:
+//! - [`config`]: every setting, read from the environment or built in code;
+//! - [`service`]: the builder, the service and [`AiqService::serve`];
+//! - [`storage`]: the storage contract, the in-memory and PostgreSQL backends;
+//! - [`error`] and [`extract`]: how failures become JSON responses;
+//! - [`middleware`]: request ids, security headers, CORS, limits, tracing;
+//! - [`time`]: timestamps as the API writes them.
+
+mod api;
+pub mod config;
+pub mod error;
+pub mod extract;
+pub mod middleware;
+pub mod service;
+mod state;
+pub mod storage;
+pub mod time;
+
+pub use config::Config;
+
+/// A boxed error from a layer below the one handling it (a driver, a pool).
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+pub use service::{Aiq, AiqBuilder, AiqService};

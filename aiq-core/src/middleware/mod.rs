@@ -1,0 +1,89 @@
+//! The middleware stack, in one place.
+//!
+//! From the outside in, every request passes through:
+//! 1. [`request_id`]: `X-Request-ID` (the client's if sane, else a new uuid) and `X-Process-Time`;
+//! 2. [`security_headers`]: the headers of the deployment guide, on every response;
+//! 3. CORS from `CORS_ORIGINS` (preflights are answered here);
+//! 4. a tracing span per request, and one log line when it completes;
+//! 5. [`json_errors`]: an error status with an empty body gets a `{"detail": ...}` body;
+//! 6. panic catching: a panic becomes a logged 500 with an `error_id`;
+//! 7. [`body_limit`]: a `Content-Length` over the limit is a 413 before any work is done;
+//! 8. the request timeout (408), then the router, whose extractors also stop reading past the
+//!    body limit (bodies without a length).
+//!
+//! Because the layers that add headers sit outside the ones that produce errors, 404, 405, 408,
+//! 413 and 500 responses carry the same headers as any other.
+
+mod body_limit;
+mod json_errors;
+mod panic;
+mod request_id;
+mod security_headers;
+mod trace;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::{HeaderName, HeaderValue, Method, StatusCode, header};
+use axum::middleware::{from_fn, from_fn_with_state};
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::cors::{AllowOrigin, CorsLayer};
+use tower_http::timeout::TimeoutLayer;
+
+pub use self::request_id::RequestId;
+use crate::Config;
+use crate::config::CorsOrigins;
+
+/// Wraps `router` in the whole stack described in the module documentation.
+pub(crate) fn stack(router: Router, config: &Config) -> Router {
+    let security = security_headers::SecurityHeaders::new(config);
+    // `Router::layer` wraps each route, so the last layer added here is the outermost.
+    router
+        .layer(DefaultBodyLimit::max(config.http.max_body_bytes))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            config.http.request_timeout,
+        ))
+        .layer(from_fn_with_state(
+            config.http.max_body_bytes,
+            body_limit::body_limit,
+        ))
+        .layer(CatchPanicLayer::custom(panic::panic_response))
+        .layer(from_fn(json_errors::json_errors))
+        .layer(trace::layer())
+        .layer(cors(&config.http.cors_origins))
+        .layer(from_fn_with_state(
+            security,
+            security_headers::security_headers,
+        ))
+        .layer(from_fn(request_id::request_id))
+}
+
+/// CORS as the old backend set it: the configured origins with credentials, the usual methods,
+/// the headers the iOS and web clients send, preflights cached for ten minutes.
+fn cors(origins: &CorsOrigins) -> CorsLayer {
+    let layer = CorsLayer::new()
+        .allow_methods([
+            Method::GET,
+            Method::POST,
+            Method::PUT,
+            Method::DELETE,
+            Method::PATCH,
+            Method::OPTIONS,
+        ])
+        .allow_headers([
+            header::AUTHORIZATION,
+            header::CONTENT_TYPE,
+            HeaderName::from_static("x-platform"),
+            HeaderName::from_static("x-app-version"),
+        ])
+        .max_age(std::time::Duration::from_secs(600));
+    match origins {
+        // A wildcard cannot be combined with credentials; production refuses it anyway.
+        CorsOrigins::Any => layer.allow_origin(AllowOrigin::any()),
+        CorsOrigins::List(list) => layer
+            .allow_origin(AllowOrigin::list(
+                list.iter().filter_map(|o| HeaderValue::from_str(o).ok()),
+            ))
+            .allow_credentials(true),
+    }
+}

@@ -1,0 +1,179 @@
+//! Building the service, and serving it on a listener.
+
+use std::convert::Infallible;
+use std::future::{Future, IntoFuture};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::Request;
+use axum::response::Response;
+use axum::routing::future::RouteFuture;
+use tokio::net::TcpListener;
+use tower::Service;
+
+use crate::Config;
+use crate::config::ConfigError;
+use crate::state::AppState;
+use crate::storage::{MemoryStore, Storage};
+
+/// Entry point: `Aiq::builder(config)`.
+#[derive(Debug, Clone, Copy)]
+pub struct Aiq;
+
+impl Aiq {
+    /// Starts building a service from `config`.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use aiq_core::{Aiq, Config};
+    /// use aiq_core::storage::MemoryStore;
+    /// let service = Aiq::builder(Config::default())
+    ///     .storage(Arc::new(MemoryStore::new()))
+    ///     .build()?;
+    /// # Ok::<(), aiq_core::config::ConfigError>(())
+    /// ```
+    pub fn builder(config: Config) -> AiqBuilder {
+        AiqBuilder {
+            config,
+            storage: None,
+        }
+    }
+}
+
+/// Collects the parts of a service; see [`Aiq::builder`].
+#[derive(Debug)]
+#[must_use]
+pub struct AiqBuilder {
+    config: Config,
+    storage: Option<Arc<dyn Storage>>,
+}
+
+impl AiqBuilder {
+    /// The store to use; without one the service keeps its data in memory ([`MemoryStore`]).
+    pub fn storage(mut self, storage: Arc<dyn Storage>) -> Self {
+        self.storage = Some(storage);
+        self
+    }
+
+    /// Validates the configuration and assembles the service.
+    pub fn build(self) -> Result<AiqService, ConfigError> {
+        self.config.validate()?;
+        let config = Arc::new(self.config);
+        let storage = self.storage.unwrap_or_else(|| Arc::new(MemoryStore::new()));
+        let state = AppState {
+            config: Arc::clone(&config),
+            storage,
+        };
+        let router = crate::middleware::stack(crate::api::router(state), &config);
+        Ok(AiqService { router, config })
+    }
+}
+
+/// The whole `/v1` API as a `tower::Service`.
+///
+/// It accepts requests with any body type, so it mounts in axum (`Router::nest_service`), hyper
+/// or any tower stack; it is cheap to clone and never fails (errors are responses).
+///
+/// ```
+/// use tower::ServiceExt;
+/// use aiq_core::{Aiq, Config};
+/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+/// let service = Aiq::builder(Config::default()).build().unwrap();
+/// let request = http::Request::get("/v1/ping").body(String::new()).unwrap();
+/// let response = service.oneshot(request).await.unwrap();
+/// assert_eq!(response.status(), 200);
+/// # });
+/// ```
+#[derive(Clone)]
+pub struct AiqService {
+    router: Router,
+    config: Arc<Config>,
+}
+
+impl std::fmt::Debug for AiqService {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AiqService")
+            .field("api_prefix", &self.config.app.api_prefix)
+            .finish_non_exhaustive()
+    }
+}
+
+impl AiqService {
+    /// The configuration the service was built with.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// The service as an axum `Router`, e.g. to `nest` it inside another application.
+    pub fn into_router(self) -> Router {
+        self.router
+    }
+
+    /// Serves on `listener` until `shutdown` completes, then stops accepting connections and
+    /// lets in-flight requests finish for up to `SHUTDOWN_TIMEOUT_SECONDS` before returning.
+    ///
+    /// ```no_run
+    /// # async fn run() -> std::io::Result<()> {
+    /// let service = aiq_core::Aiq::builder(aiq_core::Config::default()).build().unwrap();
+    /// let listener = tokio::net::TcpListener::bind("127.0.0.1:8000").await?;
+    /// service.serve(listener, async { let _ = tokio::signal::ctrl_c().await; }).await
+    /// # }
+    /// ```
+    pub async fn serve<F>(self, listener: TcpListener, shutdown: F) -> std::io::Result<()>
+    where
+        F: Future<Output = ()> + Send + 'static,
+    {
+        let drain_timeout = self.config.http.shutdown_timeout;
+        let (draining_tx, draining_rx) = tokio::sync::oneshot::channel::<()>();
+        let signal = async move {
+            shutdown.await;
+            tracing::info!("shutting down: no new connections, draining in-flight requests");
+            let _ = draining_tx.send(());
+        };
+        let server = axum::serve(
+            listener,
+            self.router
+                .into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(signal)
+        .into_future();
+        let drain_deadline = async move {
+            if draining_rx.await.is_ok() {
+                tokio::time::sleep(drain_timeout).await;
+            } else {
+                std::future::pending::<()>().await;
+            }
+        };
+        tokio::select! {
+            result = server => result,
+            () = drain_deadline => {
+                tracing::warn!(
+                    timeout_secs = drain_timeout.as_secs_f64(),
+                    "shutdown timeout elapsed; closing the remaining connections"
+                );
+                Ok(())
+            }
+        }
+    }
+}
+
+impl<B> Service<http::Request<B>> for AiqService
+where
+    B: http_body::Body<Data = Bytes> + Send + 'static,
+    B::Error: Into<axum::BoxError>,
+{
+    type Response = Response;
+    type Error = Infallible;
+    type Future = RouteFuture<Infallible>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        <Router as Service<Request>>::poll_ready(&mut self.router, cx)
+    }
+
+    fn call(&mut self, req: http::Request<B>) -> Self::Future {
+        self.router.call(req)
+    }
+}

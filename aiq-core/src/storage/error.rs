@@ -1,0 +1,34 @@
+//! Storage failures, independent of the backend.
+
+use crate::BoxError;
+
+/// A uniqueness rule that an operation would have broken.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Conflict {
+    /// Another user has this email.
+    UserEmail,
+}
+
+impl std::fmt::Display for Conflict {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::UserEmail => "a user with this email",
+        })
+    }
+}
+
+/// Why a storage operation failed. Nothing was written when an operation returns an error.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StorageError {
+    /// The operation would break a uniqueness rule; the caller usually answers 409.
+    #[error("conflict: {0} already exists")]
+    Conflict(Conflict),
+    /// The backend could not be reached (connection refused, pool exhausted, timeout).
+    #[error("storage unavailable: {0}")]
+    Unavailable(#[source] BoxError),
+    /// The backend answered with an unexpected error.
+    #[error("storage failure: {0}")]
+    Backend(#[source] BoxError),
+}

@@ -1,0 +1,43 @@
+//! The storage contract and its two implementations.
+//!
+//! [`Storage`] is what the service needs from a database, expressed as operations that must be
+//! atomic (creating a user with a unique email, later "complete a test session with its
+//! responses and result"), so that every backend can guarantee them. It is split by area into
+//! small traits ([`UserStore`], ...) that [`Storage`] gathers; each area's trait lives in its own
+//! module with its record types. No HTTP types appear here.
+//!
+//! Two backends ship with the crate and pass one conformance suite (`tests/storage.rs`):
+//! - [`MemoryStore`]: the embedded default, with the same constraints as PostgreSQL;
+//! - [`PgStore`]: PostgreSQL through a deadpool pool, migrations embedded from `migrations/`.
+
+mod error;
+mod memory;
+mod postgres;
+mod users;
+
+use async_trait::async_trait;
+
+pub use self::error::{Conflict, StorageError};
+pub use self::memory::MemoryStore;
+pub use self::postgres::{MigrationReport, PgStore};
+pub use self::users::{EducationLevel, GUEST_USER_ID, NewUser, User, UserId, UserStore};
+
+/// Everything the service stores. Implement the area traits and this one to plug in a backend.
+///
+/// ```
+/// use std::sync::Arc;
+/// use aiq_core::storage::{MemoryStore, Storage};
+/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+/// let store: Arc<dyn Storage> = Arc::new(MemoryStore::new());
+/// store.ping().await.unwrap();
+/// assert_eq!(store.backend(), "memory");
+/// # });
+/// ```
+#[async_trait]
+pub trait Storage: UserStore + std::fmt::Debug + Send + Sync + 'static {
+    /// A cheap round trip that proves the backend answers (the health check).
+    async fn ping(&self) -> Result<(), StorageError>;
+
+    /// A short name of the backend for logs (`memory`, `postgres`).
+    fn backend(&self) -> &'static str;
+}

@@ -1,0 +1,134 @@
+//! The PostgreSQL backend.
+//!
+//! A deadpool pool of tokio-postgres connections, with every timeout set (deadpool's defaults
+//! wait forever). Queries are parameterized and prepared once per connection. Migrations are
+//! embedded from the workspace's `migrations/` folder and run under an advisory lock, so several
+//! replicas booting at once migrate exactly once and all come up.
+
+mod migrate;
+mod users;
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod, Runtime};
+use secrecy::ExposeSecret;
+use tokio_postgres::NoTls;
+use tokio_postgres::error::SqlState;
+
+pub use self::migrate::MigrationReport;
+use super::{Conflict, Storage, StorageError};
+use crate::config::DatabaseConfig;
+
+/// The PostgreSQL store.
+///
+/// ```no_run
+/// use aiq_core::Config;
+/// use aiq_core::storage::PgStore;
+/// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+/// let config = Config::from_env()?;
+/// let store = PgStore::connect(&config.database)?;
+/// store.migrate().await?;
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct PgStore {
+    pool: Pool,
+    pg_config: tokio_postgres::Config,
+}
+
+impl std::fmt::Debug for PgStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // tokio_postgres::Config's Debug redacts the password; the pool status is useful.
+        f.debug_struct("PgStore")
+            .field("hosts", &self.pg_config.get_hosts())
+            .field("dbname", &self.pg_config.get_dbname())
+            .field("pool", &self.pool.status())
+            .finish()
+    }
+}
+
+impl PgStore {
+    /// Builds the pool for `config.url`. No connection is opened until one is needed, so this
+    /// only fails for a missing or malformed URL.
+    pub fn connect(config: &DatabaseConfig) -> Result<Self, StorageError> {
+        let url = config.url.as_ref().ok_or_else(|| {
+            StorageError::Unavailable("DATABASE_URL is not set".to_owned().into())
+        })?;
+        let mut pg_config: tokio_postgres::Config = url
+            .expose_secret()
+            .parse()
+            .map_err(|e| StorageError::Unavailable(Box::new(e)))?;
+        pg_config.connect_timeout(config.connect_timeout);
+        if pg_config.get_application_name().is_none() {
+            pg_config.application_name("aiq");
+        }
+        let manager = Manager::from_config(
+            pg_config.clone(),
+            NoTls,
+            ManagerConfig {
+                // A connection that died while idle is caught by its first query and
+                // reported as Unavailable; checking each checkout would add a round trip.
+                recycling_method: RecyclingMethod::Fast,
+            },
+        );
+        let pool = Pool::builder(manager)
+            .max_size(config.pool_size)
+            .runtime(Runtime::Tokio1)
+            .wait_timeout(Some(config.pool_wait_timeout))
+            .create_timeout(Some(config.connect_timeout))
+            .recycle_timeout(Some(Duration::from_secs(5)))
+            .build()
+            .map_err(|e| StorageError::Backend(Box::new(e)))?;
+        Ok(Self { pool, pg_config })
+    }
+
+    /// Applies pending migrations (see [`MigrationReport`]).
+    pub async fn migrate(&self) -> Result<MigrationReport, StorageError> {
+        migrate::run(&self.pg_config).await
+    }
+
+    /// Closes the pool: idle connections are dropped and no new ones are handed out.
+    pub fn close(&self) {
+        self.pool.close();
+    }
+
+    async fn conn(&self) -> Result<Object, StorageError> {
+        self.pool
+            .get()
+            .await
+            .map_err(|e| StorageError::Unavailable(Box::new(e)))
+    }
+}
+
+/// Maps a driver error: unique violations become [`StorageError::Conflict`], lost connections
+/// [`StorageError::Unavailable`], the rest [`StorageError::Backend`].
+fn db_error(err: tokio_postgres::Error) -> StorageError {
+    if err.code() == Some(&SqlState::UNIQUE_VIOLATION) {
+        let constraint = err.as_db_error().and_then(|db| db.constraint());
+        if let Some(conflict) = match constraint {
+            Some("users_email_key") => Some(Conflict::UserEmail),
+            _ => None,
+        } {
+            return StorageError::Conflict(conflict);
+        }
+    }
+    if err.is_closed() || err.as_db_error().is_none() {
+        StorageError::Unavailable(Box::new(err))
+    } else {
+        StorageError::Backend(Box::new(err))
+    }
+}
+
+#[async_trait]
+impl Storage for PgStore {
+    async fn ping(&self) -> Result<(), StorageError> {
+        let conn = self.conn().await?;
+        conn.simple_query("SELECT 1").await.map_err(db_error)?;
+        Ok(())
+    }
+
+    fn backend(&self) -> &'static str {
+        "postgres"
+    }
+}

@@ -1,0 +1,112 @@
+//! `UserStore` on PostgreSQL.
+
+use async_trait::async_trait;
+use tokio_postgres::Row;
+
+use super::{PgStore, db_error};
+use crate::storage::StorageError;
+use crate::storage::users::{EducationLevel, NewUser, User, UserId, UserStore};
+
+const USER_COLUMNS: &str = "id, email, password_hash, first_name, last_name, created_at, \
+     last_login_at, notification_enabled, apns_device_token, day_30_reminder_sent_at, \
+     token_revoked_before, bypass_cooldown, is_admin, password_login_enabled, birth_year, \
+     education_level, country, region";
+
+fn user_from_row(row: &Row) -> Result<User, StorageError> {
+    let education_level: Option<String> = row.try_get("education_level").map_err(db_error)?;
+    let education_level = match education_level {
+        None => None,
+        Some(text) => Some(EducationLevel::parse(&text).ok_or_else(|| {
+            StorageError::Backend(format!("unknown education_level {text:?}").into())
+        })?),
+    };
+    Ok(User {
+        id: row.try_get("id").map_err(db_error)?,
+        email: row.try_get("email").map_err(db_error)?,
+        password_hash: row.try_get("password_hash").map_err(db_error)?,
+        first_name: row.try_get("first_name").map_err(db_error)?,
+        last_name: row.try_get("last_name").map_err(db_error)?,
+        created_at: row.try_get("created_at").map_err(db_error)?,
+        last_login_at: row.try_get("last_login_at").map_err(db_error)?,
+        notification_enabled: row.try_get("notification_enabled").map_err(db_error)?,
+        apns_device_token: row.try_get("apns_device_token").map_err(db_error)?,
+        day_30_reminder_sent_at: row.try_get("day_30_reminder_sent_at").map_err(db_error)?,
+        token_revoked_before: row.try_get("token_revoked_before").map_err(db_error)?,
+        bypass_cooldown: row.try_get("bypass_cooldown").map_err(db_error)?,
+        is_admin: row.try_get("is_admin").map_err(db_error)?,
+        password_login_enabled: row.try_get("password_login_enabled").map_err(db_error)?,
+        birth_year: row.try_get("birth_year").map_err(db_error)?,
+        education_level,
+        country: row.try_get("country").map_err(db_error)?,
+        region: row.try_get("region").map_err(db_error)?,
+    })
+}
+
+#[async_trait]
+impl UserStore for PgStore {
+    async fn create_user(&self, user: NewUser) -> Result<User, StorageError> {
+        let conn = self.conn().await?;
+        let statement = conn
+            .prepare_cached(&format!(
+                "INSERT INTO users (email, password_hash, first_name, last_name, birth_year, \
+                 education_level, country, region, password_login_enabled, created_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING {USER_COLUMNS}"
+            ))
+            .await
+            .map_err(db_error)?;
+        let row = conn
+            .query_one(
+                &statement,
+                &[
+                    &user.email,
+                    &user.password_hash,
+                    &user.first_name,
+                    &user.last_name,
+                    &user.birth_year,
+                    &user.education_level.map(EducationLevel::as_str),
+                    &user.country,
+                    &user.region,
+                    &user.password_login_enabled,
+                    &user.created_at,
+                ],
+            )
+            .await
+            .map_err(db_error)?;
+        user_from_row(&row)
+    }
+
+    async fn user_by_id(&self, id: UserId) -> Result<Option<User>, StorageError> {
+        let conn = self.conn().await?;
+        let statement = conn
+            .prepare_cached(&format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1"))
+            .await
+            .map_err(db_error)?;
+        let row = conn.query_opt(&statement, &[&id]).await.map_err(db_error)?;
+        row.as_ref().map(user_from_row).transpose()
+    }
+
+    async fn user_by_email(&self, email: &str) -> Result<Option<User>, StorageError> {
+        let conn = self.conn().await?;
+        let statement = conn
+            .prepare_cached(&format!(
+                "SELECT {USER_COLUMNS} FROM users WHERE email = $1"
+            ))
+            .await
+            .map_err(db_error)?;
+        let row = conn
+            .query_opt(&statement, &[&email])
+            .await
+            .map_err(db_error)?;
+        row.as_ref().map(user_from_row).transpose()
+    }
+
+    async fn delete_user(&self, id: UserId) -> Result<bool, StorageError> {
+        let conn = self.conn().await?;
+        let statement = conn
+            .prepare_cached("DELETE FROM users WHERE id = $1")
+            .await
+            .map_err(db_error)?;
+        let deleted = conn.execute(&statement, &[&id]).await.map_err(db_error)?;
+        Ok(deleted == 1)
+    }
+}

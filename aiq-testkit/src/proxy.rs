@@ -1,0 +1,118 @@
+//! A TCP relay for fault injection in front of a real server.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::watch;
+
+/// Relays TCP connections from a local port to `target`, with switchable latency and a switch
+/// that cuts every connection and refuses new ones.
+///
+/// ```no_run
+/// # async fn test() {
+/// let proxy = aiq_testkit::TcpProxy::start("127.0.0.1:5432".parse().unwrap()).await;
+/// proxy.set_latency(std::time::Duration::from_millis(500)); // each server reply waits 500 ms
+/// proxy.cut(); // the server is now "down"
+/// # }
+/// ```
+#[derive(Debug)]
+pub struct TcpProxy {
+    addr: SocketAddr,
+    latency_ms: Arc<AtomicU64>,
+    cut: watch::Sender<bool>,
+}
+
+impl TcpProxy {
+    /// Starts relaying on a free port of 127.0.0.1.
+    pub async fn start(target: SocketAddr) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind the proxy");
+        let addr = listener.local_addr().expect("proxy address");
+        let latency_ms = Arc::new(AtomicU64::new(0));
+        let (cut, cut_rx) = watch::channel(false);
+        let latency = Arc::clone(&latency_ms);
+        tokio::spawn(async move {
+            while let Ok((client, _)) = listener.accept().await {
+                if *cut_rx.borrow() {
+                    continue; // dropping the socket refuses the connection
+                }
+                let latency = Arc::clone(&latency);
+                let cut_rx = cut_rx.clone();
+                tokio::spawn(relay(client, target, latency, cut_rx));
+            }
+        });
+        Self {
+            addr,
+            latency_ms,
+            cut,
+        }
+    }
+
+    /// Where clients connect.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Delays every chunk the server sends back by `latency`.
+    pub fn set_latency(&self, latency: Duration) {
+        let ms = u64::try_from(latency.as_millis()).unwrap_or(u64::MAX);
+        self.latency_ms.store(ms, Ordering::SeqCst);
+    }
+
+    /// Closes every relayed connection and refuses new ones.
+    pub fn cut(&self) {
+        let _ = self.cut.send(true);
+    }
+
+    /// Accepts connections again after [`cut`](Self::cut).
+    pub fn restore(&self) {
+        let _ = self.cut.send(false);
+    }
+}
+
+async fn relay(
+    client: TcpStream,
+    target: SocketAddr,
+    latency_ms: Arc<AtomicU64>,
+    mut cut: watch::Receiver<bool>,
+) {
+    let Ok(server) = TcpStream::connect(target).await else {
+        return;
+    };
+    let (mut client_read, mut client_write) = client.into_split();
+    let (mut server_read, mut server_write) = server.into_split();
+    let upstream = async {
+        let mut buf = vec![0u8; 16 * 1024];
+        loop {
+            let n = client_read.read(&mut buf).await?;
+            if n == 0 {
+                return Ok::<_, std::io::Error>(());
+            }
+            server_write.write_all(&buf[..n]).await?;
+        }
+    };
+    let downstream = async {
+        let mut buf = vec![0u8; 16 * 1024];
+        loop {
+            let n = server_read.read(&mut buf).await?;
+            if n == 0 {
+                return Ok::<_, std::io::Error>(());
+            }
+            let delay = latency_ms.load(Ordering::SeqCst);
+            if delay > 0 {
+                tokio::time::sleep(Duration::from_millis(delay)).await;
+            }
+            client_write.write_all(&buf[..n]).await?;
+        }
+    };
+    tokio::select! {
+        _ = upstream => {}
+        _ = downstream => {}
+        _ = cut.wait_for(|cut| *cut) => {}
+    }
+}
