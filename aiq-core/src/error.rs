@@ -1,7 +1,7 @@
 //! The one error type of the HTTP layer, and how it becomes a response.
 //!
 //! Which error to use where:
-//! - storage code returns [`StorageError`](crate::storage::StorageError); it knows nothing of HTTP;
+//! - storage code returns [`StorageError`]; it knows nothing of HTTP;
 //! - handlers and extractors return [`ApiError`]. A handler maps the storage errors it expects
 //!   (a `Conflict` on register becomes 409 "Email already registered.") and lets `?` turn the rest
 //!   into 500/503 through the `From` impl below;

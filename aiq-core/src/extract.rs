@@ -182,16 +182,16 @@ mod tests {
 
     #[test]
     fn wrong_types_do_not_echo_the_input() {
-        let issue = issue(r#"{"password": 1234567, "count": 1, "tags": []}"#);
+        let number = issue(r#"{"password": 1234567, "count": 1, "tags": []}"#);
         assert_eq!(
-            issue.loc,
+            number.loc,
             vec![LocPart::from("body"), LocPart::from("password")]
         );
-        assert_eq!(issue.kind, "type_error");
-        assert!(!issue.msg.contains("1234567"), "{}", issue.msg);
+        assert_eq!(number.kind, "type_error");
+        assert!(!number.msg.contains("1234567"), "{}", number.msg);
 
-        let issue = issue(r#"{"password": "hunter2", "count": "hunter2", "tags": []}"#);
-        assert!(!issue.msg.contains("hunter2"), "{}", issue.msg);
+        let text = issue(r#"{"password": "hunter2", "count": "hunter2", "tags": []}"#);
+        assert!(!text.msg.contains("hunter2"), "{}", text.msg);
     }
 
     #[test]

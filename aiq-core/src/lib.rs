@@ -25,6 +25,8 @@
 //! - [`middleware`]: request ids, security headers, CORS, limits, tracing;
 //! - [`time`]: timestamps as the API writes them.
 
+#![warn(missing_docs)]
+
 mod api;
 pub mod config;
 pub mod error;

@@ -24,6 +24,7 @@ pub struct TcpProxy {
     addr: SocketAddr,
     latency_ms: Arc<AtomicU64>,
     cut: watch::Sender<bool>,
+    upstream: watch::Receiver<u64>,
 }
 
 impl TcpProxy {
@@ -35,6 +36,8 @@ impl TcpProxy {
         let addr = listener.local_addr().expect("proxy address");
         let latency_ms = Arc::new(AtomicU64::new(0));
         let (cut, cut_rx) = watch::channel(false);
+        let (upstream_tx, upstream) = watch::channel(0u64);
+        let upstream_tx = Arc::new(upstream_tx);
         let latency = Arc::clone(&latency_ms);
         tokio::spawn(async move {
             while let Ok((client, _)) = listener.accept().await {
@@ -43,13 +46,15 @@ impl TcpProxy {
                 }
                 let latency = Arc::clone(&latency);
                 let cut_rx = cut_rx.clone();
-                tokio::spawn(relay(client, target, latency, cut_rx));
+                let upstream_tx = Arc::clone(&upstream_tx);
+                tokio::spawn(relay(client, target, latency, cut_rx, upstream_tx));
             }
         });
         Self {
             addr,
             latency_ms,
             cut,
+            upstream,
         }
     }
 
@@ -62,6 +67,20 @@ impl TcpProxy {
     pub fn set_latency(&self, latency: Duration) {
         let ms = u64::try_from(latency.as_millis()).unwrap_or(u64::MAX);
         self.latency_ms.store(ms, Ordering::SeqCst);
+    }
+
+    /// How many chunks clients have sent to the server so far.
+    pub fn upstream_chunks(&self) -> u64 {
+        *self.upstream.borrow()
+    }
+
+    /// Waits until clients have sent more than `seen` chunks: a request has reached the server.
+    pub async fn wait_for_upstream_beyond(&self, seen: u64) {
+        let mut upstream = self.upstream.clone();
+        upstream
+            .wait_for(|chunks| *chunks > seen)
+            .await
+            .expect("the proxy is running");
     }
 
     /// Closes every relayed connection and refuses new ones.
@@ -80,6 +99,7 @@ async fn relay(
     target: SocketAddr,
     latency_ms: Arc<AtomicU64>,
     mut cut: watch::Receiver<bool>,
+    upstream_chunks: Arc<watch::Sender<u64>>,
 ) {
     let Ok(server) = TcpStream::connect(target).await else {
         return;
@@ -94,6 +114,7 @@ async fn relay(
                 return Ok::<_, std::io::Error>(());
             }
             server_write.write_all(&buf[..n]).await?;
+            upstream_chunks.send_modify(|chunks| *chunks += 1);
         }
     };
     let downstream = async {

@@ -190,11 +190,12 @@ pub struct SecurityConfig {
 }
 
 impl Default for SecurityConfig {
+    /// Freshly generated random secrets (marked as generated) and the old lifetimes.
     fn default() -> Self {
         Self {
-            secret_key: SecretString::from(String::new()),
-            jwt_secret_key: SecretString::from(String::new()),
-            secrets_generated: false,
+            secret_key: env::generated_secret(),
+            jwt_secret_key: env::generated_secret(),
+            secrets_generated: true,
             jwt_algorithm: JwtAlgorithm::Hs256,
             access_token_ttl: Duration::from_secs(30 * 60),
             refresh_token_ttl: Duration::from_secs(7 * 24 * 3600),
@@ -577,7 +578,7 @@ impl Default for NotificationConfig {
 ///
 /// `Config::default()` carries freshly generated signing secrets, so it is usable at once in
 /// development and tests; production must configure its own.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct Config {
     /// Identity, environment, logging, prefix, bind address.
     pub app: AppConfig,
@@ -605,28 +606,4 @@ pub struct Config {
     pub smtp: SmtpConfig,
     /// Reminder timing.
     pub notifications: NotificationConfig,
-}
-
-impl Default for Config {
-    fn default() -> Self {
-        let mut security = SecurityConfig::default();
-        security.secret_key = env::generated_secret();
-        security.jwt_secret_key = env::generated_secret();
-        security.secrets_generated = true;
-        Self {
-            app: AppConfig::default(),
-            http: HttpConfig::default(),
-            security,
-            database: DatabaseConfig::default(),
-            rate_limit: RateLimitConfig::default(),
-            test_rules: TestRules::default(),
-            guest: GuestConfig::default(),
-            admin: AdminConfig::default(),
-            otel: OtelConfig::default(),
-            oauth: OAuthConfig::default(),
-            apns: ApnsConfig::default(),
-            smtp: SmtpConfig::default(),
-            notifications: NotificationConfig::default(),
-        }
-    }
 }

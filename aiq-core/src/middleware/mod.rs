@@ -1,13 +1,13 @@
 //! The middleware stack, in one place.
 //!
 //! From the outside in, every request passes through:
-//! 1. [`request_id`]: `X-Request-ID` (the client's if sane, else a new uuid) and `X-Process-Time`;
-//! 2. [`security_headers`]: the headers of the deployment guide, on every response;
+//! 1. `request_id`: `X-Request-ID` (the client's if sane, else a new uuid) and `X-Process-Time`;
+//! 2. `security_headers`: the headers of the deployment guide, on every response;
 //! 3. CORS from `CORS_ORIGINS` (preflights are answered here);
 //! 4. a tracing span per request, and one log line when it completes;
-//! 5. [`json_errors`]: an error status with an empty body gets a `{"detail": ...}` body;
+//! 5. `json_errors`: an error status with an empty body gets a `{"detail": ...}` body;
 //! 6. panic catching: a panic becomes a logged 500 with an `error_id`;
-//! 7. [`body_limit`]: a `Content-Length` over the limit is a 413 before any work is done;
+//! 7. `body_limit`: a `Content-Length` over the limit is a 413 before any work is done;
 //! 8. the request timeout (408), then the router, whose extractors also stop reading past the
 //!    body limit (bodies without a length).
 //!

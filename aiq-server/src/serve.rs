@@ -1,0 +1,110 @@
+//! The `serve` command: storage, listener, signals.
+
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use aiq_core::storage::{MemoryStore, PgStore, Storage};
+use aiq_core::{Aiq, Config};
+use tokio::net::TcpListener;
+
+pub(crate) async fn run(config: Config) -> ExitCode {
+    if config.security.secrets_generated {
+        tracing::warn!(
+            "SECRET_KEY / JWT_SECRET_KEY are not both set: using random secrets, so tokens stop working when the server restarts"
+        );
+    }
+    if config.test_rules.disable_cadence {
+        tracing::warn!("DISABLE_TEST_CADENCE is set: users can retake tests at any time");
+    }
+
+    let (storage, pg): (Arc<dyn Storage>, Option<PgStore>) = match &config.database.url {
+        Some(_) => {
+            let store = match PgStore::connect(&config.database) {
+                Ok(store) => store,
+                Err(error) => {
+                    tracing::error!(%error, "cannot use DATABASE_URL");
+                    return ExitCode::FAILURE;
+                }
+            };
+            match store.migrate().await {
+                Ok(report) => tracing::info!(applied = ?report.applied, "database migrated"),
+                Err(error) => {
+                    tracing::error!(%error, "migration failed; not starting");
+                    return ExitCode::FAILURE;
+                }
+            }
+            (Arc::new(store.clone()), Some(store))
+        }
+        None => {
+            tracing::warn!(
+                "DATABASE_URL is not set: using the in-memory store, data is not persisted and is lost when the server stops"
+            );
+            (Arc::new(MemoryStore::new()), None)
+        }
+    };
+
+    let service = match Aiq::builder(config.clone()).storage(storage).build() {
+        Ok(service) => service,
+        Err(error) => {
+            tracing::error!(%error, "invalid configuration");
+            return ExitCode::from(2);
+        }
+    };
+    let listener = match TcpListener::bind((config.app.host.as_str(), config.app.port)).await {
+        Ok(listener) => listener,
+        Err(error) => {
+            tracing::error!(%error, host = %config.app.host, port = config.app.port, "cannot listen");
+            return ExitCode::FAILURE;
+        }
+    };
+    match listener.local_addr() {
+        Ok(addr) => tracing::info!(
+            environment = config.app.environment.name(),
+            "listening on http://{addr}"
+        ),
+        Err(error) => tracing::warn!(%error, "listening on an unknown address"),
+    }
+
+    let result = service.serve(listener, shutdown_signal()).await;
+    if let Some(pg) = pg {
+        pg.close();
+    }
+    match result {
+        Ok(()) => {
+            tracing::info!("stopped");
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            tracing::error!(%error, "server failed");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Completes on SIGTERM (what Railway and Docker send) or SIGINT (Ctrl-C).
+async fn shutdown_signal() {
+    let interrupt = async {
+        if let Err(error) = tokio::signal::ctrl_c().await {
+            tracing::error!(%error, "cannot listen for SIGINT");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(error) => {
+                tracing::error!(%error, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => tracing::info!("SIGINT received"),
+        () = terminate => tracing::info!("SIGTERM received"),
+    }
+}

@@ -1,0 +1,343 @@
+//! The `aiq-server` binary, run as a process and spoken to over real TCP.
+
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use aiq_testkit::{TcpProxy, TestDb};
+
+const BIN: &str = env!("CARGO_BIN_EXE_aiq-server");
+/// Upper bound on how long any step may take before the test gives up (not a performance target).
+const PATIENCE: Duration = Duration::from_secs(60);
+
+/// A running server process with its log lines.
+struct Server {
+    child: Child,
+    addr: SocketAddr,
+    lines: mpsc::Receiver<String>,
+    seen: Vec<String>,
+}
+
+fn command(vars: &[(&str, &str)]) -> Command {
+    let mut command = Command::new(BIN);
+    // A clean environment and an empty working directory: no developer's .env leaks in.
+    command
+        .env_clear()
+        .current_dir(std::env::temp_dir())
+        .env("HOST", "127.0.0.1")
+        .env("PORT", "0");
+    for (name, value) in vars {
+        command.env(name, value);
+    }
+    command
+}
+
+impl Server {
+    /// Starts `aiq-server` and returns once it logs the address it listens on.
+    fn start(vars: &[(&str, &str)]) -> Self {
+        let mut child = command(vars)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("spawn aiq-server");
+        let stdout = child.stdout.take().unwrap();
+        let (tx, lines) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let mut server = Self {
+            child,
+            addr: "0.0.0.0:0".parse().unwrap(),
+            lines,
+            seen: Vec::new(),
+        };
+        let line = server.wait_for_line("listening on http://");
+        let addr = line.split("listening on http://").nth(1).unwrap();
+        server.addr = addr.split_whitespace().next().unwrap().parse().unwrap();
+        server
+    }
+
+    /// The first log line containing `needle`, reading further lines as they come.
+    fn wait_for_line(&mut self, needle: &str) -> String {
+        if let Some(line) = self.seen.iter().find(|l| l.contains(needle)) {
+            return line.clone();
+        }
+        loop {
+            match self.lines.recv_timeout(PATIENCE) {
+                Ok(line) => {
+                    self.seen.push(line.clone());
+                    if line.contains(needle) {
+                        return line;
+                    }
+                }
+                Err(e) => panic!(
+                    "no log line with {needle:?} ({e}); saw:\n{}",
+                    self.seen.join("\n")
+                ),
+            }
+        }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    fn terminate(&self) {
+        let status = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+
+    fn wait(mut self) -> ExitStatus {
+        let deadline = std::time::Instant::now() + PATIENCE;
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            assert!(std::time::Instant::now() < deadline, "server did not exit");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(PATIENCE)
+        .build()
+        .unwrap()
+}
+
+async fn health(server: &Server) -> (u16, serde_json::Value) {
+    let response = client().get(server.url("/v1/health")).send().await.unwrap();
+    (response.status().as_u16(), response.json().await.unwrap())
+}
+
+#[tokio::test]
+async fn serves_with_no_setup_on_the_memory_store() {
+    let mut server = Server::start(&[]);
+    let (status, body) = health(&server).await;
+    assert_eq!(status, 200);
+    assert_eq!(body["database"], "ok");
+    let warning = server.wait_for_line("DATABASE_URL is not set");
+    assert!(
+        warning.contains("WARN") && warning.contains("not persisted"),
+        "{warning}"
+    );
+
+    let response = client().get(server.url("/v1/nope")).send().await.unwrap();
+    assert_eq!(response.status(), 404);
+    assert!(response.headers().contains_key("x-request-id"));
+    assert_eq!(response.headers()["x-frame-options"], "DENY");
+
+    server.terminate();
+    assert!(server.wait().success());
+}
+
+#[test]
+fn production_refuses_to_start_and_names_each_variable() {
+    let output = command(&[
+        ("ENV", "production"),
+        ("CORS_ORIGINS", "*"),
+        ("SECRET_KEY", "short"),
+    ])
+    .output()
+    .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    for variable in [
+        "DATABASE_URL",
+        "SECRET_KEY",
+        "JWT_SECRET_KEY",
+        "CORS_ORIGINS",
+    ] {
+        assert!(
+            stderr.contains(&format!("{variable}:")),
+            "{variable} in:\n{stderr}"
+        );
+    }
+    assert!(stderr.contains("ENV=production"), "{stderr}");
+    assert!(
+        !stderr.contains("short"),
+        "secret values are never printed:\n{stderr}"
+    );
+}
+
+#[test]
+fn check_config_masks_secrets_and_fails_on_errors() {
+    let secret = "s3cr3t-value-that-must-not-be-printed-anywhere";
+    let output = command(&[
+        ("SECRET_KEY", secret),
+        ("JWT_SECRET_KEY", secret),
+        ("PORT", "9001"),
+    ])
+    .arg("check-config")
+    .output()
+    .unwrap();
+    assert!(output.status.success());
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(stdout.contains("port: 9001"), "{stdout}");
+    assert!(stdout.contains("REDACTED"), "{stdout}");
+    assert!(!stdout.contains(secret), "{stdout}");
+
+    let output = command(&[("PORT", "not-a-port")])
+        .arg("check-config")
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("PORT:"));
+}
+
+#[test]
+fn migrate_applies_once() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let db = runtime.block_on(TestDb::create());
+    let first = command(&[("DATABASE_URL", db.url())])
+        .arg("migrate")
+        .output()
+        .unwrap();
+    assert!(
+        first.status.success(),
+        "{}",
+        String::from_utf8_lossy(&first.stdout)
+    );
+    assert!(String::from_utf8_lossy(&first.stdout).contains("V1__users"));
+    let second = command(&[("DATABASE_URL", db.url())])
+        .arg("migrate")
+        .output()
+        .unwrap();
+    assert!(second.status.success());
+    assert!(String::from_utf8_lossy(&second.stdout).contains("migrations applied: 0"));
+    drop(db);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_lets_an_in_flight_request_finish_then_exits_zero() {
+    let db = TestDb::create().await;
+    let proxy = TcpProxy::start("127.0.0.1:5432".parse().unwrap()).await;
+    let url = db
+        .url()
+        .replace("127.0.0.1:5432", &proxy.addr().to_string());
+    let server = Server::start(&[("DATABASE_URL", &url)]);
+    // A first check opens the pooled connection while the database is fast.
+    assert_eq!(health(&server).await.0, 200);
+
+    proxy.set_latency(Duration::from_millis(1500));
+    let seen = proxy.upstream_chunks();
+    let url = server.url("/v1/health");
+    let in_flight = tokio::spawn(async move { client().get(url).send().await });
+    proxy.wait_for_upstream_beyond(seen).await; // the ping query is on its way
+    server.terminate();
+
+    let response = in_flight
+        .await
+        .unwrap()
+        .expect("the in-flight request is answered");
+    assert_eq!(response.status(), 200);
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(body["database"], "ok");
+    let status = tokio::task::spawn_blocking(move || server.wait())
+        .await
+        .unwrap();
+    assert!(status.success(), "{status}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_does_not_wait_longer_than_its_timeout() {
+    let db = TestDb::create().await;
+    let proxy = TcpProxy::start("127.0.0.1:5432".parse().unwrap()).await;
+    let url = db
+        .url()
+        .replace("127.0.0.1:5432", &proxy.addr().to_string());
+    let server = Server::start(&[("DATABASE_URL", &url), ("SHUTDOWN_TIMEOUT_SECONDS", "1")]);
+    assert_eq!(health(&server).await.0, 200);
+
+    proxy.set_latency(Duration::from_secs(30));
+    let seen = proxy.upstream_chunks();
+    let url = server.url("/v1/health");
+    let in_flight = tokio::spawn(async move { client().get(url).send().await });
+    proxy.wait_for_upstream_beyond(seen).await;
+    let signalled = std::time::Instant::now();
+    server.terminate();
+    let status = tokio::task::spawn_blocking(move || server.wait())
+        .await
+        .unwrap();
+    assert!(status.success(), "{status}");
+    assert!(
+        signalled.elapsed() < Duration::from_secs(20),
+        "exited after the 1 s drain timeout, not after the 30 s request: {:?}",
+        signalled.elapsed()
+    );
+    assert!(
+        in_flight.await.unwrap().is_err(),
+        "the cut request gets no response"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_servers_booting_at_once_on_an_empty_database_both_come_up() {
+    let db = TestDb::create().await;
+    let url = db.url().to_owned();
+    let (a, b) = {
+        let (url_a, url_b) = (url.clone(), url.clone());
+        let a = std::thread::spawn(move || Server::start(&[("DATABASE_URL", &url_a)]));
+        let b = std::thread::spawn(move || Server::start(&[("DATABASE_URL", &url_b)]));
+        (a.join().unwrap(), b.join().unwrap())
+    };
+    assert_eq!(health(&a).await.0, 200);
+    assert_eq!(health(&b).await.0, 200);
+
+    let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(connection);
+    let rows = client
+        .query("SELECT version FROM refinery_schema_history", &[])
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), 1, "the migration was applied exactly once");
+    drop(client);
+    drop((a, b));
+}
+
+#[test]
+fn railway_deploys_this_binary_with_the_health_check() {
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
+    let railway: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(format!("{root}/railway.json")).unwrap())
+            .unwrap();
+    assert_eq!(railway["deploy"]["healthcheckPath"], "/v1/health");
+    assert_eq!(railway["deploy"]["restartPolicyType"], "ON_FAILURE");
+    let start = railway["deploy"]["startCommand"].as_str().unwrap();
+    let binary = start.split_whitespace().next().unwrap();
+    assert_eq!(
+        binary,
+        std::path::Path::new(BIN)
+            .file_name()
+            .unwrap()
+            .to_str()
+            .unwrap(),
+        "the start command runs this package's binary"
+    );
+    let dockerfile_path = railway["build"]["dockerfilePath"].as_str().unwrap();
+    let dockerfile = std::fs::read_to_string(format!("{root}/{dockerfile_path}")).unwrap();
+    assert!(
+        dockerfile.contains(&format!("--bin {binary}"))
+            && dockerfile.contains(&format!("release/{binary}")),
+        "the Dockerfile builds and installs {binary}"
+    );
+}
