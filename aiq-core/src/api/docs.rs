@@ -12,7 +12,9 @@ use crate::state::AppState;
 
 pub(super) fn router(prefix: &str, openapi: OpenApi) -> Router<AppState> {
     let spec_url = openapi_path(prefix);
-    let config = Config::new([spec_url.clone()])
+    // Relative to the page (`<prefix>/docs/`), so the UI still finds the document when the
+    // service is mounted under another path by an embedding application.
+    let config = Config::new(["../openapi.json"])
         // The public validator would be fetched from the internet; it is not needed.
         .validator_url("none")
         .try_it_out_enabled(true);
