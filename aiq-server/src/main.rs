@@ -36,15 +36,24 @@ enum Command {
 }
 
 /// The process environment over the `.env` file of the working directory, if there is one.
-fn environment() -> EnvVars {
-    let dotenv = dotenvy::from_path_iter(".env")
-        .map(|vars| vars.filter_map(Result::ok).collect::<Vec<_>>())
-        .unwrap_or_default();
-    EnvVars::from_process().with_defaults(dotenv)
+/// A `.env` line that does not parse is an error, not a silently missing setting.
+fn environment() -> Result<EnvVars, String> {
+    let dotenv = match dotenvy::from_path_iter(".env") {
+        Ok(lines) => lines
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| format!("cannot read .env: {e}"))?,
+        Err(e) if e.not_found() => Vec::new(),
+        Err(e) => return Err(format!("cannot read .env: {e}")),
+    };
+    Ok(EnvVars::from_process().with_defaults(dotenv))
 }
 
 fn load_config() -> Result<Config, ExitCode> {
-    Config::from_env_vars(&environment()).map_err(|err: ConfigError| {
+    let vars = environment().map_err(|err| {
+        eprintln!("aiq-server: {err}");
+        ExitCode::from(2)
+    })?;
+    Config::from_env_vars(&vars).map_err(|err: ConfigError| {
         eprintln!("aiq-server: {err}");
         ExitCode::from(2)
     })

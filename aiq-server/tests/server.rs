@@ -341,3 +341,39 @@ fn railway_deploys_this_binary_with_the_health_check() {
         "the Dockerfile builds and installs {binary}"
     );
 }
+
+#[test]
+fn a_dotenv_file_fills_in_what_the_environment_does_not_set() {
+    let dir = std::env::temp_dir().join(format!("aiq-dotenv-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join(".env"), "APP_NAME=\"From Dotenv\"\nPORT=7001\n").unwrap();
+    let output = command(&[("PORT", "7002")])
+        .current_dir(&dir)
+        .arg("check-config")
+        .output()
+        .unwrap();
+    std::fs::remove_dir_all(&dir).unwrap();
+    assert!(output.status.success());
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(stdout.contains("name: \"From Dotenv\""), "{stdout}");
+    assert!(
+        stdout.contains("port: 7002"),
+        "the environment wins: {stdout}"
+    );
+}
+
+#[test]
+fn a_broken_dotenv_file_stops_start_up() {
+    let dir = std::env::temp_dir().join(format!("aiq-bad-dotenv-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join(".env"), "PORT=7001\nTHIS LINE IS BROKEN\n").unwrap();
+    let output = command(&[])
+        .current_dir(&dir)
+        .arg("check-config")
+        .output()
+        .unwrap();
+    std::fs::remove_dir_all(&dir).unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains(".env"), "{stderr}");
+}

@@ -167,16 +167,13 @@ impl Config {
                 "must have the keys easy, medium, hard with non-negative shares summing to 1.0",
             );
         }
-        if let Some(url) = &self.database.url {
-            let url = url.expose_secret();
-            if !(url.starts_with("postgres://") || url.starts_with("postgresql://"))
-                || url.parse::<tokio_postgres::Config>().is_err()
-            {
-                problem(
-                    "DATABASE_URL",
-                    "must be a PostgreSQL URL such as postgresql://user:password@host:5432/dbname",
-                );
-            }
+        if let Some(url) = &self.database.url
+            && !crate::storage::postgres_url_is_valid(url.expose_secret())
+        {
+            problem(
+                "DATABASE_URL",
+                "must be a PostgreSQL URL such as postgresql://user:password@host:5432/dbname",
+            );
         }
         if self.admin.enabled
             && !self

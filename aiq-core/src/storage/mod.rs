@@ -19,6 +19,7 @@ use async_trait::async_trait;
 
 pub use self::error::{Conflict, StorageError};
 pub use self::memory::MemoryStore;
+pub(crate) use self::postgres::is_valid_url as postgres_url_is_valid;
 pub use self::postgres::{MigrationReport, PgStore};
 pub use self::users::{EducationLevel, GUEST_USER_ID, NewUser, User, UserId, UserStore};
 

@@ -4,7 +4,7 @@
 //! booting at the same moment waits for the first, then finds nothing left to apply. Closing the
 //! connection releases the lock even when a migration fails.
 
-use tokio_postgres::NoTls;
+use tokio_postgres_rustls::MakeRustlsConnect;
 
 use super::db_error;
 use crate::storage::StorageError;
@@ -25,8 +25,9 @@ pub struct MigrationReport {
 
 pub(super) async fn run(
     pg_config: &tokio_postgres::Config,
+    tls: MakeRustlsConnect,
 ) -> Result<MigrationReport, StorageError> {
-    let (mut client, connection) = pg_config.connect(NoTls).await.map_err(db_error)?;
+    let (mut client, connection) = pg_config.connect(tls).await.map_err(db_error)?;
     let driver = tokio::spawn(async move {
         if let Err(error) = connection.await {
             tracing::warn!(%error, "migration connection closed with an error");

@@ -6,6 +6,7 @@
 //! replicas booting at once migrate exactly once and all come up.
 
 mod migrate;
+mod tls;
 mod users;
 
 use std::time::Duration;
@@ -13,10 +14,11 @@ use std::time::Duration;
 use async_trait::async_trait;
 use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod, Runtime};
 use secrecy::ExposeSecret;
-use tokio_postgres::NoTls;
 use tokio_postgres::error::SqlState;
+use tokio_postgres_rustls::MakeRustlsConnect;
 
 pub use self::migrate::MigrationReport;
+pub(crate) use self::tls::is_valid_url;
 use super::{Conflict, Storage, StorageError};
 use crate::config::DatabaseConfig;
 
@@ -35,6 +37,7 @@ use crate::config::DatabaseConfig;
 pub struct PgStore {
     pool: Pool,
     pg_config: tokio_postgres::Config,
+    tls: MakeRustlsConnect,
 }
 
 impl std::fmt::Debug for PgStore {
@@ -50,22 +53,26 @@ impl std::fmt::Debug for PgStore {
 
 impl PgStore {
     /// Builds the pool for `config.url`. No connection is opened until one is needed, so this
-    /// only fails for a missing or malformed URL.
+    /// only fails for a missing or malformed URL (or an unreadable `sslrootcert`).
+    ///
+    /// The URL's `sslmode` means what it means to `psql`: `disable`; `prefer` (the default) and
+    /// `require` encrypt without checking the certificate; `verify-ca` and `verify-full` check
+    /// it against `sslrootcert` or the Mozilla roots.
     pub fn connect(config: &DatabaseConfig) -> Result<Self, StorageError> {
         let url = config.url.as_ref().ok_or_else(|| {
             StorageError::Unavailable("DATABASE_URL is not set".to_owned().into())
         })?;
-        let mut pg_config: tokio_postgres::Config = url
-            .expose_secret()
-            .parse()
-            .map_err(|e| StorageError::Unavailable(Box::new(e)))?;
+        let tls::Connection {
+            config: mut pg_config,
+            tls,
+        } = tls::parse(url.expose_secret())?;
         pg_config.connect_timeout(config.connect_timeout);
         if pg_config.get_application_name().is_none() {
             pg_config.application_name("aiq");
         }
         let manager = Manager::from_config(
             pg_config.clone(),
-            NoTls,
+            tls.clone(),
             ManagerConfig {
                 // A connection that died while idle is caught by its first query and
                 // reported as Unavailable; checking each checkout would add a round trip.
@@ -80,12 +87,16 @@ impl PgStore {
             .recycle_timeout(Some(Duration::from_secs(5)))
             .build()
             .map_err(|e| StorageError::Backend(Box::new(e)))?;
-        Ok(Self { pool, pg_config })
+        Ok(Self {
+            pool,
+            pg_config,
+            tls,
+        })
     }
 
     /// Applies pending migrations (see [`MigrationReport`]).
     pub async fn migrate(&self) -> Result<MigrationReport, StorageError> {
-        migrate::run(&self.pg_config).await
+        migrate::run(&self.pg_config, self.tls.clone()).await
     }
 
     /// Closes the pool: idle connections are dropped and no new ones are handed out.
