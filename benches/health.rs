@@ -23,7 +23,14 @@ fn service(storage: Arc<dyn Storage>) -> AiqService {
         .unwrap()
 }
 
-async fn call(service: &AiqService, path: &'static str) {
+async fn call<S>(service: &S, path: &'static str)
+where
+    S: tower::Service<
+            http::Request<Empty<bytes::Bytes>>,
+            Response = axum::response::Response,
+            Error = std::convert::Infallible,
+        > + Clone,
+{
     let request = http::Request::get(path)
         .body(Empty::<bytes::Bytes>::new())
         .unwrap();
@@ -44,7 +51,16 @@ fn bench(c: &mut Criterion) {
         (service(Arc::new(store)), db)
     });
 
+    // The floor: the same answer from a bare axum router, without our middleware.
+    let bare = axum::Router::new().route(
+        "/v1/ping",
+        axum::routing::get(|| async { axum::Json(serde_json::json!({"message": "pong"})) }),
+    );
+
     let mut group = c.benchmark_group("service");
+    group.bench_function("GET /v1/ping (bare axum router, no middleware)", |b| {
+        b.to_async(&runtime).iter(|| call(&bare, "/v1/ping"))
+    });
     group.bench_function("GET /v1/ping (memory)", |b| {
         b.to_async(&runtime).iter(|| call(&memory, "/v1/ping"))
     });
