@@ -13,7 +13,7 @@ use secrecy::SecretString;
 use super::validate::{ConfigError, ConfigProblem};
 use super::{
     CorsOrigins, Environment, JwtAlgorithm, LogLevel, OtelExporter, RateLimitStorage,
-    RateLimitStrategy, parse,
+    RateLimitStrategy, SmtpTls, parse,
 };
 use crate::Config;
 
@@ -409,6 +409,8 @@ pub(super) fn from_vars(vars: &EnvVars) -> Result<Config, ConfigError> {
         oauth.jwks_cache_ttl.as_secs(),
         "a whole number of seconds",
     );
+    oauth.apple_jwks_url = r.string("APPLE_JWKS_URL", &oauth.apple_jwks_url);
+    oauth.google_jwks_url = r.string("GOOGLE_JWKS_URL", &oauth.google_jwks_url);
 
     let apns = &mut config.apns;
     apns.key_id = r.string("APNS_KEY_ID", "");
@@ -424,6 +426,18 @@ pub(super) fn from_vars(vars: &EnvVars) -> Result<Config, ConfigError> {
     smtp.password = r.secret("SMTP_PASSWORD");
     smtp.from_email = r.string("SMTP_FROM_EMAIL", &smtp.from_email);
     smtp.from_name = r.string("SMTP_FROM_NAME", &smtp.from_name);
+    smtp.enabled = r.boolean("SMTP_ENABLED", !smtp.username.is_empty());
+    smtp.tls = r.parsed(
+        "SMTP_TLS",
+        smtp.tls,
+        "one of starttls, tls, none",
+        |t| match t.trim().to_ascii_lowercase().as_str() {
+            "starttls" => Some(SmtpTls::StartTls),
+            "tls" => Some(SmtpTls::Tls),
+            "none" => Some(SmtpTls::None),
+            _ => None,
+        },
+    );
 
     let notifications = &mut config.notifications;
     notifications.advance_days = r.number(

@@ -480,6 +480,10 @@ pub struct OAuthConfig {
     pub google_client_ids: Vec<String>,
     /// `OAUTH_JWKS_CACHE_TTL_SECONDS`.
     pub jwks_cache_ttl: Duration,
+    /// `APPLE_JWKS_URL`: where Apple's signing keys are fetched (tests point it elsewhere).
+    pub apple_jwks_url: String,
+    /// `GOOGLE_JWKS_URL`: where Google's signing keys are fetched.
+    pub google_jwks_url: String,
 }
 
 impl Default for OAuthConfig {
@@ -488,6 +492,8 @@ impl Default for OAuthConfig {
             apple_client_ids: Vec::new(),
             google_client_ids: Vec::new(),
             jwks_cache_ttl: Duration::from_secs(3600),
+            apple_jwks_url: "https://appleid.apple.com/auth/keys".into(),
+            google_jwks_url: "https://www.googleapis.com/oauth2/v3/certs".into(),
         }
     }
 }
@@ -507,9 +513,26 @@ pub struct ApnsConfig {
     pub use_sandbox: bool,
 }
 
+/// How the SMTP connection is secured (`SMTP_TLS`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SmtpTls {
+    /// Plain connection upgraded with STARTTLS (port 587; the default).
+    #[default]
+    StartTls,
+    /// TLS from the first byte (port 465).
+    Tls,
+    /// No encryption: only for a relay on the same host or network.
+    None,
+}
+
 /// Outgoing mail.
 #[derive(Debug, Clone)]
 pub struct SmtpConfig {
+    /// `SMTP_ENABLED`: send mail through SMTP; by default true when `SMTP_USERNAME` is set.
+    /// Otherwise mail is only logged.
+    pub enabled: bool,
+    /// `SMTP_TLS`: `starttls`, `tls` or `none`.
+    pub tls: SmtpTls,
     /// `SMTP_HOST`.
     pub host: String,
     /// `SMTP_PORT`.
@@ -527,6 +550,8 @@ pub struct SmtpConfig {
 impl Default for SmtpConfig {
     fn default() -> Self {
         Self {
+            enabled: false,
+            tls: SmtpTls::StartTls,
             host: "smtp.gmail.com".into(),
             port: 587,
             username: String::new(),

@@ -231,6 +231,14 @@ impl Config {
                     &format!("{why}; generate one with `openssl rand -hex 32`"),
                 );
             }
+            for (variable, url) in [
+                ("APPLE_JWKS_URL", &self.oauth.apple_jwks_url),
+                ("GOOGLE_JWKS_URL", &self.oauth.google_jwks_url),
+            ] {
+                if !url.starts_with("https://") {
+                    problem(variable, "must be an https:// URL in production");
+                }
+            }
             if self.http.cors_origins == CorsOrigins::Any {
                 problem(
                     "CORS_ORIGINS",
