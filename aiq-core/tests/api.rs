@@ -8,7 +8,8 @@ use std::time::Duration;
 use aiq_core::Config;
 use aiq_core::config::{CorsOrigins, Environment};
 use aiq_core::storage::{
-    MemoryStore, NewUser, PgStore, Storage, StorageError, User, UserId, UserStore,
+    MemoryStore, NewPasswordReset, NewUser, OAuthStore, PasswordChange, PasswordResetStore,
+    PgStore, ProfileUpdate, RevocationStore, Storage, StorageError, User, UserId, UserStore,
 };
 use async_trait::async_trait;
 use axum::body::Body;
@@ -53,6 +54,7 @@ impl Storage for FaultyStore {
     }
 }
 
+// Everything but `ping` is the memory store's.
 #[async_trait]
 impl UserStore for FaultyStore {
     async fn create_user(&self, user: NewUser) -> Result<User, StorageError> {
@@ -66,6 +68,95 @@ impl UserStore for FaultyStore {
     }
     async fn delete_user(&self, id: UserId) -> Result<bool, StorageError> {
         self.inner.delete_user(id).await
+    }
+    async fn record_login(
+        &self,
+        id: UserId,
+        at: OffsetDateTime,
+        hash: Option<String>,
+    ) -> Result<Option<User>, StorageError> {
+        self.inner.record_login(id, at, hash).await
+    }
+    async fn update_profile(
+        &self,
+        id: UserId,
+        update: ProfileUpdate,
+    ) -> Result<Option<User>, StorageError> {
+        self.inner.update_profile(id, update).await
+    }
+    async fn revoke_all_tokens(
+        &self,
+        id: UserId,
+        at: OffsetDateTime,
+    ) -> Result<Option<User>, StorageError> {
+        self.inner.revoke_all_tokens(id, at).await
+    }
+}
+
+#[async_trait]
+impl OAuthStore for FaultyStore {
+    async fn user_by_oauth_identity(
+        &self,
+        provider: &str,
+        subject: &str,
+    ) -> Result<Option<User>, StorageError> {
+        self.inner.user_by_oauth_identity(provider, subject).await
+    }
+    async fn link_oauth_identity(
+        &self,
+        user_id: UserId,
+        provider: &str,
+        subject: &str,
+        at: OffsetDateTime,
+    ) -> Result<(), StorageError> {
+        self.inner
+            .link_oauth_identity(user_id, provider, subject, at)
+            .await
+    }
+    async fn create_oauth_user(
+        &self,
+        user: NewUser,
+        provider: &str,
+        subject: &str,
+    ) -> Result<User, StorageError> {
+        self.inner.create_oauth_user(user, provider, subject).await
+    }
+}
+
+#[async_trait]
+impl PasswordResetStore for FaultyStore {
+    async fn create_password_reset(
+        &self,
+        reset: NewPasswordReset,
+        max_active: usize,
+    ) -> Result<bool, StorageError> {
+        self.inner.create_password_reset(reset, max_active).await
+    }
+    async fn redeem_password_reset(
+        &self,
+        token_hash: &str,
+        change: PasswordChange,
+    ) -> Result<Option<User>, StorageError> {
+        self.inner.redeem_password_reset(token_hash, change).await
+    }
+}
+
+#[async_trait]
+impl RevocationStore for FaultyStore {
+    async fn revoke(
+        &self,
+        key: &str,
+        revoked_at: OffsetDateTime,
+        expires_at: OffsetDateTime,
+    ) -> Result<bool, StorageError> {
+        self.inner.revoke(key, revoked_at, expires_at).await
+    }
+    async fn revoked_at(
+        &self,
+        keys: &[&str],
+        now: OffsetDateTime,
+    ) -> Result<Vec<Option<OffsetDateTime>>, StorageError> {
+        self.inner.revoked_at(keys, now).await
     }
 }
 

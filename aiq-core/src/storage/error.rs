@@ -8,12 +8,18 @@ use crate::BoxError;
 pub enum Conflict {
     /// Another user has this email.
     UserEmail,
+    /// This provider identity is linked to a user already.
+    OAuthIdentity,
+    /// A password reset token with this hash exists already.
+    PasswordResetToken,
 }
 
 impl std::fmt::Display for Conflict {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(match self {
             Self::UserEmail => "a user with this email",
+            Self::OAuthIdentity => "a link to this provider identity",
+            Self::PasswordResetToken => "a password reset token with this hash",
         })
     }
 }

@@ -12,16 +12,24 @@
 
 mod error;
 mod memory;
+mod oauth;
+mod password_reset;
 mod postgres;
+mod revocations;
 mod users;
 
 use async_trait::async_trait;
 
 pub use self::error::{Conflict, StorageError};
 pub use self::memory::MemoryStore;
+pub use self::oauth::OAuthStore;
+pub use self::password_reset::{NewPasswordReset, PasswordChange, PasswordResetStore};
 pub(crate) use self::postgres::is_valid_url as postgres_url_is_valid;
 pub use self::postgres::{MigrationReport, PgStore};
-pub use self::users::{EducationLevel, GUEST_USER_ID, NewUser, User, UserId, UserStore};
+pub use self::revocations::RevocationStore;
+pub use self::users::{
+    EducationLevel, GUEST_USER_ID, NewUser, ProfileUpdate, User, UserId, UserStore,
+};
 
 /// Everything the service stores. Implement the area traits and this one to plug in a backend.
 ///
@@ -35,7 +43,16 @@ pub use self::users::{EducationLevel, GUEST_USER_ID, NewUser, User, UserId, User
 /// # });
 /// ```
 #[async_trait]
-pub trait Storage: UserStore + std::fmt::Debug + Send + Sync + 'static {
+pub trait Storage:
+    UserStore
+    + OAuthStore
+    + PasswordResetStore
+    + RevocationStore
+    + std::fmt::Debug
+    + Send
+    + Sync
+    + 'static
+{
     /// A cheap round trip that proves the backend answers (the health check).
     async fn ping(&self) -> Result<(), StorageError>;
 

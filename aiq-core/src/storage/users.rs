@@ -97,8 +97,11 @@ pub struct User {
     pub apns_device_token: Option<String>,
     /// When the day-30 reminder was sent.
     pub day_30_reminder_sent_at: Option<OffsetDateTime>,
-    /// Tokens issued before this instant are revoked (logout-all).
+    /// Tokens issued before this instant are revoked (logout-all; for tokens without a
+    /// generation, such as those of the old backend).
     pub token_revoked_before: Option<OffsetDateTime>,
+    /// Tokens carrying a lower generation are revoked (bumped by logout-all and password resets).
+    pub token_generation: i32,
     /// Lets the user skip the test cadence and cooldown.
     pub bypass_cooldown: bool,
     /// Operator flag.
@@ -177,6 +180,7 @@ impl NewUser {
             apns_device_token: None,
             day_30_reminder_sent_at: None,
             token_revoked_before: None,
+            token_generation: 0,
             bypass_cooldown: false,
             is_admin: false,
             password_login_enabled: self.password_login_enabled,
@@ -186,6 +190,17 @@ impl NewUser {
             region: self.region,
         }
     }
+}
+
+/// A change to a user's profile; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ProfileUpdate {
+    /// New given name (`Some(None)` clears it).
+    pub first_name: Option<Option<String>>,
+    /// New family name (`Some(None)` clears it).
+    pub last_name: Option<Option<String>>,
+    /// New push preference.
+    pub notification_enabled: Option<bool>,
 }
 
 /// Storing and finding user accounts.
@@ -203,4 +218,28 @@ pub trait UserStore {
 
     /// Deletes the user and everything that belongs to them; false when there was no such user.
     async fn delete_user(&self, id: UserId) -> Result<bool, StorageError>;
+
+    /// Records a successful login at `at`, replacing the password hash when `new_password_hash`
+    /// is given (an upgrade from bcrypt). `None` when the user no longer exists.
+    async fn record_login(
+        &self,
+        id: UserId,
+        at: OffsetDateTime,
+        new_password_hash: Option<String>,
+    ) -> Result<Option<User>, StorageError>;
+
+    /// Applies a profile change. `None` when the user does not exist.
+    async fn update_profile(
+        &self,
+        id: UserId,
+        update: ProfileUpdate,
+    ) -> Result<Option<User>, StorageError>;
+
+    /// Revokes every token issued so far (logout-all): bumps the token generation and sets
+    /// `token_revoked_before` to `at`. `None` when the user does not exist.
+    async fn revoke_all_tokens(
+        &self,
+        id: UserId,
+        at: OffsetDateTime,
+    ) -> Result<Option<User>, StorageError>;
 }

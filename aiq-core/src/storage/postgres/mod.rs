@@ -5,10 +5,13 @@
 //! embedded from the workspace's `migrations/` folder and run under an advisory lock, so several
 //! replicas booting at once migrate exactly once and all come up.
 
+mod auth;
 mod migrate;
 mod tls;
 mod users;
 
+use std::sync::Arc;
+use std::sync::atomic::AtomicI64;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -38,6 +41,8 @@ pub struct PgStore {
     pool: Pool,
     pg_config: tokio_postgres::Config,
     tls: MakeRustlsConnect,
+    /// Unix time of the last sweep of expired revocations.
+    last_sweep: Arc<AtomicI64>,
 }
 
 impl std::fmt::Debug for PgStore {
@@ -91,6 +96,7 @@ impl PgStore {
             pool,
             pg_config,
             tls,
+            last_sweep: Arc::new(AtomicI64::new(0)),
         })
     }
 
@@ -119,6 +125,8 @@ fn db_error(err: tokio_postgres::Error) -> StorageError {
         let constraint = err.as_db_error().and_then(|db| db.constraint());
         if let Some(conflict) = match constraint {
             Some("users_email_key") => Some(Conflict::UserEmail),
+            Some("oauth_identities_provider_subject_key") => Some(Conflict::OAuthIdentity),
+            Some("password_reset_tokens_token_hash_key") => Some(Conflict::PasswordResetToken),
             _ => None,
         } {
             return StorageError::Conflict(conflict);

@@ -1,18 +1,20 @@
 //! `UserStore` on PostgreSQL.
 
 use async_trait::async_trait;
+use time::OffsetDateTime;
 use tokio_postgres::Row;
 
 use super::{PgStore, db_error};
 use crate::storage::StorageError;
-use crate::storage::users::{EducationLevel, NewUser, User, UserId, UserStore};
+use crate::storage::users::{EducationLevel, NewUser, ProfileUpdate, User, UserId, UserStore};
 
-const USER_COLUMNS: &str = "id, email, password_hash, first_name, last_name, created_at, \
-     last_login_at, notification_enabled, apns_device_token, day_30_reminder_sent_at, \
-     token_revoked_before, bypass_cooldown, is_admin, password_login_enabled, birth_year, \
-     education_level, country, region";
+/// The columns [`user_from_row`] reads, for `SELECT` and `RETURNING` lists.
+pub(super) const USER_COLUMNS: &str = "id, email, password_hash, first_name, last_name, \
+     created_at, last_login_at, notification_enabled, apns_device_token, \
+     day_30_reminder_sent_at, token_revoked_before, token_generation, bypass_cooldown, \
+     is_admin, password_login_enabled, birth_year, education_level, country, region";
 
-fn user_from_row(row: &Row) -> Result<User, StorageError> {
+pub(super) fn user_from_row(row: &Row) -> Result<User, StorageError> {
     let education_level: Option<String> = row.try_get("education_level").map_err(db_error)?;
     let education_level = match education_level {
         None => None,
@@ -32,6 +34,7 @@ fn user_from_row(row: &Row) -> Result<User, StorageError> {
         apns_device_token: row.try_get("apns_device_token").map_err(db_error)?,
         day_30_reminder_sent_at: row.try_get("day_30_reminder_sent_at").map_err(db_error)?,
         token_revoked_before: row.try_get("token_revoked_before").map_err(db_error)?,
+        token_generation: row.try_get("token_generation").map_err(db_error)?,
         bypass_cooldown: row.try_get("bypass_cooldown").map_err(db_error)?,
         is_admin: row.try_get("is_admin").map_err(db_error)?,
         password_login_enabled: row.try_get("password_login_enabled").map_err(db_error)?,
@@ -46,33 +49,7 @@ fn user_from_row(row: &Row) -> Result<User, StorageError> {
 impl UserStore for PgStore {
     async fn create_user(&self, user: NewUser) -> Result<User, StorageError> {
         let conn = self.conn().await?;
-        let statement = conn
-            .prepare_cached(&format!(
-                "INSERT INTO users (email, password_hash, first_name, last_name, birth_year, \
-                 education_level, country, region, password_login_enabled, created_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING {USER_COLUMNS}"
-            ))
-            .await
-            .map_err(db_error)?;
-        let row = conn
-            .query_one(
-                &statement,
-                &[
-                    &user.email,
-                    &user.password_hash,
-                    &user.first_name,
-                    &user.last_name,
-                    &user.birth_year,
-                    &user.education_level.map(EducationLevel::as_str),
-                    &user.country,
-                    &user.region,
-                    &user.password_login_enabled,
-                    &user.created_at,
-                ],
-            )
-            .await
-            .map_err(db_error)?;
-        user_from_row(&row)
+        insert_user(&conn, &user).await
     }
 
     async fn user_by_id(&self, id: UserId) -> Result<Option<User>, StorageError> {
@@ -109,4 +86,114 @@ impl UserStore for PgStore {
         let deleted = conn.execute(&statement, &[&id]).await.map_err(db_error)?;
         Ok(deleted == 1)
     }
+
+    async fn record_login(
+        &self,
+        id: UserId,
+        at: OffsetDateTime,
+        new_password_hash: Option<String>,
+    ) -> Result<Option<User>, StorageError> {
+        let conn = self.conn().await?;
+        let statement = conn
+            .prepare_cached(&format!(
+                "UPDATE users SET last_login_at = $2, \
+                 password_hash = COALESCE($3, password_hash) \
+                 WHERE id = $1 RETURNING {USER_COLUMNS}"
+            ))
+            .await
+            .map_err(db_error)?;
+        let row = conn
+            .query_opt(&statement, &[&id, &at, &new_password_hash])
+            .await
+            .map_err(db_error)?;
+        row.as_ref().map(user_from_row).transpose()
+    }
+
+    async fn update_profile(
+        &self,
+        id: UserId,
+        update: ProfileUpdate,
+    ) -> Result<Option<User>, StorageError> {
+        let conn = self.conn().await?;
+        // Each field has a "set it" flag so that an explicit null can clear a name.
+        let statement = conn
+            .prepare_cached(&format!(
+                "UPDATE users SET \
+                 first_name = CASE WHEN $2 THEN $3 ELSE first_name END, \
+                 last_name = CASE WHEN $4 THEN $5 ELSE last_name END, \
+                 notification_enabled = COALESCE($6, notification_enabled) \
+                 WHERE id = $1 RETURNING {USER_COLUMNS}"
+            ))
+            .await
+            .map_err(db_error)?;
+        let row = conn
+            .query_opt(
+                &statement,
+                &[
+                    &id,
+                    &update.first_name.is_some(),
+                    &update.first_name.flatten(),
+                    &update.last_name.is_some(),
+                    &update.last_name.flatten(),
+                    &update.notification_enabled,
+                ],
+            )
+            .await
+            .map_err(db_error)?;
+        row.as_ref().map(user_from_row).transpose()
+    }
+
+    async fn revoke_all_tokens(
+        &self,
+        id: UserId,
+        at: OffsetDateTime,
+    ) -> Result<Option<User>, StorageError> {
+        let conn = self.conn().await?;
+        let statement = conn
+            .prepare_cached(&format!(
+                "UPDATE users SET token_generation = token_generation + 1, \
+                 token_revoked_before = $2 WHERE id = $1 RETURNING {USER_COLUMNS}"
+            ))
+            .await
+            .map_err(db_error)?;
+        let row = conn
+            .query_opt(&statement, &[&id, &at])
+            .await
+            .map_err(db_error)?;
+        row.as_ref().map(user_from_row).transpose()
+    }
+}
+
+/// Inserts `user` on `client` (a pooled connection or a transaction).
+pub(super) async fn insert_user(
+    client: &impl deadpool_postgres::GenericClient,
+    user: &NewUser,
+) -> Result<User, StorageError> {
+    let statement = client
+        .prepare_cached(&format!(
+            "INSERT INTO users (email, password_hash, first_name, last_name, birth_year, \
+             education_level, country, region, password_login_enabled, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING {USER_COLUMNS}"
+        ))
+        .await
+        .map_err(db_error)?;
+    let row = client
+        .query_one(
+            &statement,
+            &[
+                &user.email,
+                &user.password_hash,
+                &user.first_name,
+                &user.last_name,
+                &user.birth_year,
+                &user.education_level.map(EducationLevel::as_str),
+                &user.country,
+                &user.region,
+                &user.password_login_enabled,
+                &user.created_at,
+            ],
+        )
+        .await
+        .map_err(db_error)?;
+    user_from_row(&row)
 }

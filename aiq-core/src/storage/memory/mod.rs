@@ -2,21 +2,56 @@
 //!
 //! All state sits behind one mutex, so every operation is atomic and sees the same uniqueness
 //! rules as the PostgreSQL schema. The lock is never held across an `.await`. Data lives as long
-//! as the process.
+//! as the process. One file per area implements that area's trait on [`MemoryStore`].
+
+mod auth;
+mod users;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Mutex, MutexGuard};
 
 use async_trait::async_trait;
+use time::OffsetDateTime;
 
-use super::users::{GUEST_USER_ID, NewUser, User, UserId, UserStore};
-use super::{Conflict, Storage, StorageError};
+use super::users::{GUEST_USER_ID, NewUser, User, UserId};
+use super::{Storage, StorageError};
+
+/// A stored password reset token.
+#[derive(Debug, Clone)]
+struct ResetToken {
+    user_id: UserId,
+    token_hash: String,
+    expires_at: OffsetDateTime,
+    used_at: Option<OffsetDateTime>,
+}
+
+/// A revocation entry.
+#[derive(Debug, Clone, Copy)]
+struct Revocation {
+    revoked_at: OffsetDateTime,
+    expires_at: OffsetDateTime,
+}
 
 #[derive(Debug)]
 struct State {
     users: BTreeMap<UserId, User>,
     user_ids_by_email: HashMap<String, UserId>,
     next_user_id: UserId,
+    /// (provider, subject) -> user.
+    oauth_identities: HashMap<(String, String), UserId>,
+    reset_tokens: Vec<ResetToken>,
+    revocations: HashMap<String, Revocation>,
+}
+
+impl State {
+    /// Removes the user and what belongs to them, as the database's cascades do.
+    fn remove_user(&mut self, id: UserId) -> Option<User> {
+        let user = self.users.remove(&id)?;
+        self.user_ids_by_email.remove(&user.email);
+        self.oauth_identities.retain(|_, owner| *owner != id);
+        self.reset_tokens.retain(|token| token.user_id != id);
+        Some(user)
+    }
 }
 
 /// A complete store in process memory, seeded like a freshly migrated database.
@@ -54,6 +89,9 @@ impl MemoryStore {
                 user_ids_by_email: HashMap::from([(guest.email.clone(), guest.id)]),
                 users: BTreeMap::from([(guest.id, guest)]),
                 next_user_id: 1,
+                oauth_identities: HashMap::new(),
+                reset_tokens: Vec::new(),
+                revocations: HashMap::new(),
             }),
         }
     }
@@ -76,43 +114,5 @@ impl Storage for MemoryStore {
 
     fn backend(&self) -> &'static str {
         "memory"
-    }
-}
-
-#[async_trait]
-impl UserStore for MemoryStore {
-    async fn create_user(&self, user: NewUser) -> Result<User, StorageError> {
-        let mut state = self.state();
-        if state.user_ids_by_email.contains_key(&user.email) {
-            return Err(StorageError::Conflict(Conflict::UserEmail));
-        }
-        let id = state.next_user_id;
-        state.next_user_id += 1;
-        let user = user.into_user(id);
-        state.user_ids_by_email.insert(user.email.clone(), id);
-        state.users.insert(id, user.clone());
-        Ok(user)
-    }
-
-    async fn user_by_id(&self, id: UserId) -> Result<Option<User>, StorageError> {
-        Ok(self.state().users.get(&id).cloned())
-    }
-
-    async fn user_by_email(&self, email: &str) -> Result<Option<User>, StorageError> {
-        let state = self.state();
-        Ok(state
-            .user_ids_by_email
-            .get(email)
-            .and_then(|id| state.users.get(id))
-            .cloned())
-    }
-
-    async fn delete_user(&self, id: UserId) -> Result<bool, StorageError> {
-        let mut state = self.state();
-        let Some(user) = state.users.remove(&id) else {
-            return Ok(false);
-        };
-        state.user_ids_by_email.remove(&user.email);
-        Ok(true)
     }
 }

@@ -1,0 +1,90 @@
+//! `UserStore` in memory.
+
+use async_trait::async_trait;
+use time::OffsetDateTime;
+
+use super::MemoryStore;
+use crate::storage::users::{NewUser, ProfileUpdate, User, UserId, UserStore};
+use crate::storage::{Conflict, StorageError};
+
+#[async_trait]
+impl UserStore for MemoryStore {
+    async fn create_user(&self, user: NewUser) -> Result<User, StorageError> {
+        let mut state = self.state();
+        if state.user_ids_by_email.contains_key(&user.email) {
+            return Err(StorageError::Conflict(Conflict::UserEmail));
+        }
+        let id = state.next_user_id;
+        state.next_user_id += 1;
+        let user = user.into_user(id);
+        state.user_ids_by_email.insert(user.email.clone(), id);
+        state.users.insert(id, user.clone());
+        Ok(user)
+    }
+
+    async fn user_by_id(&self, id: UserId) -> Result<Option<User>, StorageError> {
+        Ok(self.state().users.get(&id).cloned())
+    }
+
+    async fn user_by_email(&self, email: &str) -> Result<Option<User>, StorageError> {
+        let state = self.state();
+        Ok(state
+            .user_ids_by_email
+            .get(email)
+            .and_then(|id| state.users.get(id))
+            .cloned())
+    }
+
+    async fn delete_user(&self, id: UserId) -> Result<bool, StorageError> {
+        Ok(self.state().remove_user(id).is_some())
+    }
+
+    async fn record_login(
+        &self,
+        id: UserId,
+        at: OffsetDateTime,
+        new_password_hash: Option<String>,
+    ) -> Result<Option<User>, StorageError> {
+        let mut state = self.state();
+        Ok(state.users.get_mut(&id).map(|user| {
+            user.last_login_at = Some(at);
+            if let Some(hash) = new_password_hash {
+                user.password_hash = hash;
+            }
+            user.clone()
+        }))
+    }
+
+    async fn update_profile(
+        &self,
+        id: UserId,
+        update: ProfileUpdate,
+    ) -> Result<Option<User>, StorageError> {
+        let mut state = self.state();
+        Ok(state.users.get_mut(&id).map(|user| {
+            if let Some(first_name) = update.first_name {
+                user.first_name = first_name;
+            }
+            if let Some(last_name) = update.last_name {
+                user.last_name = last_name;
+            }
+            if let Some(enabled) = update.notification_enabled {
+                user.notification_enabled = enabled;
+            }
+            user.clone()
+        }))
+    }
+
+    async fn revoke_all_tokens(
+        &self,
+        id: UserId,
+        at: OffsetDateTime,
+    ) -> Result<Option<User>, StorageError> {
+        let mut state = self.state();
+        Ok(state.users.get_mut(&id).map(|user| {
+            user.token_generation += 1;
+            user.token_revoked_before = Some(at);
+            user.clone()
+        }))
+    }
+}
