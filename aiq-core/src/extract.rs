@@ -6,7 +6,7 @@
 //! submitted value, so a password cannot leak back through an error body.
 
 use axum::body::Bytes;
-use axum::extract::{FromRequest, Request};
+use axum::extract::{FromRequest, OptionalFromRequest, Request};
 use axum::http::{StatusCode, header};
 use serde::de::DeserializeOwned;
 
@@ -37,6 +37,30 @@ fn is_json(content_type: &str) -> bool {
     mime == "application/json" || (mime.starts_with("application/") && mime.ends_with("+json"))
 }
 
+/// Reads the body: `None` when it is empty, an error when it is not JSON or too large.
+async fn read_body<S: Send + Sync>(req: Request, state: &S) -> Result<Option<Bytes>, ApiError> {
+    let content_type = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .map(|v| v.to_str().unwrap_or_default().to_owned());
+    let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
+        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::PayloadTooLarge
+        } else {
+            ApiError::BadRequest("Could not read the request body".into())
+        }
+    })?;
+    if bytes.is_empty() {
+        return Ok(None);
+    }
+    if !content_type.as_deref().is_some_and(is_json) {
+        return Err(ApiError::UnsupportedMediaType(
+            "Content-Type must be application/json".into(),
+        ));
+    }
+    Ok(Some(bytes))
+}
+
 impl<S, T> FromRequest<S> for ApiJson<T>
 where
     S: Send + Sync,
@@ -45,30 +69,31 @@ where
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let content_type = req
-            .headers()
-            .get(header::CONTENT_TYPE)
-            .map(|v| v.to_str().unwrap_or_default().to_owned());
-        let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
-            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                ApiError::PayloadTooLarge
-            } else {
-                ApiError::BadRequest("Could not read the request body".into())
-            }
-        })?;
-        if bytes.is_empty() {
-            return Err(ApiError::Validation(vec![ValidationIssue::new(
+        match read_body(req, state).await? {
+            Some(bytes) => parse(&bytes).map(ApiJson),
+            None => Err(ApiError::Validation(vec![ValidationIssue::new(
                 ["body"],
                 "Field required",
                 "missing",
-            )]));
+            )])),
         }
-        if !content_type.as_deref().is_some_and(is_json) {
-            return Err(ApiError::UnsupportedMediaType(
-                "Content-Type must be application/json".into(),
-            ));
-        }
-        parse(&bytes).map(ApiJson)
+    }
+}
+
+/// `Option<ApiJson<T>>`: an empty body is `None` (an endpoint whose body is optional), anything
+/// else must be valid JSON for `T`.
+impl<S, T> OptionalFromRequest<S> for ApiJson<T>
+where
+    S: Send + Sync,
+    T: DeserializeOwned,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Option<Self>, Self::Rejection> {
+        read_body(req, state)
+            .await?
+            .map(|bytes| parse(&bytes).map(ApiJson))
+            .transpose()
     }
 }
 

@@ -19,6 +19,7 @@
 //!
 //! Map of the crate:
 //! - [`config`]: every setting, read from the environment or built in code;
+//! - [`auth`]: passwords, tokens, revocation, the security audit log;
 //! - [`service`]: the builder, the service and [`AiqService::serve`];
 //! - [`storage`]: the storage contract, the in-memory and PostgreSQL backends;
 //! - [`error`] and [`extract`]: how failures become JSON responses;
@@ -28,9 +29,11 @@
 #![warn(missing_docs)]
 
 mod api;
+pub mod auth;
 pub mod config;
 pub mod error;
 pub mod extract;
+mod input;
 pub mod middleware;
 pub mod service;
 mod state;

@@ -15,9 +15,11 @@ use tokio::net::TcpListener;
 use tower::Service;
 
 use crate::Config;
-use crate::config::ConfigError;
+use crate::auth::password::Passwords;
+use crate::auth::tokens::Tokens;
+use crate::config::{ConfigError, ConfigProblem};
 use crate::state::AppState;
-use crate::storage::{MemoryStore, Storage};
+use crate::storage::{MemoryStore, RevocationStore, Storage};
 
 /// Entry point: `Aiq::builder(config)`.
 #[derive(Debug, Clone, Copy)]
@@ -39,6 +41,7 @@ impl Aiq {
         AiqBuilder {
             config,
             storage: None,
+            revocations: None,
         }
     }
 }
@@ -49,6 +52,7 @@ impl Aiq {
 pub struct AiqBuilder {
     config: Config,
     storage: Option<Arc<dyn Storage>>,
+    revocations: Option<Arc<dyn RevocationStore>>,
 }
 
 impl AiqBuilder {
@@ -58,14 +62,35 @@ impl AiqBuilder {
         self
     }
 
+    /// Where revoked tokens are remembered; by default the store given to
+    /// [`storage`](Self::storage), so instances that share a database share revocations.
+    /// A Redis store takes that load off the database.
+    pub fn revocations(mut self, revocations: Arc<dyn RevocationStore>) -> Self {
+        self.revocations = Some(revocations);
+        self
+    }
+
     /// Validates the configuration and assembles the service.
     pub fn build(self) -> Result<AiqService, ConfigError> {
         self.config.validate()?;
+        let tokens = Tokens::new(&self.config.security).map_err(|e| ConfigError {
+            production: self.config.app.environment.is_production(),
+            problems: vec![ConfigProblem::new(
+                "JWT_SECRET_KEY",
+                format!("cannot be used as a signing key: {e}"),
+            )],
+        })?;
         let config = Arc::new(self.config);
         let storage = self.storage.unwrap_or_else(|| Arc::new(MemoryStore::new()));
+        let revocations = self
+            .revocations
+            .unwrap_or_else(|| Arc::clone(&storage) as Arc<dyn RevocationStore>);
         let state = AppState {
             config: Arc::clone(&config),
             storage,
+            revocations,
+            passwords: Passwords::new(),
+            tokens,
         };
         let router = crate::middleware::stack(crate::api::router(state), &config);
         Ok(AiqService { router, config })

@@ -1,13 +1,20 @@
-//! What every handler can reach: the configuration and the store.
+//! What every handler can reach: the configuration, the stores and the auth machinery.
 
 use std::sync::Arc;
 
 use crate::Config;
-use crate::storage::Storage;
+use crate::auth::password::Passwords;
+use crate::auth::tokens::Tokens;
+use crate::storage::{RevocationStore, Storage};
 
 /// Shared, cheap-to-clone state of one service instance.
 #[derive(Debug, Clone)]
 pub(crate) struct AppState {
     pub(crate) config: Arc<Config>,
     pub(crate) storage: Arc<dyn Storage>,
+    /// Where revoked tokens and sessions are remembered: the storage itself, or Redis when
+    /// several instances share one.
+    pub(crate) revocations: Arc<dyn RevocationStore>,
+    pub(crate) passwords: Passwords,
+    pub(crate) tokens: Tokens,
 }

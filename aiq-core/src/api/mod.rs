@@ -3,9 +3,11 @@
 //! Each handler carries its OpenAPI description (`#[utoipa::path]`), and the router is built with
 //! `utoipa_axum`, so a route cannot be served without appearing in `/v1/openapi.json`.
 
+mod auth;
 mod docs;
 mod health;
 mod root;
+mod user;
 
 use axum::Router;
 use utoipa::OpenApi;
@@ -28,12 +30,29 @@ pub(crate) fn openapi_path(api_prefix: &str) -> String {
 #[derive(OpenApi)]
 #[openapi(
     info(description = "AIQ API: periodic cognitive tests for the AIQ iOS app."),
+    modifiers(&BearerAuth),
     tags(
         (name = "health", description = "Liveness and readiness"),
         (name = "meta", description = "Welcome document and app association"),
+        (name = "auth", description = "Accounts, sign-in and tokens"),
+        (name = "user", description = "The signed-in user's profile"),
     )
 )]
 struct ApiDoc;
+
+/// Declares the `HTTPBearer` scheme the iOS client's generated code expects.
+struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "HTTPBearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
 
 /// The complete router with its state: `/`, the app association file, and the `/v1` API with
 /// its OpenAPI document and docs page.
@@ -41,7 +60,10 @@ pub(crate) fn router(state: AppState) -> Router {
     let prefix = state.config.app.api_prefix.clone();
     let v1 = OpenApiRouter::new()
         .routes(routes!(health::health))
-        .routes(routes!(health::ping));
+        .routes(routes!(health::ping))
+        .merge(auth::router())
+        .routes(routes!(user::get_profile, user::update_profile))
+        .routes(routes!(user::delete_account));
     let (router, mut openapi) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(root::root))
         .routes(routes!(root::apple_app_site_association))

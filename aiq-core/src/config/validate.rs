@@ -21,7 +21,7 @@ pub struct ConfigProblem {
 }
 
 impl ConfigProblem {
-    pub(super) fn new(variable: &'static str, message: impl Into<String>) -> Self {
+    pub(crate) fn new(variable: &'static str, message: impl Into<String>) -> Self {
         Self {
             variable,
             message: message.into(),
@@ -120,6 +120,9 @@ impl Config {
                 "API_V1_PREFIX",
                 "must start with '/' and not end with '/', e.g. /v1",
             );
+        }
+        if self.security.jwt_secret_key.expose_secret().is_empty() {
+            problem("JWT_SECRET_KEY", "must not be empty");
         }
         if self.rate_limit.default_limit == 0 {
             problem("RATE_LIMIT_DEFAULT_LIMIT", "must be at least 1");

@@ -1,0 +1,74 @@
+//! `POST /v1/auth/login`.
+
+use axum::Json;
+use axum::extract::State;
+use serde::Deserialize;
+use utoipa::ToSchema;
+
+use super::{TokenResponse, issue};
+use crate::auth::audit;
+use crate::auth::password::Verified;
+use crate::auth::tokens::Tokens;
+use crate::error::ApiError;
+use crate::extract::ApiJson;
+use crate::input::{Bounded, Email};
+use crate::state::AppState;
+
+const INVALID: &str = "Invalid email or password.";
+
+/// Credentials.
+#[derive(Debug, Deserialize, ToSchema)]
+pub(super) struct UserLogin {
+    /// Normalised exactly as at registration.
+    #[schema(value_type = String)]
+    email: Email,
+    #[schema(value_type = String)]
+    password: Bounded<0, 4096>,
+}
+
+/// Signs in with email and password.
+///
+/// An unknown email, a wrong password and an account without password login all answer the
+/// same 401 after the same amount of work, so accounts cannot be discovered by timing.
+#[utoipa::path(
+    post,
+    path = "/auth/login",
+    tag = "auth",
+    operation_id = "login_user_v1_auth_login_post",
+    request_body = UserLogin,
+    responses(
+        (status = 200, description = "Signed in", body = TokenResponse),
+        (status = 401, description = "Invalid email or password."),
+        (status = 422, description = "Invalid field"),
+    )
+)]
+pub(super) async fn login(
+    State(state): State<AppState>,
+    ApiJson(body): ApiJson<UserLogin>,
+) -> Result<Json<TokenResponse>, ApiError> {
+    let password = body.password.as_str().to_owned();
+    let user = state.storage.user_by_email(body.email.as_str()).await?;
+    let verified = match &user {
+        Some(user) if user.password_login_enabled => state
+            .passwords
+            .verify(password, user.password_hash.clone())
+            .await
+            .map_err(ApiError::Internal)?,
+        _ => state
+            .passwords
+            .verify_nothing(password)
+            .await
+            .map_err(ApiError::Internal)?,
+    };
+    let (Some(user), Verified::Valid { upgrade }) = (user, verified) else {
+        audit::login_failed(body.email.as_str(), "invalid credentials");
+        return Err(ApiError::Unauthorized(INVALID.into()));
+    };
+    let user = state
+        .storage
+        .record_login(user.id, crate::time::now(), upgrade)
+        .await?
+        .ok_or_else(|| ApiError::Unauthorized(INVALID.into()))?;
+    audit::login_success(user.id, &user.email, "password");
+    Ok(Json(issue(&state, user, &Tokens::new_session())?))
+}

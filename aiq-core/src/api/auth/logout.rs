@@ -1,0 +1,108 @@
+//! `POST /v1/auth/logout` and `POST /v1/auth/logout-all`.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use serde::Deserialize;
+use utoipa::ToSchema;
+
+use crate::auth::session::verify;
+use crate::auth::tokens::TokenKind;
+use crate::auth::{CurrentUser, audit};
+use crate::error::ApiError;
+use crate::extract::ApiJson;
+use crate::input::Bounded;
+use crate::state::AppState;
+
+/// Optionally, the refresh token to revoke along with the access token.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+pub(super) struct LogoutRequest {
+    #[serde(default)]
+    #[schema(value_type = Option<String>, min_length = 1, max_length = 2000)]
+    refresh_token: Option<Bounded<1, 2000>>,
+}
+
+/// Signs this login out: the access token, the login session it belongs to (so its refresh
+/// token too) and, when given and owned by the caller, the refresh token in the body.
+#[utoipa::path(
+    post,
+    path = "/auth/logout",
+    tag = "auth",
+    operation_id = "logout_user_v1_auth_logout_post",
+    security(("HTTPBearer" = [])),
+    request_body(content = Option<LogoutRequest>),
+    responses(
+        (status = 204, description = "Signed out"),
+        (status = 401, description = "Not authenticated"),
+    )
+)]
+pub(super) async fn logout(
+    State(state): State<AppState>,
+    current: CurrentUser,
+    body: Option<ApiJson<LogoutRequest>>,
+) -> Result<StatusCode, ApiError> {
+    let now = crate::time::now();
+    let claims = &current.claims;
+    state
+        .revocations
+        .revoke(&claims.token_key(), now, claims.expires_at())
+        .await?;
+    if let Some(session) = claims.session_key() {
+        let until = now + state.tokens.refresh_ttl();
+        state.revocations.revoke(&session, now, until).await?;
+    }
+    if let Some(refresh) = body.and_then(|ApiJson(body)| body.refresh_token) {
+        match verify(&state, refresh.as_str(), TokenKind::Refresh, true).await {
+            Ok(verified) if verified.user.id == current.user.id => {
+                let refresh_claims = &verified.claims;
+                state
+                    .revocations
+                    .revoke(
+                        &refresh_claims.token_key(),
+                        now,
+                        refresh_claims.expires_at(),
+                    )
+                    .await?;
+            }
+            _ => tracing::warn!(
+                user_id = current.user.id,
+                "logout: ignored a refresh token that is invalid or not the caller's"
+            ),
+        }
+    }
+    audit::token_revoked(current.user.id, "session");
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Signs out every login of the caller: every token issued before this call is revoked, and
+/// none issued after it is affected.
+#[utoipa::path(
+    post,
+    path = "/auth/logout-all",
+    tag = "auth",
+    operation_id = "logout_all_devices_v1_auth_logout_all_post",
+    security(("HTTPBearer" = [])),
+    responses(
+        (status = 204, description = "Every session signed out"),
+        (status = 401, description = "Not authenticated"),
+    )
+)]
+pub(super) async fn logout_all(
+    State(state): State<AppState>,
+    current: CurrentUser,
+) -> Result<StatusCode, ApiError> {
+    let now = crate::time::now();
+    state
+        .revocations
+        .revoke(
+            &current.claims.token_key(),
+            now,
+            current.claims.expires_at(),
+        )
+        .await?;
+    state
+        .storage
+        .revoke_all_tokens(current.user.id, now)
+        .await?;
+    audit::token_revoked(current.user.id, "all");
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,67 @@
+//! The security audit log: one structured `tracing` event per security-relevant action, with
+//! target `security` and an `event` field (`security.login_success`, ...).
+//!
+//! Emails are masked (first three characters of the local part); passwords and tokens are never
+//! passed in, so they cannot end up in a log line.
+
+use crate::storage::UserId;
+
+/// `ada.lovelace@example.com` -> `ada***@example.com`.
+///
+/// ```
+/// assert_eq!(aiq_core::auth::audit::mask_email("ada.lovelace@example.com"), "ada***@example.com");
+/// assert_eq!(aiq_core::auth::audit::mask_email("no-at-sign"), "no-***");
+/// ```
+pub fn mask_email(email: &str) -> String {
+    let (local, domain) = email.split_once('@').unwrap_or((email, ""));
+    let visible: String = local.chars().take(3).collect();
+    if domain.is_empty() {
+        format!("{visible}***")
+    } else {
+        format!("{visible}***@{domain}")
+    }
+}
+
+pub(crate) fn login_success(user_id: UserId, email: &str, method: &str) {
+    tracing::info!(target: "security", event = "security.login_success", user_id, email = %mask_email(email), method);
+}
+
+pub(crate) fn login_failed(email: &str, reason: &str) {
+    tracing::warn!(target: "security", event = "security.login_failed", email = %mask_email(email), reason);
+}
+
+pub(crate) fn token_rejected(reason: &str) {
+    tracing::info!(target: "security", event = "security.token_validation_failed", reason);
+}
+
+pub(crate) fn token_revoked(user_id: UserId, scope: &str) {
+    tracing::info!(target: "security", event = "security.token_revoked", user_id, scope);
+}
+
+pub(crate) fn refresh_reuse(user_id: UserId) {
+    tracing::warn!(target: "security", event = "security.token_revoked", user_id, scope = "session", reason = "refresh token reuse");
+}
+
+pub(crate) fn account_created(user_id: UserId, email: &str, method: &str) {
+    tracing::info!(target: "security", event = "security.account_created", user_id, email = %mask_email(email), method);
+}
+
+pub(crate) fn account_deleted(user_id: UserId, email: &str) {
+    tracing::info!(target: "security", event = "security.account_deleted", user_id, email = %mask_email(email));
+}
+
+pub(crate) fn password_reset_initiated(email: &str, issued: bool) {
+    tracing::info!(target: "security", event = "security.password_reset_initiated", email = %mask_email(email), issued);
+}
+
+pub(crate) fn password_reset_completed(user_id: UserId) {
+    tracing::info!(target: "security", event = "security.password_reset_completed", user_id);
+}
+
+pub(crate) fn password_reset_failed(reason: &str) {
+    tracing::warn!(target: "security", event = "security.password_reset_failed", reason);
+}
+
+pub(crate) fn oauth_identity_linked(user_id: UserId, provider: &str) {
+    tracing::info!(target: "security", event = "security.oauth_identity_linked", user_id, provider);
+}

@@ -1,0 +1,14 @@
+//! Who is calling: passwords, tokens, revocation and the security audit log.
+//!
+//! - `password`: argon2id hashing (and legacy bcrypt verification) off the async workers;
+//! - `tokens`: the JWTs, their claims and their validation;
+//! - `session`: turning a bearer token into a user, in the old backend's order of checks,
+//!   and the `CurrentUser` extractor every authenticated endpoint uses;
+//! - [`audit`]: `security.*` events with masked emails.
+
+pub mod audit;
+pub(crate) mod password;
+pub(crate) mod session;
+pub(crate) mod tokens;
+
+pub(crate) use self::session::CurrentUser;

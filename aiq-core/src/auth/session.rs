@@ -1,0 +1,156 @@
+//! From a bearer token to a user.
+//!
+//! The checks run in the old backend's order, each with its message (all 401 with
+//! `WWW-Authenticate: Bearer`): signature and expiry, token kind, revocation of the token or its
+//! session, `user_id` present, logout-all / password-reset generation, user still exists.
+
+use axum::extract::FromRequestParts;
+use axum::http::header::AUTHORIZATION;
+use axum::http::request::Parts;
+use time::OffsetDateTime;
+
+use super::audit;
+use super::tokens::{Claims, Rejection, TokenKind};
+use crate::error::ApiError;
+use crate::state::AppState;
+use crate::storage::{StorageError, User};
+
+/// Why a request is not authenticated.
+#[derive(Debug)]
+pub(crate) enum AuthError {
+    NotAuthenticated,
+    BadScheme,
+    InvalidToken(TokenKind),
+    WrongType,
+    Revoked,
+    InvalidPayload,
+    UserNotFound,
+    Storage(StorageError),
+}
+
+impl From<StorageError> for AuthError {
+    fn from(err: StorageError) -> Self {
+        Self::Storage(err)
+    }
+}
+
+impl From<AuthError> for ApiError {
+    fn from(err: AuthError) -> Self {
+        let message = match err {
+            AuthError::Storage(err) => return err.into(),
+            AuthError::NotAuthenticated => "Not authenticated",
+            AuthError::BadScheme => "Invalid authentication credentials",
+            AuthError::InvalidToken(TokenKind::Access) => "Invalid authentication token.",
+            AuthError::InvalidToken(TokenKind::Refresh) => "Invalid refresh token.",
+            AuthError::WrongType => "Invalid token type.",
+            AuthError::Revoked => "Token has been revoked.",
+            AuthError::InvalidPayload => "Invalid token payload.",
+            AuthError::UserNotFound => "User not found.",
+        };
+        ApiError::Unauthorized(message.to_owned())
+    }
+}
+
+/// The bearer token of a request.
+pub(crate) fn bearer(parts: &Parts) -> Result<&str, AuthError> {
+    let header = parts
+        .headers
+        .get(AUTHORIZATION)
+        .ok_or(AuthError::NotAuthenticated)?;
+    let value = header.to_str().map_err(|_| AuthError::BadScheme)?;
+    let (scheme, token) = value.split_once(' ').ok_or(AuthError::BadScheme)?;
+    if !scheme.eq_ignore_ascii_case("bearer") || token.trim().is_empty() {
+        return Err(AuthError::BadScheme);
+    }
+    Ok(token.trim())
+}
+
+/// A token that passed every check, with what the checks found.
+#[derive(Debug)]
+pub(crate) struct Verified {
+    pub(crate) user: User,
+    pub(crate) claims: Claims,
+    /// When this very token was revoked, if it was and the caller tolerates that (refresh
+    /// rotation decides between a retry within the grace period and a reuse).
+    pub(crate) token_revoked_at: Option<OffsetDateTime>,
+}
+
+/// Whether logout-all or a password reset revoked a token with these claims.
+fn revoked_for_user(claims: &Claims, user: &User) -> bool {
+    match claims.generation {
+        Some(generation) => generation < user.token_generation,
+        // Tokens without a generation (the old backend's) use its timestamp rule.
+        None => user.token_revoked_before.is_some_and(|before| {
+            i128::from(claims.iat) * 1_000_000_000 < before.unix_timestamp_nanos()
+        }),
+    }
+}
+
+/// Runs every check on `token`. With `tolerate_revoked_token` a revoked token (but not a
+/// revoked session) passes, reporting when it was revoked.
+pub(crate) async fn verify(
+    state: &AppState,
+    token: &str,
+    kind: TokenKind,
+    tolerate_revoked_token: bool,
+) -> Result<Verified, AuthError> {
+    let now = crate::time::now();
+    let claims = state.tokens.decode(token, kind, now).map_err(|rejection| {
+        audit::token_rejected(match rejection {
+            Rejection::Invalid => "invalid",
+            Rejection::WrongKind => "wrong type",
+        });
+        match rejection {
+            Rejection::Invalid => AuthError::InvalidToken(kind),
+            Rejection::WrongKind => AuthError::WrongType,
+        }
+    })?;
+
+    let token_key = claims.token_key();
+    let session_key = claims.session_key();
+    let mut keys = vec![token_key.as_str()];
+    keys.extend(session_key.as_deref());
+    let revoked = state.revocations.revoked_at(&keys, now).await?;
+    let token_revoked_at = revoked.first().copied().flatten();
+    let session_revoked = revoked.get(1).copied().flatten().is_some();
+    if session_revoked || (token_revoked_at.is_some() && !tolerate_revoked_token) {
+        audit::token_rejected("revoked");
+        return Err(AuthError::Revoked);
+    }
+
+    let user_id = claims.user_id.ok_or(AuthError::InvalidPayload)?;
+    let user = state
+        .storage
+        .user_by_id(user_id)
+        .await?
+        .ok_or(AuthError::UserNotFound)?;
+    if revoked_for_user(&claims, &user) {
+        audit::token_rejected("revoked by logout-all or password reset");
+        return Err(AuthError::Revoked);
+    }
+    Ok(Verified {
+        user,
+        claims,
+        token_revoked_at,
+    })
+}
+
+/// The authenticated caller of an endpoint that requires an access token.
+#[derive(Debug)]
+pub(crate) struct CurrentUser {
+    pub(crate) user: User,
+    pub(crate) claims: Claims,
+}
+
+impl FromRequestParts<AppState> for CurrentUser {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let token = bearer(parts)?;
+        let verified = verify(state, token, TokenKind::Access, false).await?;
+        Ok(Self {
+            user: verified.user,
+            claims: verified.claims,
+        })
+    }
+}

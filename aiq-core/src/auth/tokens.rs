@@ -1,0 +1,277 @@
+//! Access and refresh tokens.
+//!
+//! HS256 (or `JWT_ALGORITHM`) JWTs with the old backend's claims: `user_id`, `email` (access
+//! only), `type`, `jti`, `iat`, `exp`. Two claims are new and optional, so tokens issued by the
+//! old backend with the same key keep working until they expire:
+//! - `sid`: the login session; every token a login or its refreshes produce shares it, so a
+//!   logout or a detected refresh-token reuse can revoke them together;
+//! - `gen`: the user's token generation at issue time; logout-all and password resets bump it,
+//!   which revokes exactly the tokens issued before, independent of clocks.
+//!
+//! Validation pins the algorithm (the `alg` header is the attacker's), requires
+//! `exp`/`iat`/`jti`/`type`, checks `nbf` when present, and refuses tokens issued in the future.
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use secrecy::ExposeSecret;
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+use crate::BoxError;
+use crate::config::{JwtAlgorithm, SecurityConfig};
+use crate::storage::User;
+
+/// Seconds of clock difference tolerated between the instances that issue and check tokens.
+const LEEWAY_SECS: u64 = 5;
+
+/// What a token is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum TokenKind {
+    /// Sent on every request.
+    Access,
+    /// Exchanged for a new pair at `/v1/auth/refresh`.
+    Refresh,
+}
+
+impl TokenKind {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Access => "access",
+            Self::Refresh => "refresh",
+        }
+    }
+}
+
+/// The claims of both kinds of token.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct Claims {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) user_id: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) email: Option<String>,
+    #[serde(rename = "type")]
+    pub(crate) kind: String,
+    pub(crate) jti: String,
+    pub(crate) iat: i64,
+    pub(crate) exp: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) sid: Option<String>,
+    #[serde(rename = "gen", default, skip_serializing_if = "Option::is_none")]
+    pub(crate) generation: Option<i32>,
+}
+
+impl Claims {
+    /// When the token stops being valid.
+    pub(crate) fn expires_at(&self) -> OffsetDateTime {
+        OffsetDateTime::from_unix_timestamp(self.exp).unwrap_or(OffsetDateTime::UNIX_EPOCH)
+    }
+
+    /// The revocation key of this one token.
+    pub(crate) fn token_key(&self) -> String {
+        format!("jti:{}", self.jti)
+    }
+
+    /// The revocation key of its login session, if it has one.
+    pub(crate) fn session_key(&self) -> Option<String> {
+        self.sid.as_ref().map(|sid| format!("sid:{sid}"))
+    }
+}
+
+/// A freshly issued access and refresh token.
+#[derive(Debug, Clone)]
+pub(crate) struct TokenPair {
+    pub(crate) access: String,
+    pub(crate) refresh: String,
+}
+
+/// Signs and checks tokens with the configured key and algorithm.
+#[derive(Clone)]
+pub(crate) struct Tokens {
+    algorithm: Algorithm,
+    encoding: EncodingKey,
+    decoding: DecodingKey,
+    access_ttl: Duration,
+    refresh_ttl: Duration,
+}
+
+impl std::fmt::Debug for Tokens {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Tokens")
+            .field("algorithm", &self.algorithm)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Why a token was refused before any state was looked at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Rejection {
+    /// Bad signature, expired, malformed, wrong algorithm, missing claims.
+    Invalid,
+    /// A valid token of the other kind.
+    WrongKind,
+}
+
+fn new_id() -> String {
+    uuid::Uuid::new_v4().to_string()
+}
+
+impl Tokens {
+    pub(crate) fn new(config: &SecurityConfig) -> Result<Self, BoxError> {
+        let algorithm = match config.jwt_algorithm {
+            JwtAlgorithm::Hs256 => Algorithm::HS256,
+            JwtAlgorithm::Hs384 => Algorithm::HS384,
+            JwtAlgorithm::Hs512 => Algorithm::HS512,
+        };
+        let secret = config.jwt_secret_key.expose_secret().as_bytes();
+        Ok(Self {
+            algorithm,
+            encoding: EncodingKey::from_secret(secret)?,
+            decoding: DecodingKey::from_secret(secret)?,
+            access_ttl: config.access_token_ttl,
+            refresh_ttl: config.refresh_token_ttl,
+        })
+    }
+
+    /// How long a refresh token lives: a session's revocation must outlive its last token.
+    pub(crate) fn refresh_ttl(&self) -> Duration {
+        self.refresh_ttl
+    }
+
+    fn claims(&self, user: &User, kind: TokenKind, sid: &str, now: OffsetDateTime) -> Claims {
+        let ttl = match kind {
+            TokenKind::Access => self.access_ttl,
+            TokenKind::Refresh => self.refresh_ttl,
+        };
+        let iat = now.unix_timestamp();
+        Claims {
+            user_id: Some(user.id),
+            email: (kind == TokenKind::Access).then(|| user.email.clone()),
+            kind: kind.as_str().to_owned(),
+            jti: new_id(),
+            iat,
+            exp: iat.saturating_add(i64::try_from(ttl.as_secs()).unwrap_or(i64::MAX)),
+            sid: Some(sid.to_owned()),
+            generation: Some(user.token_generation),
+        }
+    }
+
+    fn encode(&self, claims: &Claims) -> Result<String, BoxError> {
+        Ok(jsonwebtoken::encode(
+            &Header::new(self.algorithm),
+            claims,
+            &self.encoding,
+        )?)
+    }
+
+    /// A new session id, for a login.
+    pub(crate) fn new_session() -> String {
+        new_id()
+    }
+
+    /// An access and a refresh token for `user` in session `sid`.
+    pub(crate) fn issue(
+        &self,
+        user: &User,
+        sid: &str,
+        now: OffsetDateTime,
+    ) -> Result<TokenPair, BoxError> {
+        Ok(TokenPair {
+            access: self.encode(&self.claims(user, TokenKind::Access, sid, now))?,
+            refresh: self.encode(&self.claims(user, TokenKind::Refresh, sid, now))?,
+        })
+    }
+
+    /// The one place token validation is configured.
+    fn validation(&self) -> Validation {
+        let mut validation = Validation::new(self.algorithm);
+        validation.algorithms = vec![self.algorithm];
+        validation.leeway = LEEWAY_SECS;
+        validation.validate_exp = true;
+        validation.validate_nbf = true;
+        validation.validate_aud = false; // our tokens carry no audience
+        validation.required_spec_claims = HashSet::from(["exp".to_owned()]);
+        validation
+    }
+
+    /// Checks signature, algorithm, expiry and claims, then the kind.
+    pub(crate) fn decode(
+        &self,
+        token: &str,
+        kind: TokenKind,
+        now: OffsetDateTime,
+    ) -> Result<Claims, Rejection> {
+        let claims = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation())
+            .map_err(|_| Rejection::Invalid)?
+            .claims;
+        let leeway = i64::try_from(LEEWAY_SECS).unwrap_or(0);
+        if claims.iat > now.unix_timestamp() + leeway {
+            return Err(Rejection::Invalid);
+        }
+        if claims.kind != kind.as_str() {
+            return Err(Rejection::WrongKind);
+        }
+        Ok(claims)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::storage::NewUser;
+
+    fn tokens() -> Tokens {
+        Tokens::new(&SecurityConfig::default()).unwrap()
+    }
+
+    fn user() -> User {
+        NewUser::with_password("ada@example.com", "h").into_user(7)
+    }
+
+    #[test]
+    fn issued_tokens_carry_the_old_claims_and_decode() {
+        let tokens = tokens();
+        let now = crate::time::now();
+        let pair = tokens.issue(&user(), "s1", now).unwrap();
+        let access = tokens.decode(&pair.access, TokenKind::Access, now).unwrap();
+        assert_eq!(access.user_id, Some(7));
+        assert_eq!(access.email.as_deref(), Some("ada@example.com"));
+        assert_eq!(access.exp - access.iat, 30 * 60);
+        assert_eq!(access.sid.as_deref(), Some("s1"));
+        let refresh = tokens
+            .decode(&pair.refresh, TokenKind::Refresh, now)
+            .unwrap();
+        assert_eq!(refresh.email, None);
+        assert_eq!(refresh.exp - refresh.iat, 7 * 24 * 3600);
+        assert_ne!(access.jti, refresh.jti);
+        assert_eq!(
+            tokens.decode(&pair.refresh, TokenKind::Access, now),
+            Err(Rejection::WrongKind)
+        );
+        assert_eq!(
+            tokens.decode(&pair.access, TokenKind::Refresh, now),
+            Err(Rejection::WrongKind)
+        );
+    }
+
+    #[test]
+    fn tokens_from_the_future_or_the_past_are_invalid() {
+        let tokens = tokens();
+        let now = crate::time::now();
+        let later = tokens
+            .issue(&user(), "s", now + time::Duration::minutes(5))
+            .unwrap();
+        assert_eq!(
+            tokens.decode(&later.access, TokenKind::Access, now),
+            Err(Rejection::Invalid)
+        );
+        let old = tokens
+            .issue(&user(), "s", now - time::Duration::hours(1))
+            .unwrap();
+        assert_eq!(
+            tokens.decode(&old.access, TokenKind::Access, now),
+            Err(Rejection::Invalid)
+        );
+    }
+}

@@ -1,0 +1,353 @@
+//! Validated request values, parsed once at the edge.
+//!
+//! Each type deserializes through `TryFrom`, so a request body that holds one is already
+//! valid; handlers never re-check. The error texts are the ones the iOS app and the old backend
+//! used; [`ApiJson`](crate::extract::ApiJson) reports them as `"Value error, <text>"` in a 422,
+//! never repeating the submitted value.
+
+use std::fmt;
+
+use serde::Deserialize;
+
+/// An email address, normalised as the old backend did: surrounding and inner whitespace
+/// removed, lowercased.
+#[derive(Clone, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "String")]
+pub(crate) struct Email(String);
+
+impl Email {
+    pub(crate) fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    pub(crate) fn into_string(self) -> String {
+        self.0
+    }
+}
+
+impl fmt::Debug for Email {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Email({})", crate::auth::audit::mask_email(&self.0))
+    }
+}
+
+fn is_local_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || "!#$%&'*+/=?^_`{|}~.-".contains(c)
+}
+
+fn valid_email(email: &str) -> bool {
+    let Some((local, domain)) = email.split_once('@') else {
+        return false;
+    };
+    if email.len() > 254 || local.is_empty() || local.len() > 64 || domain.contains('@') {
+        return false;
+    }
+    if !local.chars().all(is_local_char)
+        || local.starts_with('.')
+        || local.ends_with('.')
+        || local.contains("..")
+    {
+        return false;
+    }
+    let labels: Vec<&str> = domain.split('.').collect();
+    labels.len() >= 2
+        && labels.iter().all(|label| {
+            !label.is_empty()
+                && label.len() <= 63
+                && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+                && !label.starts_with('-')
+                && !label.ends_with('-')
+        })
+        && labels
+            .last()
+            .is_some_and(|tld| tld.len() >= 2 && tld.chars().all(|c| c.is_ascii_alphabetic()))
+}
+
+impl TryFrom<String> for Email {
+    type Error = &'static str;
+
+    fn try_from(raw: String) -> Result<Self, Self::Error> {
+        let normalised: String = raw
+            .chars()
+            .filter(|c| !c.is_whitespace())
+            .collect::<String>()
+            .to_lowercase();
+        if valid_email(&normalised) {
+            Ok(Self(normalised))
+        } else {
+            Err("value is not a valid email address")
+        }
+    }
+}
+
+/// Passwords common enough to refuse outright (compared lowercased).
+const COMMON_PASSWORDS: [&str; 9] = [
+    "password",
+    "12345678",
+    "password123",
+    "qwerty123",
+    "abc123456",
+    "password1",
+    "welcome123",
+    "admin123",
+    "letmein",
+];
+
+/// A new password that follows the rules, checked in the old backend's order with its
+/// messages. Its `Debug` never shows the value.
+#[derive(Clone, Deserialize)]
+#[serde(try_from = "String")]
+pub(crate) struct NewPassword(String);
+
+impl NewPassword {
+    pub(crate) fn into_string(self) -> String {
+        self.0
+    }
+}
+
+impl fmt::Debug for NewPassword {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("NewPassword(***)")
+    }
+}
+
+fn has_run_of_four(password: &str) -> bool {
+    let chars: Vec<char> = password.chars().collect();
+    chars.windows(4).any(|w| w.iter().all(|c| *c == w[0]))
+}
+
+impl TryFrom<String> for NewPassword {
+    type Error = &'static str;
+
+    fn try_from(password: String) -> Result<Self, Self::Error> {
+        let length = password.chars().count();
+        if length < 8 {
+            Err("Password must be at least 8 characters long")
+        } else if length > 128 {
+            Err("Password must not exceed 128 characters")
+        } else if COMMON_PASSWORDS.contains(&password.to_lowercase().as_str()) {
+            Err("Password is too common. Please choose a stronger password")
+        } else if !password.chars().any(|c| c.is_ascii_alphabetic()) {
+            Err("Password must contain at least one letter")
+        } else if !password.chars().any(|c| c.is_ascii_digit()) {
+            Err("Password must contain at least one digit")
+        } else if has_run_of_four(&password) {
+            Err("Password contains too many repeated characters")
+        } else {
+            Ok(Self(password))
+        }
+    }
+}
+
+/// Trims, collapses inner whitespace and refuses control characters; `what` names the field
+/// in the message ("Name", "Location").
+fn clean_text(raw: &str, invalid: &'static str) -> Result<String, &'static str> {
+    let length = raw.chars().count();
+    if length == 0 {
+        return Err("String should have at least 1 character");
+    }
+    if length > 100 {
+        return Err("String should have at most 100 characters");
+    }
+    if raw.chars().any(char::is_control) {
+        return Err(invalid);
+    }
+    let cleaned = raw.split_whitespace().collect::<Vec<_>>().join(" ");
+    if cleaned.is_empty() {
+        return Err(invalid);
+    }
+    Ok(cleaned)
+}
+
+/// A first or last name: 1–100 characters, digits and punctuation allowed, no control
+/// characters, whitespace tidied. Stored as given otherwise (no HTML escaping).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "String")]
+pub(crate) struct PersonName(String);
+
+impl PersonName {
+    pub(crate) fn into_string(self) -> String {
+        self.0
+    }
+}
+
+impl TryFrom<String> for PersonName {
+    type Error = &'static str;
+
+    fn try_from(raw: String) -> Result<Self, Self::Error> {
+        clean_text(&raw, "Name contains invalid characters").map(Self)
+    }
+}
+
+/// A country or region, with the same rules as a name.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "String")]
+pub(crate) struct Location(String);
+
+impl Location {
+    pub(crate) fn into_string(self) -> String {
+        self.0
+    }
+}
+
+impl TryFrom<String> for Location {
+    type Error = &'static str;
+
+    fn try_from(raw: String) -> Result<Self, Self::Error> {
+        clean_text(&raw, "Location contains invalid characters").map(Self)
+    }
+}
+
+/// A year of birth between 1900 and the current year.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "i32")]
+pub(crate) struct BirthYear(i32);
+
+impl BirthYear {
+    pub(crate) fn get(self) -> i32 {
+        self.0
+    }
+}
+
+impl TryFrom<i32> for BirthYear {
+    type Error = String;
+
+    fn try_from(year: i32) -> Result<Self, Self::Error> {
+        let current = crate::time::now().year();
+        if year < 1900 {
+            Err("Input should be greater than or equal to 1900".to_owned())
+        } else if year > current {
+            Err(format!("Birth year cannot be later than {current}"))
+        } else {
+            Ok(Self(year))
+        }
+    }
+}
+
+/// A string with a length limit in characters, e.g. a token in a request body.
+#[derive(Clone, Deserialize)]
+#[serde(try_from = "String")]
+pub(crate) struct Bounded<const MIN: usize, const MAX: usize>(String);
+
+impl<const MIN: usize, const MAX: usize> Bounded<MIN, MAX> {
+    pub(crate) fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl<const MIN: usize, const MAX: usize> fmt::Debug for Bounded<MIN, MAX> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Bounded(***)")
+    }
+}
+
+impl<const MIN: usize, const MAX: usize> TryFrom<String> for Bounded<MIN, MAX> {
+    type Error = String;
+
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        let length = value.chars().count();
+        if length < MIN {
+            Err(format!(
+                "String should have at least {MIN} character{}",
+                if MIN == 1 { "" } else { "s" }
+            ))
+        } else if length > MAX {
+            Err(format!("String should have at most {MAX} characters"))
+        } else {
+            Ok(Self(value))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn emails_are_normalised_and_checked() {
+        let email = Email::try_from(" Ada.Lovelace @Example.COM ".to_owned()).unwrap();
+        assert_eq!(email.as_str(), "ada.lovelace@example.com");
+        for bad in [
+            "",
+            "plain",
+            "@example.com",
+            "a@b",
+            "a@@b.com",
+            "a..b@example.com",
+            "a@-x.com",
+            "a@example.c0m",
+        ] {
+            assert!(Email::try_from(bad.to_owned()).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn password_rules_apply_in_order_with_their_messages() {
+        let cases = [
+            ("short1", "Password must be at least 8 characters long"),
+            (&"a1".repeat(65), "Password must not exceed 128 characters"),
+            (
+                "Password123",
+                "Password is too common. Please choose a stronger password",
+            ),
+            (
+                "12345678",
+                "Password is too common. Please choose a stronger password",
+            ),
+            ("1234567890", "Password must contain at least one letter"),
+            ("abcdefghij", "Password must contain at least one digit"),
+            (
+                "abcdddd123",
+                "Password contains too many repeated characters",
+            ),
+        ];
+        for (password, message) in cases {
+            let err = NewPassword::try_from(password.to_owned()).unwrap_err();
+            assert_eq!(err, message, "{password}");
+        }
+        assert!(NewPassword::try_from("correct horse 9".to_owned()).is_ok());
+        assert!(
+            NewPassword::try_from("abccc123".to_owned()).is_ok(),
+            "three in a row is fine"
+        );
+        let debug = format!(
+            "{:?}",
+            NewPassword::try_from("secret-pw-1".to_owned()).unwrap()
+        );
+        assert!(!debug.contains("secret"));
+    }
+
+    #[test]
+    fn names_keep_digits_and_punctuation_but_not_control_characters() {
+        assert_eq!(
+            PersonName::try_from("  O'Brien-Smith   3rd ".to_owned())
+                .unwrap()
+                .into_string(),
+            "O'Brien-Smith 3rd"
+        );
+        assert_eq!(
+            PersonName::try_from("bad\u{0}name".to_owned()).unwrap_err(),
+            "Name contains invalid characters"
+        );
+        assert_eq!(
+            PersonName::try_from("   ".to_owned()).unwrap_err(),
+            "Name contains invalid characters"
+        );
+        assert!(PersonName::try_from("x".repeat(101)).is_err());
+        assert_eq!(
+            Location::try_from("\t".to_owned()).unwrap_err(),
+            "Location contains invalid characters"
+        );
+    }
+
+    #[test]
+    fn birth_years_are_bounded() {
+        assert!(BirthYear::try_from(1899).is_err());
+        assert_eq!(BirthYear::try_from(1990).unwrap().get(), 1990);
+        let next = crate::time::now().year() + 1;
+        assert_eq!(
+            BirthYear::try_from(next).unwrap_err(),
+            format!("Birth year cannot be later than {}", next - 1)
+        );
+    }
+}
