@@ -72,3 +72,87 @@ pub async fn pg_store() -> (PgStore, TestDb) {
     store.migrate().await.unwrap();
     (store, db)
 }
+
+/// A request with a JSON body and, optionally, a bearer token.
+pub fn json(
+    method: http::Method,
+    uri: &str,
+    body: serde_json::Value,
+    token: Option<&str>,
+) -> Request<Body> {
+    let mut request = Request::builder()
+        .method(method)
+        .uri(uri)
+        .header("content-type", "application/json");
+    if let Some(token) = token {
+        request = request.header("authorization", format!("Bearer {token}"));
+    }
+    request.body(Body::from(body.to_string())).unwrap()
+}
+
+/// A request without a body, with a bearer token.
+pub fn authed(method: http::Method, uri: &str, token: &str) -> Request<Body> {
+    Request::builder()
+        .method(method)
+        .uri(uri)
+        .header("authorization", format!("Bearer {token}"))
+        .body(Body::empty())
+        .unwrap()
+}
+
+/// A valid registration body for `email`.
+pub fn registration(email: &str) -> serde_json::Value {
+    serde_json::json!({
+        "email": email,
+        "password": "correct horse 9",
+        "first_name": "Ada",
+        "last_name": "Lovelace",
+    })
+}
+
+/// Registers `email` and returns the token response.
+pub async fn register(service: &AiqService, email: &str) -> serde_json::Value {
+    let reply = send(
+        service,
+        json(
+            http::Method::POST,
+            "/v1/auth/register",
+            registration(email),
+            None,
+        ),
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text());
+    reply.json()
+}
+
+/// Logs in and returns the token response.
+pub async fn login(service: &AiqService, email: &str, password: &str) -> Reply {
+    send(
+        service,
+        json(
+            http::Method::POST,
+            "/v1/auth/login",
+            serde_json::json!({"email": email, "password": password}),
+            None,
+        ),
+    )
+    .await
+}
+
+/// `GET /v1/user/profile` with `token`.
+pub async fn profile(service: &AiqService, token: &str) -> Reply {
+    send(
+        service,
+        authed(http::Method::GET, "/v1/user/profile", token),
+    )
+    .await
+}
+
+/// The `detail` message of an error reply.
+pub fn detail(reply: &Reply) -> String {
+    reply.json()["detail"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
+}
