@@ -9,12 +9,16 @@
 //! Two backends ship with the crate and pass one conformance suite (`tests/storage.rs`):
 //! - [`MemoryStore`]: the embedded default, with the same constraints as PostgreSQL;
 //! - [`PgStore`]: PostgreSQL through a deadpool pool, migrations embedded from `migrations/`.
+//!
+//! [`RedisRevocations`] implements only [`RevocationStore`], for deployments whose instances
+//! share a Redis; it passes the same revocation tests.
 
 mod error;
 mod memory;
 mod oauth;
 mod password_reset;
 mod postgres;
+mod redis;
 mod revocations;
 mod users;
 
@@ -26,6 +30,7 @@ pub use self::oauth::OAuthStore;
 pub use self::password_reset::{NewPasswordReset, PasswordChange, PasswordResetStore};
 pub(crate) use self::postgres::is_valid_url as postgres_url_is_valid;
 pub use self::postgres::{MigrationReport, PgStore};
+pub use self::redis::{DEFAULT_PREFIX as REDIS_REVOCATIONS_PREFIX, RedisRevocations};
 pub use self::revocations::RevocationStore;
 pub use self::users::{
     EducationLevel, GUEST_USER_ID, NewUser, ProfileUpdate, User, UserId, UserStore,
