@@ -22,6 +22,7 @@
 //! - [`service`]: the builder, the service and [`AiqService::serve`];
 //! - [`storage`]: the storage contract, the in-memory and PostgreSQL backends;
 //! - [`error`] and [`extract`]: how failures become JSON responses;
+//! - [`mail`]: outgoing mail over SMTP, or to the log when SMTP is not enabled;
 //! - [`middleware`]: request ids, security headers, CORS, limits, tracing;
 //! - [`time`]: timestamps as the API writes them.
 
@@ -31,6 +32,7 @@ mod api;
 pub mod config;
 pub mod error;
 pub mod extract;
+pub mod mail;
 pub mod middleware;
 pub mod service;
 mod state;
