@@ -23,6 +23,7 @@
 //! - [`service`]: the builder, the service and [`AiqService::serve`];
 //! - [`storage`]: the storage contract, the in-memory and PostgreSQL backends;
 //! - [`error`] and [`extract`]: how failures become JSON responses;
+//! - [`mail`]: outgoing mail over SMTP, or to the log when SMTP is not enabled;
 //! - [`middleware`]: request ids, security headers, CORS, limits, tracing;
 //! - [`time`]: timestamps as the API writes them.
 
@@ -34,6 +35,7 @@ pub mod config;
 pub mod error;
 pub mod extract;
 mod input;
+pub mod mail;
 pub mod middleware;
 pub mod service;
 mod state;
