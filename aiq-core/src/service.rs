@@ -18,6 +18,7 @@ use crate::Config;
 use crate::auth::password::Passwords;
 use crate::auth::tokens::Tokens;
 use crate::config::{ConfigError, ConfigProblem};
+use crate::mail::Mailer;
 use crate::state::AppState;
 use crate::storage::{MemoryStore, RevocationStore, Storage};
 
@@ -42,6 +43,7 @@ impl Aiq {
             config,
             storage: None,
             revocations: None,
+            mailer: None,
         }
     }
 }
@@ -53,6 +55,7 @@ pub struct AiqBuilder {
     config: Config,
     storage: Option<Arc<dyn Storage>>,
     revocations: Option<Arc<dyn RevocationStore>>,
+    mailer: Option<Arc<dyn Mailer>>,
 }
 
 impl AiqBuilder {
@@ -70,6 +73,13 @@ impl AiqBuilder {
         self
     }
 
+    /// How mail is sent; by default the one the configuration asks for
+    /// ([`mail::from_config`](crate::mail::from_config)).
+    pub fn mailer(mut self, mailer: Arc<dyn Mailer>) -> Self {
+        self.mailer = Some(mailer);
+        self
+    }
+
     /// Validates the configuration and assembles the service.
     pub fn build(self) -> Result<AiqService, ConfigError> {
         self.config.validate()?;
@@ -80,6 +90,13 @@ impl AiqBuilder {
                 format!("cannot be used as a signing key: {e}"),
             )],
         })?;
+        let mailer = match self.mailer {
+            Some(mailer) => mailer,
+            None => crate::mail::from_config(&self.config).map_err(|e| ConfigError {
+                production: self.config.app.environment.is_production(),
+                problems: vec![ConfigProblem::new("SMTP_HOST", e.to_string())],
+            })?,
+        };
         let config = Arc::new(self.config);
         let storage = self.storage.unwrap_or_else(|| Arc::new(MemoryStore::new()));
         let revocations = self
@@ -91,6 +108,7 @@ impl AiqBuilder {
             revocations,
             passwords: Passwords::new(),
             tokens,
+            mailer,
         };
         let router = crate::middleware::stack(crate::api::router(state), &config);
         Ok(AiqService { router, config })

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use crate::Config;
 use crate::auth::password::Passwords;
 use crate::auth::tokens::Tokens;
+use crate::mail::Mailer;
 use crate::storage::{RevocationStore, Storage};
 
 /// Shared, cheap-to-clone state of one service instance.
@@ -17,4 +18,5 @@ pub(crate) struct AppState {
     pub(crate) revocations: Arc<dyn RevocationStore>,
     pub(crate) passwords: Passwords,
     pub(crate) tokens: Tokens,
+    pub(crate) mailer: Arc<dyn Mailer>,
 }

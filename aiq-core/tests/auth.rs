@@ -2,6 +2,7 @@
 //! backend's auth and user endpoints, token attacks, revocation and concurrency. The flows run
 //! on the in-memory store and on PostgreSQL.
 
+#[macro_use]
 mod support;
 
 use std::sync::Arc;
@@ -25,32 +26,8 @@ fn config() -> Config {
     config
 }
 
-/// Declares each `async fn(AiqService, Arc<dyn Storage>)` as a test on both stores.
-macro_rules! both_stores {
-    ($($name:ident),* $(,)?) => {
-        mod memory {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    let store: std::sync::Arc<dyn aiq_core::storage::Storage> =
-                        std::sync::Arc::new(aiq_core::storage::MemoryStore::new());
-                    let service = crate::support::service_with(crate::config(), store.clone());
-                    super::$name(service, store).await;
-                }
-            )*
-        }
-        mod postgres {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    let (store, _db) = crate::support::pg_store().await;
-                    let store: std::sync::Arc<dyn aiq_core::storage::Storage> = std::sync::Arc::new(store);
-                    let service = crate::support::service_with(crate::config(), store.clone());
-                    super::$name(service, store).await;
-                }
-            )*
-        }
-    };
+fn service_for(store: Arc<dyn Storage>) -> AiqService {
+    service_with(config(), store)
 }
 
 both_stores!(

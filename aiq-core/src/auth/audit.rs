@@ -6,19 +6,24 @@
 
 use crate::storage::UserId;
 
-/// `ada.lovelace@example.com` -> `ada***@example.com`.
+/// `ada.lovelace@example.com` -> `ada***@example.com`: enough to tell accounts apart in a log,
+/// not enough to identify a person.
 ///
 /// ```
-/// assert_eq!(aiq_core::auth::audit::mask_email("ada.lovelace@example.com"), "ada***@example.com");
-/// assert_eq!(aiq_core::auth::audit::mask_email("no-at-sign"), "no-***");
+/// use aiq_core::auth::audit::mask_email;
+/// assert_eq!(mask_email("ada.lovelace@example.com"), "ada***@example.com");
+/// assert_eq!(mask_email("zoë.müller@example.de"), "zoë***@example.de");
+/// // The domain follows the last `@`: a quoted local part may contain one.
+/// assert_eq!(mask_email("\"a@b\"@example.com"), "\"a@***@example.com");
+/// assert_eq!(mask_email("not an address"), "***");
 /// ```
 pub fn mask_email(email: &str) -> String {
-    let (local, domain) = email.split_once('@').unwrap_or((email, ""));
-    let visible: String = local.chars().take(3).collect();
-    if domain.is_empty() {
-        format!("{visible}***")
-    } else {
-        format!("{visible}***@{domain}")
+    match email.rsplit_once('@') {
+        Some((local, domain)) => {
+            let shown: String = local.chars().take(3).collect();
+            format!("{shown}***@{domain}")
+        }
+        None => "***".to_owned(),
     }
 }
 

@@ -178,6 +178,17 @@ impl Config {
                 "must be a PostgreSQL URL such as postgresql://user:password@host:5432/dbname",
             );
         }
+        if self.smtp.enabled {
+            if self.smtp.host.is_empty() {
+                problem("SMTP_HOST", "must be set when SMTP is enabled");
+            }
+            if !self.smtp.username.is_empty() && self.smtp.password.is_none() {
+                problem("SMTP_PASSWORD", "must be set when SMTP_USERNAME is");
+            }
+            if !self.smtp.from_email.contains('@') {
+                problem("SMTP_FROM_EMAIL", "must be an email address");
+            }
+        }
         if self.admin.enabled
             && !self
                 .admin

@@ -6,7 +6,8 @@
 
 use async_trait::async_trait;
 
-use super::{MailError, Mailer, Message, mask_address, parse_recipient};
+use super::{MailError, Mailer, Message, parse_recipient};
+use crate::auth::audit::mask_email;
 use crate::config::Environment;
 
 /// Writes each message to the log (one `info` event) instead of sending it.
@@ -32,7 +33,7 @@ impl Mailer for LogMailer {
     async fn send(&self, message: Message) -> Result<(), MailError> {
         // Refuse what SMTP would refuse, so callers see the same errors in development.
         parse_recipient(&message.to)?;
-        let to = mask_address(&message.to);
+        let to = mask_email(&message.to);
         if self.log_body {
             tracing::info!(
                 to = %to,

@@ -21,6 +21,7 @@ use async_trait::async_trait;
 
 use crate::BoxError;
 use crate::Config;
+use crate::auth::audit::mask_email;
 
 pub use self::log::LogMailer;
 pub use self::smtp::SmtpMailer;
@@ -52,7 +53,7 @@ pub struct Message {
 impl fmt::Debug for Message {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Message")
-            .field("to", &mask_address(&self.to))
+            .field("to", &mask_email(&self.to))
             .field("subject", &self.subject)
             .field(
                 "text_body",
@@ -142,31 +143,4 @@ pub fn from_config(config: &Config) -> Result<Arc<dyn Mailer>, MailError> {
 /// Parses the recipient, without echoing it in the error (it may be anything a user typed).
 fn parse_recipient(to: &str) -> Result<lettre::Address, MailError> {
     to.parse().map_err(|_| MailError::InvalidRecipient)
-}
-
-/// `alice@example.com` -> `ali***@example.com`: enough to tell recipients apart in a log
-/// without writing their addresses down.
-fn mask_address(address: &str) -> String {
-    // The domain follows the last `@`: a quoted local part may contain one.
-    match address.rsplit_once('@') {
-        Some((local, domain)) => {
-            let shown: String = local.chars().take(3).collect();
-            format!("{shown}***@{domain}")
-        }
-        None => "***".to_owned(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::mask_address;
-
-    #[test]
-    fn masks_the_local_part() {
-        assert_eq!(mask_address("alice@example.com"), "ali***@example.com");
-        assert_eq!(mask_address("al@example.com"), "al***@example.com");
-        assert_eq!(mask_address("zoë.müller@example.de"), "zoë***@example.de");
-        assert_eq!(mask_address("\"a@b\"@example.com"), "\"a@***@example.com");
-        assert_eq!(mask_address("not an address"), "***");
-    }
 }

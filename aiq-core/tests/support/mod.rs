@@ -156,3 +156,58 @@ pub fn detail(reply: &Reply) -> String {
         .unwrap_or_default()
         .to_owned()
 }
+
+/// A mailer that hands every message to the test.
+#[derive(Debug)]
+pub struct RecordingMailer {
+    sent: tokio::sync::mpsc::UnboundedSender<aiq_core::mail::Message>,
+}
+
+impl RecordingMailer {
+    pub fn new() -> (
+        Arc<Self>,
+        tokio::sync::mpsc::UnboundedReceiver<aiq_core::mail::Message>,
+    ) {
+        let (sent, received) = tokio::sync::mpsc::unbounded_channel();
+        (Arc::new(Self { sent }), received)
+    }
+}
+
+#[async_trait::async_trait]
+impl aiq_core::mail::Mailer for RecordingMailer {
+    async fn send(
+        &self,
+        message: aiq_core::mail::Message,
+    ) -> Result<(), aiq_core::mail::MailError> {
+        let _ = self.sent.send(message);
+        Ok(())
+    }
+}
+
+/// Declares each listed `async fn(AiqService, Arc<dyn Storage>)` as a test on the in-memory
+/// store and on PostgreSQL; the test file provides `fn service_for(Arc<dyn Storage>) -> AiqService`.
+#[macro_export]
+macro_rules! both_stores {
+    ($($name:ident),* $(,)?) => {
+        mod memory {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    let store: std::sync::Arc<dyn aiq_core::storage::Storage> =
+                        std::sync::Arc::new(aiq_core::storage::MemoryStore::new());
+                    super::$name(super::service_for(store.clone()), store).await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    let (store, _db) = crate::support::pg_store().await;
+                    let store: std::sync::Arc<dyn aiq_core::storage::Storage> = std::sync::Arc::new(store);
+                    super::$name(super::service_for(store.clone()), store).await;
+                }
+            )*
+        }
+    };
+}

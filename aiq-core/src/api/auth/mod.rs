@@ -2,6 +2,7 @@
 
 mod login;
 mod logout;
+mod password_reset;
 mod refresh;
 mod register;
 
@@ -56,4 +57,6 @@ pub(super) fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(refresh::refresh))
         .routes(routes!(logout::logout))
         .routes(routes!(logout::logout_all))
+        .routes(routes!(password_reset::request_password_reset))
+        .routes(routes!(password_reset::reset_password))
 }
