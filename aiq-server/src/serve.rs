@@ -3,8 +3,11 @@
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use aiq_core::storage::{MemoryStore, PgStore, Storage};
+use aiq_core::storage::{
+    MemoryStore, PgStore, REDIS_REVOCATIONS_PREFIX, RedisRevocations, Storage, redis_display_url,
+};
 use aiq_core::{Aiq, Config};
+use secrecy::ExposeSecret;
 use tokio::net::TcpListener;
 
 pub(crate) async fn run(config: Config) -> ExitCode {
@@ -43,7 +46,21 @@ pub(crate) async fn run(config: Config) -> ExitCode {
         }
     };
 
-    let service = match Aiq::builder(config.clone()).storage(storage).build() {
+    let mut builder = Aiq::builder(config.clone()).storage(storage);
+    if let Some(url) = config.security.revocations_redis_url(&config.rate_limit) {
+        let url = url.expose_secret();
+        match RedisRevocations::new(url, REDIS_REVOCATIONS_PREFIX) {
+            Ok(revocations) => {
+                tracing::info!("token revocations in Redis at {}", redis_display_url(url));
+                builder = builder.revocations(Arc::new(revocations));
+            }
+            Err(error) => {
+                tracing::error!(%error, "cannot use the Redis URL for token revocations");
+                return ExitCode::from(2);
+            }
+        }
+    }
+    let service = match builder.build() {
         Ok(service) => service,
         Err(error) => {
             tracing::error!(%error, "invalid configuration");

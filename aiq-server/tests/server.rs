@@ -377,3 +377,79 @@ fn a_broken_dotenv_file_stops_start_up() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains(".env"), "{stderr}");
 }
+
+/// register -> login -> profile -> refresh -> logout over TCP, checking each answer.
+async fn auth_flow(server: &Server) {
+    let client = client();
+    let registered = client
+        .post(server.url("/v1/auth/register"))
+        .json(&serde_json::json!({
+            "email": "tcp@example.com", "password": "correct horse 9",
+            "first_name": "Ada", "last_name": "Lovelace"
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(registered.status(), 201);
+    let login: serde_json::Value = client
+        .post(server.url("/v1/auth/login"))
+        .json(&serde_json::json!({"email": "tcp@example.com", "password": "correct horse 9"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let access = login["access_token"].as_str().unwrap();
+    let refresh = login["refresh_token"].as_str().unwrap();
+    let profile = client
+        .get(server.url("/v1/user/profile"))
+        .bearer_auth(access)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(profile.status(), 200);
+    let refreshed: serde_json::Value = client
+        .post(server.url("/v1/auth/refresh"))
+        .bearer_auth(refresh)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let new_access = refreshed["access_token"].as_str().unwrap();
+    let logout = client
+        .post(server.url("/v1/auth/logout"))
+        .bearer_auth(new_access)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(logout.status(), 204);
+    let after = client
+        .get(server.url("/v1/user/profile"))
+        .bearer_auth(new_access)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(after.status(), 401);
+    assert_eq!(after.headers()["www-authenticate"], "Bearer");
+}
+
+#[tokio::test]
+async fn the_auth_flow_works_over_tcp_on_the_memory_store() {
+    let server = Server::start(&[]);
+    auth_flow(&server).await;
+}
+
+#[tokio::test]
+async fn the_auth_flow_works_over_tcp_on_postgres_with_redis_revocations() {
+    let db = TestDb::create().await;
+    let mut server = Server::start(&[
+        ("DATABASE_URL", db.url()),
+        ("TOKEN_BLACKLIST_REDIS_URL", "redis://127.0.0.1:6379/0"),
+    ]);
+    let line = server.wait_for_line("token revocations in Redis");
+    assert!(line.contains("redis://127.0.0.1:6379/0"), "{line}");
+    auth_flow(&server).await;
+}

@@ -206,6 +206,20 @@ impl Default for SecurityConfig {
     }
 }
 
+impl SecurityConfig {
+    /// The Redis where token revocations are shared: `TOKEN_BLACKLIST_REDIS_URL`, or else the
+    /// rate limiter's Redis when `RATE_LIMIT_STORAGE=redis`. `None`: revocations live in the
+    /// storage.
+    pub fn revocations_redis_url<'a>(
+        &'a self,
+        rate_limit: &'a RateLimitConfig,
+    ) -> Option<&'a SecretString> {
+        self.token_blacklist_redis_url
+            .as_ref()
+            .or((rate_limit.storage == RateLimitStorage::Redis).then_some(&rate_limit.redis_url))
+    }
+}
+
 /// The HMAC algorithms accepted for `JWT_ALGORITHM`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum JwtAlgorithm {

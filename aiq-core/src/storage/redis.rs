@@ -33,6 +33,24 @@ pub(crate) fn connect(url: &str) -> Result<ConnectionManager, StorageError> {
         .map_err(|e| StorageError::Unavailable(Box::new(e)))
 }
 
+/// `url` without its password, for logs: `redis://:secret@host:6379/0` -> `redis://host:6379/0`.
+///
+/// ```
+/// use aiq_core::storage::redis_display_url;
+/// assert_eq!(redis_display_url("redis://:pw@cache.internal:6379/0"), "redis://cache.internal:6379/0");
+/// assert_eq!(redis_display_url("redis://user:pw@h:1/2"), "redis://h:1/2");
+/// assert_eq!(redis_display_url("redis://h:1"), "redis://h:1");
+/// ```
+pub fn display_url(url: &str) -> String {
+    match url.split_once("://") {
+        Some((scheme, rest)) => {
+            let rest = rest.rsplit_once('@').map_or(rest, |(_, host)| host);
+            format!("{scheme}://{rest}")
+        }
+        None => "(unparseable Redis URL)".to_owned(),
+    }
+}
+
 fn unavailable(err: redis::RedisError) -> StorageError {
     StorageError::Unavailable(Box::new(err))
 }
