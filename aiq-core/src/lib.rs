@@ -23,6 +23,7 @@
 //! - [`storage`]: the storage contract, the in-memory and PostgreSQL backends;
 //! - [`error`] and [`extract`]: how failures become JSON responses;
 //! - [`middleware`]: request ids, security headers, CORS, limits, tracing;
+//! - [`oauth`]: verifying Sign in with Apple / Google identity tokens against the providers' keys;
 //! - [`time`]: timestamps as the API writes them.
 
 #![warn(missing_docs)]
@@ -32,6 +33,7 @@ pub mod config;
 pub mod error;
 pub mod extract;
 pub mod middleware;
+pub mod oauth;
 pub mod service;
 mod state;
 pub mod storage;
