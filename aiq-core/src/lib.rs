@@ -25,6 +25,7 @@
 //! - [`error`] and [`extract`]: how failures become JSON responses;
 //! - [`mail`]: outgoing mail over SMTP, or to the log when SMTP is not enabled;
 //! - [`middleware`]: request ids, security headers, CORS, limits, tracing;
+//! - [`oauth`]: verifying Sign in with Apple / Google identity tokens against the providers' keys;
 //! - [`time`]: timestamps as the API writes them.
 
 #![warn(missing_docs)]
@@ -37,6 +38,7 @@ pub mod extract;
 mod input;
 pub mod mail;
 pub mod middleware;
+pub mod oauth;
 pub mod service;
 mod state;
 pub mod storage;
