@@ -19,6 +19,7 @@ use crate::auth::password::Passwords;
 use crate::auth::tokens::Tokens;
 use crate::config::{ConfigError, ConfigProblem};
 use crate::mail::Mailer;
+use crate::oauth::OAuthVerifier;
 use crate::state::AppState;
 use crate::storage::{MemoryStore, RevocationStore, Storage};
 
@@ -109,6 +110,7 @@ impl AiqBuilder {
             passwords: Passwords::new(),
             tokens,
             mailer,
+            oauth: OAuthVerifier::new(&config.oauth),
         };
         let router = crate::middleware::stack(crate::api::router(state), &config);
         Ok(AiqService { router, config })

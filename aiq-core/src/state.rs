@@ -6,6 +6,7 @@ use crate::Config;
 use crate::auth::password::Passwords;
 use crate::auth::tokens::Tokens;
 use crate::mail::Mailer;
+use crate::oauth::OAuthVerifier;
 use crate::storage::{RevocationStore, Storage};
 
 /// Shared, cheap-to-clone state of one service instance.
@@ -19,4 +20,5 @@ pub(crate) struct AppState {
     pub(crate) passwords: Passwords,
     pub(crate) tokens: Tokens,
     pub(crate) mailer: Arc<dyn Mailer>,
+    pub(crate) oauth: OAuthVerifier,
 }

@@ -317,10 +317,18 @@ async fn two_servers_booting_at_once_on_an_empty_database_both_come_up() {
         .unwrap();
     tokio::spawn(connection);
     let rows = client
-        .query("SELECT version FROM refinery_schema_history", &[])
+        .query(
+            "SELECT version FROM refinery_schema_history ORDER BY version",
+            &[],
+        )
         .await
         .unwrap();
-    assert_eq!(rows.len(), 1, "the migration was applied exactly once");
+    let applied: Vec<i32> = rows.iter().map(|row| row.get(0)).collect();
+    let files = std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/../migrations"))
+        .unwrap()
+        .count();
+    let expected: Vec<i32> = (1..=i32::try_from(files).unwrap()).collect();
+    assert_eq!(applied, expected, "each migration was applied exactly once");
     drop(client);
     drop((a, b));
 }

@@ -2,6 +2,8 @@
 
 #![allow(dead_code, unreachable_pub)]
 
+pub mod jwks;
+
 use std::sync::Arc;
 
 use aiq_core::storage::{MemoryStore, PgStore, Storage};
@@ -203,7 +205,7 @@ macro_rules! both_stores {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $name() {
-                    let (store, _db) = crate::support::pg_store().await;
+                    let (store, _db) = $crate::support::pg_store().await;
                     let store: std::sync::Arc<dyn aiq_core::storage::Storage> = std::sync::Arc::new(store);
                     super::$name(super::service_for(store.clone()), store).await;
                 }

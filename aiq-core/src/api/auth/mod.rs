@@ -2,6 +2,7 @@
 
 mod login;
 mod logout;
+mod oauth;
 mod password_reset;
 mod refresh;
 mod register;
@@ -59,4 +60,6 @@ pub(super) fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(logout::logout_all))
         .routes(routes!(password_reset::request_password_reset))
         .routes(routes!(password_reset::reset_password))
+        .routes(routes!(oauth::apple))
+        .routes(routes!(oauth::google))
 }
