@@ -1,6 +1,8 @@
 //! Outgoing mail: `SmtpMailer` against a small SMTP server run by the test, `LogMailer` against a
 //! captured log.
 
+mod support;
+
 use std::io;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -719,38 +721,9 @@ fn from_config_follows_smtp_enabled() {
 // ---------------------------------------------------------------------------------------------
 // LogMailer
 
-/// A `MakeWriter` that appends every log line to one shared buffer.
-#[derive(Debug, Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Captured {
-    fn text(&self) -> String {
-        String::from_utf8(self.0.lock().unwrap().clone()).unwrap()
-    }
-}
-
-impl io::Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
-}
-
-impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Captured {
-    type Writer = Self;
-
-    fn make_writer(&'a self) -> Self::Writer {
-        self.clone()
-    }
-}
-
 /// Sends `message` through a `LogMailer` for `environment` and returns what it logged.
 async fn log_of(environment: &str, message: Message) -> (Result<(), MailError>, String) {
-    let captured = Captured::default();
+    let captured = support::logs::Captured::default();
     let subscriber = tracing_subscriber::fmt()
         .with_writer(captured.clone())
         .with_ansi(false)

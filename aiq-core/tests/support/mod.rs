@@ -3,6 +3,7 @@
 #![allow(dead_code, unreachable_pub)]
 
 pub mod jwks;
+pub mod logs;
 
 use std::sync::Arc;
 
