@@ -116,21 +116,7 @@ impl Drop for Server {
 }
 
 fn client() -> reqwest::Client {
-    // aiq-core enables reqwest's rustls support without a crypto provider, so a client built
-    // without a TLS config of its own panics. These requests are plain HTTP; the config only
-    // satisfies the builder.
-    let tls = rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()
-    .unwrap()
-    .with_root_certificates(rustls::RootCertStore::empty())
-    .with_no_client_auth();
-    reqwest::Client::builder()
-        .tls_backend_preconfigured(tls)
-        .timeout(PATIENCE)
-        .build()
-        .unwrap()
+    aiq_testkit::http_client(PATIENCE)
 }
 
 async fn health(server: &Server) -> (u16, serde_json::Value) {

@@ -12,5 +12,25 @@
 mod proxy;
 mod test_db;
 
+/// A plain-HTTP client for talking to a server under test on loopback.
+///
+/// aiq-core switches on reqwest's rustls support without a process-wide crypto provider, so a
+/// client built without a TLS configuration of its own panics; this one carries a ring-based
+/// configuration that trusts nothing, which plain `http://` requests never use.
+pub fn http_client(timeout: std::time::Duration) -> reqwest::Client {
+    let tls = rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .expect("ring supports the default protocol versions")
+    .with_root_certificates(rustls::RootCertStore::empty())
+    .with_no_client_auth();
+    reqwest::Client::builder()
+        .tls_backend_preconfigured(tls)
+        .timeout(timeout)
+        .build()
+        .expect("the client configuration is valid")
+}
+
 pub use proxy::TcpProxy;
 pub use test_db::{TEST_DB_PREFIX, TestDb};

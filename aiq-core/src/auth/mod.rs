@@ -1,7 +1,7 @@
 //! Who is calling: passwords, tokens, revocation and the security audit log.
 //!
 //! - `password`: argon2id hashing (and legacy bcrypt verification) off the async workers;
-//! - `tokens`: the JWTs, their claims and their validation;
+//! - [`tokens`]: the JWTs, their claims and their validation;
 //! - `session`: turning a bearer token into a user, in the old backend's order of checks,
 //!   and the `CurrentUser` extractor every authenticated endpoint uses;
 //! - [`audit`]: `security.*` events with masked emails.
@@ -9,6 +9,6 @@
 pub mod audit;
 pub(crate) mod password;
 pub(crate) mod session;
-pub(crate) mod tokens;
+pub mod tokens;
 
 pub(crate) use self::session::CurrentUser;

@@ -28,7 +28,7 @@ const LEEWAY_SECS: u64 = 5;
 
 /// What a token is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum TokenKind {
+pub enum TokenKind {
     /// Sent on every request.
     Access,
     /// Exchanged for a new pair at `/v1/auth/refresh`.
@@ -46,49 +46,59 @@ impl TokenKind {
 
 /// The claims of both kinds of token.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub(crate) struct Claims {
+pub struct Claims {
+    /// The user (required on use; a token without it is "Invalid token payload.").
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub(crate) user_id: Option<i64>,
+    pub user_id: Option<i64>,
+    /// The user's email, in access tokens only.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub(crate) email: Option<String>,
+    pub email: Option<String>,
+    /// `access` or `refresh`.
     #[serde(rename = "type")]
-    pub(crate) kind: String,
-    pub(crate) jti: String,
-    pub(crate) iat: i64,
-    pub(crate) exp: i64,
+    pub kind: String,
+    /// A unique id, the key of this token's revocation.
+    pub jti: String,
+    /// Issued at (unix seconds).
+    pub iat: i64,
+    /// Expires at (unix seconds).
+    pub exp: i64,
+    /// The login session every token of one login shares.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub(crate) sid: Option<String>,
+    pub sid: Option<String>,
+    /// The user's token generation when issued (`gen`).
     #[serde(rename = "gen", default, skip_serializing_if = "Option::is_none")]
-    pub(crate) generation: Option<i32>,
+    pub generation: Option<i32>,
 }
 
 impl Claims {
     /// When the token stops being valid.
-    pub(crate) fn expires_at(&self) -> OffsetDateTime {
+    pub fn expires_at(&self) -> OffsetDateTime {
         OffsetDateTime::from_unix_timestamp(self.exp).unwrap_or(OffsetDateTime::UNIX_EPOCH)
     }
 
     /// The revocation key of this one token.
-    pub(crate) fn token_key(&self) -> String {
+    pub fn token_key(&self) -> String {
         format!("jti:{}", self.jti)
     }
 
     /// The revocation key of its login session, if it has one.
-    pub(crate) fn session_key(&self) -> Option<String> {
+    pub fn session_key(&self) -> Option<String> {
         self.sid.as_ref().map(|sid| format!("sid:{sid}"))
     }
 }
 
 /// A freshly issued access and refresh token.
 #[derive(Debug, Clone)]
-pub(crate) struct TokenPair {
-    pub(crate) access: String,
-    pub(crate) refresh: String,
+pub struct TokenPair {
+    /// The access token.
+    pub access: String,
+    /// The refresh token.
+    pub refresh: String,
 }
 
 /// Signs and checks tokens with the configured key and algorithm.
 #[derive(Clone)]
-pub(crate) struct Tokens {
+pub struct Tokens {
     algorithm: Algorithm,
     encoding: EncodingKey,
     decoding: DecodingKey,
@@ -106,7 +116,7 @@ impl std::fmt::Debug for Tokens {
 
 /// Why a token was refused before any state was looked at.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Rejection {
+pub enum Rejection {
     /// Bad signature, expired, malformed, wrong algorithm, missing claims.
     Invalid,
     /// A valid token of the other kind.
@@ -118,7 +128,19 @@ fn new_id() -> String {
 }
 
 impl Tokens {
-    pub(crate) fn new(config: &SecurityConfig) -> Result<Self, BoxError> {
+    /// Signs with `JWT_SECRET_KEY` and `JWT_ALGORITHM`; fails for an empty key.
+    ///
+    /// ```
+    /// use aiq_core::auth::tokens::{TokenKind, Tokens};
+    /// use aiq_core::storage::NewUser;
+    /// let tokens = Tokens::new(&aiq_core::config::SecurityConfig::default())?;
+    /// let user = NewUser::with_password("ada@example.com", "h").into_user(1);
+    /// let now = aiq_core::time::now();
+    /// let pair = tokens.issue(&user, &Tokens::new_session(), now)?;
+    /// assert_eq!(tokens.decode(&pair.access, TokenKind::Access, now).unwrap().user_id, Some(1));
+    /// # Ok::<(), Box<dyn std::error::Error + Send + Sync>>(())
+    /// ```
+    pub fn new(config: &SecurityConfig) -> Result<Self, BoxError> {
         let algorithm = match config.jwt_algorithm {
             JwtAlgorithm::Hs256 => Algorithm::HS256,
             JwtAlgorithm::Hs384 => Algorithm::HS384,
@@ -135,7 +157,7 @@ impl Tokens {
     }
 
     /// How long a refresh token lives: a session's revocation must outlive its last token.
-    pub(crate) fn refresh_ttl(&self) -> Duration {
+    pub fn refresh_ttl(&self) -> Duration {
         self.refresh_ttl
     }
 
@@ -166,12 +188,12 @@ impl Tokens {
     }
 
     /// A new session id, for a login.
-    pub(crate) fn new_session() -> String {
+    pub fn new_session() -> String {
         new_id()
     }
 
     /// An access and a refresh token for `user` in session `sid`.
-    pub(crate) fn issue(
+    pub fn issue(
         &self,
         user: &User,
         sid: &str,
@@ -196,7 +218,7 @@ impl Tokens {
     }
 
     /// Checks signature, algorithm, expiry and claims, then the kind.
-    pub(crate) fn decode(
+    pub fn decode(
         &self,
         token: &str,
         kind: TokenKind,

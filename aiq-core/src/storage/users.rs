@@ -166,8 +166,9 @@ impl NewUser {
         }
     }
 
-    /// The stored record this creates, once the store has picked `id`.
-    pub(crate) fn into_user(self, id: UserId) -> User {
+    /// The record a store keeps for this new user once it has picked `id` (for storage
+    /// backends: every field not given here starts at its default).
+    pub fn into_user(self, id: UserId) -> User {
         User {
             id,
             email: self.email,
