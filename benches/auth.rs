@@ -1,5 +1,6 @@
-//! Token signing and checking, and the authenticated `GET /v1/user/profile` path through the
-//! whole service (token decode, revocation lookup, user lookup), on memory and on PostgreSQL.
+//! Token signing and checking, the authenticated `GET /v1/user/profile` path through the whole
+//! service (token decode, revocation lookup, user lookup) on memory and on PostgreSQL, and one
+//! login (an argon2id verification).
 //!
 //! ```text
 //! cargo bench -p aiq-benches --bench auth
@@ -95,6 +96,22 @@ fn bench(c: &mut Criterion) {
     group.bench_function("GET /v1/user/profile (postgres)", |b| {
         b.to_async(&runtime)
             .iter(|| call(&postgres, profile_request(&postgres_token)))
+    });
+    group.finish();
+
+    // A login is one argon2id verification plus a token pair: this is the password hash cost.
+    let mut group = c.benchmark_group("login");
+    group.sample_size(20);
+    group.bench_function("POST /v1/auth/login (memory, argon2id verify)", |b| {
+        b.to_async(&runtime).iter(|| {
+            let body =
+                serde_json::json!({"email": "bench@example.com", "password": "correct horse 9"});
+            let request = http::Request::post("/v1/auth/login")
+                .header("content-type", "application/json")
+                .body(Full::from(body.to_string()))
+                .unwrap();
+            call(&memory, request)
+        })
     });
     group.finish();
 }
