@@ -25,6 +25,8 @@
 //! - [`error`] and [`extract`]: how failures become JSON responses;
 //! - [`mail`]: outgoing mail over SMTP, or to the log when SMTP is not enabled;
 //! - [`middleware`]: request ids, security headers, CORS, limits, tracing;
+//! - [`ratelimit`]: the rate limiter contract, its strategies and stores;
+//! - [`clock`]: where time comes from (tests move it by hand);
 //! - [`oauth`]: verifying Sign in with Apple / Google identity tokens against the providers' keys;
 //! - [`time`]: timestamps as the API writes them.
 
@@ -32,6 +34,7 @@
 
 mod api;
 pub mod auth;
+pub mod clock;
 pub mod config;
 pub mod error;
 pub mod extract;
@@ -39,6 +42,7 @@ mod input;
 pub mod mail;
 pub mod middleware;
 pub mod oauth;
+pub mod ratelimit;
 pub mod service;
 mod state;
 pub mod storage;

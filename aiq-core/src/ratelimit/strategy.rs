@@ -1,0 +1,290 @@
+//! The arithmetic of the three strategies, as pure functions of a key's state and the time.
+//!
+//! Time is in microseconds since the Unix epoch. Each function takes the key's previous state
+//! (or none), applies one request and returns the new state, the decision and how long the state
+//! must be kept. The in-process limiter calls these directly; the Redis scripts implement the
+//! same rules and are tested against the same cases.
+
+use std::collections::VecDeque;
+
+use super::{Decision, Quota};
+
+const MICROS: i64 = 1_000_000;
+
+/// Which strategy a limiter applies (`RATE_LIMIT_STRATEGY`).
+pub use crate::config::RateLimitStrategy as Strategy;
+
+/// The state one key carries between requests.
+#[derive(Debug, Clone, PartialEq)]
+pub enum State {
+    /// Token bucket.
+    Bucket {
+        /// Tokens left (fractional between refills).
+        tokens: f64,
+        /// When they were last refilled (microseconds).
+        refilled_at: i64,
+    },
+    /// Sliding window: the times of the counted requests still inside the window, oldest first.
+    Log(VecDeque<i64>),
+    /// Fixed window.
+    Window {
+        /// Which window: the time divided by the window's length.
+        id: i64,
+        /// Requests counted in it.
+        count: u32,
+    },
+}
+
+/// The outcome of one request.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Step {
+    /// What to tell the client.
+    pub decision: Decision,
+    /// The key's new state.
+    pub state: State,
+    /// When the state may be forgotten (microseconds): it would then be back to a fresh key's.
+    pub expires_at: i64,
+}
+
+fn window_us(quota: Quota) -> i64 {
+    i64::try_from(quota.window.as_micros()).unwrap_or(i64::MAX)
+}
+
+/// Whole seconds, rounded up, from a duration in microseconds.
+fn ceil_secs(us: i64) -> i64 {
+    us.max(0).div_euclid(MICROS) + i64::from(us.max(0).rem_euclid(MICROS) != 0)
+}
+
+/// Applies one request under `strategy`.
+pub fn step(strategy: Strategy, quota: Quota, previous: Option<State>, now: i64) -> Step {
+    match strategy {
+        Strategy::TokenBucket => token_bucket(quota, previous, now),
+        Strategy::SlidingWindow => sliding_window(quota, previous, now),
+        Strategy::FixedWindow => fixed_window(quota, previous, now),
+    }
+}
+
+fn token_bucket(quota: Quota, previous: Option<State>, now: i64) -> Step {
+    let limit = f64::from(quota.limit);
+    let window = window_us(quota);
+    // Tokens per microsecond.
+    let rate = limit / window as f64;
+    let (mut tokens, refilled_at) = match previous {
+        Some(State::Bucket {
+            tokens,
+            refilled_at,
+        }) => (tokens, refilled_at),
+        _ => (limit, now),
+    };
+    tokens = (tokens + (now - refilled_at).max(0) as f64 * rate).min(limit);
+    let allowed = tokens >= 1.0;
+    if allowed {
+        tokens -= 1.0;
+    }
+    // When the next whole token arrives (now, if the bucket is full).
+    let until_next = if tokens >= limit {
+        0
+    } else {
+        ((1.0 - tokens.fract()) / rate).ceil() as i64
+    };
+    let until_full = ((limit - tokens) / rate).ceil() as i64;
+    Step {
+        decision: Decision {
+            allowed,
+            limit: quota.limit,
+            remaining: tokens.floor() as u32,
+            reset_at: ceil_secs(now + until_next),
+            retry_after: if allowed {
+                0
+            } else {
+                ceil_secs(until_next).max(1) as u64
+            },
+        },
+        state: State::Bucket {
+            tokens,
+            refilled_at: now,
+        },
+        expires_at: now + until_full,
+    }
+}
+
+fn sliding_window(quota: Quota, previous: Option<State>, now: i64) -> Step {
+    let window = window_us(quota);
+    let mut log = match previous {
+        Some(State::Log(log)) => log,
+        _ => VecDeque::new(),
+    };
+    while log.front().is_some_and(|t| *t <= now - window) {
+        log.pop_front();
+    }
+    let allowed = log.len() < quota.limit as usize;
+    if allowed {
+        log.push_back(now);
+    }
+    let oldest = log.front().copied().unwrap_or(now);
+    let frees_at = oldest + window;
+    let newest = log.back().copied().unwrap_or(now);
+    Step {
+        decision: Decision {
+            allowed,
+            limit: quota.limit,
+            remaining: quota.limit.saturating_sub(log.len() as u32),
+            reset_at: ceil_secs(frees_at),
+            retry_after: if allowed {
+                0
+            } else {
+                ceil_secs(frees_at - now).max(1) as u64
+            },
+        },
+        state: State::Log(log),
+        expires_at: newest + window,
+    }
+}
+
+fn fixed_window(quota: Quota, previous: Option<State>, now: i64) -> Step {
+    let window = window_us(quota);
+    let id = now.div_euclid(window);
+    let count = match previous {
+        Some(State::Window {
+            id: previous_id,
+            count,
+        }) if previous_id == id => count,
+        _ => 0,
+    };
+    let allowed = count < quota.limit;
+    let count = if allowed { count + 1 } else { count };
+    let ends_at = (id + 1) * window;
+    Step {
+        decision: Decision {
+            allowed,
+            limit: quota.limit,
+            remaining: quota.limit - count,
+            reset_at: ceil_secs(ends_at),
+            retry_after: if allowed {
+                0
+            } else {
+                ceil_secs(ends_at - now).max(1) as u64
+            },
+        },
+        state: State::Window { id, count },
+        expires_at: ends_at,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    /// A whole number of minutes since the epoch, so fixed windows of 60 s start at T0.
+    const T0_SECS: i64 = 1_699_999_980;
+    const T0: i64 = T0_SECS * MICROS;
+
+    fn secs(s: f64) -> i64 {
+        T0 + (s * MICROS as f64) as i64
+    }
+
+    /// Runs requests at the given times (seconds after T0), returning each decision.
+    fn run(strategy: Strategy, quota: Quota, times: &[f64]) -> Vec<Decision> {
+        let mut state = None;
+        times
+            .iter()
+            .map(|t| {
+                let step = step(strategy, quota, state.take(), secs(*t));
+                state = Some(step.state);
+                step.decision
+            })
+            .collect()
+    }
+
+    #[test]
+    fn token_bucket_bursts_to_capacity_then_refills_at_the_rate() {
+        let login = Quota::new(5, Duration::from_secs(300)); // one token per 60 s
+        let d = run(
+            Strategy::TokenBucket,
+            login,
+            &[0.0, 0.0, 0.0, 0.0, 0.0, 0.0],
+        );
+        assert!(d[..5].iter().all(|d| d.allowed));
+        assert_eq!(
+            d.iter().map(|d| d.remaining).collect::<Vec<_>>(),
+            [4, 3, 2, 1, 0, 0]
+        );
+        assert!(!d[5].allowed);
+        assert_eq!(d[5].retry_after, 60);
+        assert_eq!(d[5].reset_at, T0_SECS + 60);
+
+        // 59 s later there is still no whole token; at 60 s there is one.
+        let d = run(
+            Strategy::TokenBucket,
+            login,
+            &[0.0, 0.0, 0.0, 0.0, 0.0, 59.0, 60.0, 60.0],
+        );
+        assert!(!d[5].allowed);
+        assert_eq!(d[5].retry_after, 1);
+        assert!(d[6].allowed);
+        assert!(!d[7].allowed);
+    }
+
+    #[test]
+    fn token_bucket_never_says_retry_after_zero() {
+        // 100 per 60 s refills a token every 0.6 s: the old backend answered Retry-After: 0.
+        let quota = Quota::new(100, Duration::from_secs(60));
+        let times = vec![0.0; 101];
+        let d = run(Strategy::TokenBucket, quota, &times);
+        assert!(!d[100].allowed);
+        assert_eq!(d[100].retry_after, 1);
+    }
+
+    #[test]
+    fn token_bucket_state_expires_when_it_would_be_full_again() {
+        let quota = Quota::new(10, Duration::from_secs(60));
+        let step = step(Strategy::TokenBucket, quota, None, T0);
+        assert_eq!(step.expires_at, T0 + 6 * MICROS, "one token back takes 6 s");
+    }
+
+    #[test]
+    fn sliding_window_counts_the_trailing_window() {
+        let quota = Quota::new(3, Duration::from_secs(10));
+        let d = run(
+            Strategy::SlidingWindow,
+            quota,
+            &[0.0, 4.0, 8.0, 9.0, 10.0, 10.5, 14.0],
+        );
+        let allowed: Vec<bool> = d.iter().map(|d| d.allowed).collect();
+        // At 10.0 the request from 0.0 has left the window; at 10.5 the window holds 4, 8, 10.
+        assert_eq!(allowed, [true, true, true, false, true, false, true]);
+        assert_eq!(d[3].retry_after, 1, "the 0.0 request leaves at 10.0");
+        assert_eq!(d[3].remaining, 0);
+        assert_eq!(d[5].retry_after, 4, "the 4.0 request leaves at 14.0");
+        assert_eq!(d[0].remaining, 2);
+        assert_eq!(d[0].reset_at, T0_SECS + 10);
+    }
+
+    #[test]
+    fn fixed_window_resets_on_the_boundary() {
+        let quota = Quota::new(2, Duration::from_secs(60));
+        let d = run(
+            Strategy::FixedWindow,
+            quota,
+            &[0.0, 30.0, 59.5, 60.0, 60.1, 61.0],
+        );
+        let allowed: Vec<bool> = d.iter().map(|d| d.allowed).collect();
+        assert_eq!(allowed, [true, true, false, true, true, false]);
+        assert_eq!(d[2].retry_after, 1);
+        assert_eq!(d[2].reset_at, T0_SECS + 60);
+        assert_eq!(d[5].retry_after, 59);
+        assert_eq!(d[5].remaining, 0);
+    }
+
+    #[test]
+    fn denied_requests_do_not_extend_a_window() {
+        let quota = Quota::new(1, Duration::from_secs(10));
+        let d = run(Strategy::SlidingWindow, quota, &[0.0, 5.0, 9.9, 10.0]);
+        assert_eq!(
+            d.iter().map(|d| d.allowed).collect::<Vec<_>>(),
+            [true, false, false, true]
+        );
+    }
+}
