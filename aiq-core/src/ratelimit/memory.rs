@@ -1,32 +1,50 @@
 //! The in-process limiter: every strategy, bounded memory.
 //!
 //! Keys live in a few mutex-guarded shards, so checks for different keys rarely wait on each
-//! other. Each entry remembers when it would be back to a fresh key's state; [`sweep`]
-//! (run by [`spawn_janitor`]) drops such entries and gives the memory back, and at most
-//! `max_keys` entries are kept: a new key beyond that replaces the entry that expires first, so
-//! a flood of distinct addresses cannot grow the process.
-//!
-//! [`sweep`]: MemoryLimiter::sweep
-//! [`spawn_janitor`]: MemoryLimiter::spawn_janitor
+//! other. Each entry remembers when it would be back to a fresh key's state. Each shard is swept
+//! of such entries at most once a minute, by the check that finds it due (no background task to
+//! start or stop), and the sweep gives the memory back; [`MemoryLimiter::sweep`] does all shards
+//! at once. At most `max_keys` entries are kept: a new key beyond that replaces the entry of its
+//! shard that expires first, so a flood of distinct addresses cannot grow the process.
 
+use async_trait::async_trait;
 use std::collections::HashMap;
 use std::hash::{BuildHasher, RandomState};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::Duration;
-
-use async_trait::async_trait;
 
 use super::strategy::{State, Strategy, step};
 use super::{Decision, Limiter, LimiterError, Quota};
 use crate::clock::Clock;
 
 const SHARDS: usize = 16;
+/// How often each shard is swept of expired entries (microseconds).
+const SWEEP_INTERVAL_US: i64 = 60 * 1_000_000;
 
 #[derive(Debug)]
 struct Entry {
     state: State,
     expires_at: i64,
+}
+
+#[derive(Debug, Default)]
+struct Shard {
+    entries: HashMap<String, Entry>,
+    swept_at: i64,
+}
+
+impl Shard {
+    /// Drops expired entries and returns memory a flood left allocated; how many went.
+    fn sweep(&mut self, now: i64) -> usize {
+        let before = self.entries.len();
+        self.entries.retain(|_, entry| entry.expires_at > now);
+        // `retain` keeps the table's capacity; a flood of keys would otherwise stay allocated.
+        if self.entries.capacity() > 2 * self.entries.len() + 64 {
+            self.entries.shrink_to_fit();
+        }
+        self.swept_at = now;
+        before - self.entries.len()
+    }
 }
 
 /// Rate limits kept in this process.
@@ -45,7 +63,7 @@ struct Entry {
 #[derive(Debug)]
 pub struct MemoryLimiter {
     strategy: Strategy,
-    shards: Vec<Mutex<HashMap<String, Entry>>>,
+    shards: Vec<Mutex<Shard>>,
     hasher: RandomState,
     /// Most keys kept (0: no cap).
     max_keys: usize,
@@ -63,7 +81,7 @@ impl MemoryLimiter {
     pub fn with_clock(strategy: Strategy, max_keys: usize, clock: Arc<dyn Clock>) -> Self {
         Self {
             strategy,
-            shards: (0..SHARDS).map(|_| Mutex::new(HashMap::new())).collect(),
+            shards: (0..SHARDS).map(|_| Mutex::new(Shard::default())).collect(),
             hasher: RandomState::new(),
             max_keys,
             tracked: AtomicUsize::new(0),
@@ -71,7 +89,7 @@ impl MemoryLimiter {
         }
     }
 
-    fn shard(&self, key: &str) -> MutexGuard<'_, HashMap<String, Entry>> {
+    fn shard(&self, key: &str) -> MutexGuard<'_, Shard> {
         let index = (self.hasher.hash_one(key) as usize) % SHARDS;
         self.shards[index]
             .lock()
@@ -83,57 +101,32 @@ impl MemoryLimiter {
         self.tracked.load(Ordering::Relaxed)
     }
 
-    /// Drops every entry that is back to a fresh key's state and returns the memory it used.
-    /// Returns how many were dropped.
+    /// Drops every entry that is back to a fresh key's state, in every shard, and returns the
+    /// memory they used. Returns how many were dropped.
     pub fn sweep(&self) -> usize {
         let now = self.clock.now_micros();
-        let mut dropped = 0;
-        for shard in &self.shards {
-            let mut shard = shard.lock().unwrap_or_else(|p| p.into_inner());
-            let before = shard.len();
-            shard.retain(|_, entry| entry.expires_at > now);
-            dropped += before - shard.len();
-            // `retain` keeps the table's capacity; a flood of keys would otherwise stay
-            // allocated for good.
-            if shard.capacity() > 2 * shard.len() + 64 {
-                shard.shrink_to_fit();
-            }
-        }
+        let dropped: usize = self
+            .shards
+            .iter()
+            .map(|shard| shard.lock().unwrap_or_else(|p| p.into_inner()).sweep(now))
+            .sum();
         self.tracked.fetch_sub(dropped, Ordering::Relaxed);
         dropped
     }
 
-    /// Runs [`sweep`](Self::sweep) every `interval` until the limiter is dropped.
-    pub fn spawn_janitor(self: &Arc<Self>, interval: Duration) -> tokio::task::JoinHandle<()> {
-        let weak = Arc::downgrade(self);
-        tokio::spawn(async move {
-            let mut ticks = tokio::time::interval(interval);
-            ticks.tick().await;
-            loop {
-                ticks.tick().await;
-                let Some(limiter) = weak.upgrade() else { break };
-                let dropped = limiter.sweep();
-                tracing::debug!(
-                    dropped,
-                    tracked = limiter.tracked_keys(),
-                    "rate limit janitor"
-                );
-            }
-        })
-    }
-
     /// Makes room for one more key when the cap is reached: the entry of this shard that
     /// expires first goes (expired ones first of all).
-    fn make_room(&self, shard: &mut HashMap<String, Entry>) {
+    fn make_room(&self, shard: &mut Shard) {
         if self.max_keys == 0 || self.tracked.load(Ordering::Relaxed) < self.max_keys {
             return;
         }
         if let Some(victim) = shard
+            .entries
             .iter()
             .min_by_key(|(_, entry)| entry.expires_at)
             .map(|(key, _)| key.clone())
         {
-            shard.remove(&victim);
+            shard.entries.remove(&victim);
             self.tracked.fetch_sub(1, Ordering::Relaxed);
         }
     }
@@ -144,7 +137,11 @@ impl Limiter for MemoryLimiter {
     async fn check(&self, key: &str, quota: Quota) -> Result<Decision, LimiterError> {
         let now = self.clock.now_micros();
         let mut shard = self.shard(key);
-        let previous = match shard.remove(key) {
+        if now - shard.swept_at >= SWEEP_INTERVAL_US {
+            let dropped = shard.sweep(now);
+            self.tracked.fetch_sub(dropped, Ordering::Relaxed);
+        }
+        let previous = match shard.entries.remove(key) {
             Some(entry) if entry.expires_at > now => Some(entry.state),
             Some(_) => None,
             None => {
@@ -154,7 +151,7 @@ impl Limiter for MemoryLimiter {
             }
         };
         let step = step(self.strategy, quota, previous, now);
-        shard.insert(
+        shard.entries.insert(
             key.to_owned(),
             Entry {
                 state: step.state,
@@ -171,6 +168,8 @@ impl Limiter for MemoryLimiter {
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
     use super::*;
     use crate::clock::ManualClock;
 
@@ -187,12 +186,37 @@ mod tests {
             "{}",
             limiter.tracked_keys()
         );
-        let counted: usize = limiter.shards.iter().map(|s| s.lock().unwrap().len()).sum();
+        let counted: usize = limiter
+            .shards
+            .iter()
+            .map(|s| s.lock().unwrap().entries.len())
+            .sum();
         assert_eq!(counted, limiter.tracked_keys());
 
         clock.advance(Duration::from_secs(120));
         assert_eq!(limiter.sweep(), counted);
         assert_eq!(limiter.tracked_keys(), 0);
+    }
+
+    #[tokio::test]
+    async fn checks_sweep_their_shard_once_a_minute() {
+        let clock = Arc::new(ManualClock::new(1_000_000_000_000_000));
+        let limiter = MemoryLimiter::with_clock(Strategy::TokenBucket, 0, clock.clone());
+        let quota = Quota::new(1, Duration::from_secs(1));
+        for i in 0..1_000 {
+            limiter.check(&format!("ip:{i}"), quota).await.unwrap();
+        }
+        assert_eq!(limiter.tracked_keys(), 1_000);
+        // Every entry is back to fresh after a second; a minute on, the next checks sweep.
+        clock.advance(Duration::from_secs(61));
+        for i in 0..1_000 {
+            limiter.check(&format!("new:{i}"), quota).await.unwrap();
+        }
+        assert_eq!(
+            limiter.tracked_keys(),
+            1_000,
+            "the old keys were swept by the checks"
+        );
     }
 
     #[tokio::test]

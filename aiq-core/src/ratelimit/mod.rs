@@ -11,6 +11,7 @@
 //! Implementations: [`MemoryLimiter`] (this process, bounded memory) and a Redis one whose
 //! checks are single atomic scripts, for limits shared by every instance.
 
+mod fallback;
 mod memory;
 pub mod strategy;
 
@@ -18,6 +19,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
+pub use self::fallback::FallbackLimiter;
 pub use self::memory::MemoryLimiter;
 pub use self::strategy::Strategy;
 
