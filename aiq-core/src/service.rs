@@ -19,7 +19,9 @@ use crate::auth::password::Passwords;
 use crate::auth::tokens::Tokens;
 use crate::config::{ConfigError, ConfigProblem};
 use crate::mail::Mailer;
+use crate::middleware::RateLimits;
 use crate::oauth::OAuthVerifier;
+use crate::ratelimit::{Limiter, MemoryLimiter};
 use crate::state::AppState;
 use crate::storage::{MemoryStore, RevocationStore, Storage};
 
@@ -45,6 +47,7 @@ impl Aiq {
             storage: None,
             revocations: None,
             mailer: None,
+            limiter: None,
         }
     }
 }
@@ -57,6 +60,7 @@ pub struct AiqBuilder {
     storage: Option<Arc<dyn Storage>>,
     revocations: Option<Arc<dyn RevocationStore>>,
     mailer: Option<Arc<dyn Mailer>>,
+    limiter: Option<Arc<dyn Limiter>>,
 }
 
 impl AiqBuilder {
@@ -81,6 +85,13 @@ impl AiqBuilder {
         self
     }
 
+    /// The rate limiter; by default an in-process [`MemoryLimiter`] with the configured
+    /// strategy and key cap. Ignored when `RATE_LIMIT_ENABLED` is false.
+    pub fn limiter(mut self, limiter: Arc<dyn Limiter>) -> Self {
+        self.limiter = Some(limiter);
+        self
+    }
+
     /// Validates the configuration and assembles the service.
     pub fn build(self) -> Result<AiqService, ConfigError> {
         self.config.validate()?;
@@ -98,6 +109,15 @@ impl AiqBuilder {
                 problems: vec![ConfigProblem::new("SMTP_HOST", e.to_string())],
             })?,
         };
+        let rate_limits = self.config.rate_limit.enabled.then(|| {
+            let limiter = self.limiter.unwrap_or_else(|| {
+                Arc::new(MemoryLimiter::new(
+                    self.config.rate_limit.strategy,
+                    self.config.rate_limit.max_keys,
+                ))
+            });
+            Arc::new(RateLimits::new(limiter, &self.config, tokens.clone()))
+        });
         let config = Arc::new(self.config);
         let storage = self.storage.unwrap_or_else(|| Arc::new(MemoryStore::new()));
         let revocations = self
@@ -112,7 +132,7 @@ impl AiqBuilder {
             mailer,
             oauth: OAuthVerifier::new(&config.oauth),
         };
-        let router = crate::middleware::stack(crate::api::router(state), &config);
+        let router = crate::middleware::stack(crate::api::router(state), &config, rate_limits);
         Ok(AiqService { router, config })
     }
 }

@@ -5,21 +5,25 @@
 //! 2. `security_headers`: the headers of the deployment guide, on every response;
 //! 3. CORS from `CORS_ORIGINS` (preflights are answered here);
 //! 4. a tracing span per request, and one log line when it completes;
-//! 5. `json_errors`: an error status with an empty body gets a `{"detail": ...}` body;
-//! 6. panic catching: a panic becomes a logged 500 with an `error_id`;
-//! 7. `body_limit`: a `Content-Length` over the limit is a 413 before any work is done;
-//! 8. the request timeout (408), then the router, whose extractors also stop reading past the
+//! 5. `rate_limit` (when `RATE_LIMIT_ENABLED`): the caller's quota for this route, or a 429;
+//! 6. `json_errors`: an error status with an empty body gets a `{"detail": ...}` body;
+//! 7. panic catching: a panic becomes a logged 500 with an `error_id`;
+//! 8. `body_limit`: a `Content-Length` over the limit is a 413 before any work is done;
+//! 9. the request timeout (408), then the router, whose extractors also stop reading past the
 //!    body limit (bodies without a length).
 //!
 //! Because the layers that add headers sit outside the ones that produce errors, 404, 405, 408,
-//! 413 and 500 responses carry the same headers as any other.
+//! 413, 429 and 500 responses carry the same headers as any other.
 
 mod body_limit;
 mod json_errors;
 mod panic;
+mod rate_limit;
 mod request_id;
 mod security_headers;
 mod trace;
+
+use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -29,15 +33,21 @@ use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::timeout::TimeoutLayer;
 
+pub use self::rate_limit::ENDPOINT_QUOTAS;
+pub(crate) use self::rate_limit::RateLimits;
 pub use self::request_id::RequestId;
 use crate::Config;
 use crate::config::CorsOrigins;
 
 /// Wraps `router` in the whole stack described in the module documentation.
-pub(crate) fn stack(router: Router, config: &Config) -> Router {
+pub(crate) fn stack(
+    router: Router,
+    config: &Config,
+    rate_limits: Option<Arc<RateLimits>>,
+) -> Router {
     let security = security_headers::SecurityHeaders::new(config);
     // `Router::layer` wraps each route, so the last layer added here is the outermost.
-    router
+    let router = router
         .layer(DefaultBodyLimit::max(config.http.max_body_bytes))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
@@ -48,7 +58,13 @@ pub(crate) fn stack(router: Router, config: &Config) -> Router {
             body_limit::body_limit,
         ))
         .layer(CatchPanicLayer::custom(panic::panic_response))
-        .layer(from_fn(json_errors::json_errors))
+        .layer(from_fn(json_errors::json_errors));
+    // Inside the headers, CORS and the trace span, so a 429 carries them and is logged.
+    let router = match rate_limits {
+        Some(limits) => router.layer(from_fn_with_state(limits, rate_limit::rate_limit)),
+        None => router,
+    };
+    router
         .layer(trace::layer())
         .layer(cors(&config.http.cors_origins))
         .layer(from_fn_with_state(

@@ -139,7 +139,8 @@ impl Limiter for MemoryLimiter {
         let mut shard = self.shard(key);
         if now - shard.swept_at >= SWEEP_INTERVAL_US {
             let dropped = shard.sweep(now);
-            self.tracked.fetch_sub(dropped, Ordering::Relaxed);
+            let tracked = self.tracked.fetch_sub(dropped, Ordering::Relaxed) - dropped;
+            metrics::gauge!("ratelimit.tracked_keys").set(tracked as f64);
         }
         let previous = match shard.entries.remove(key) {
             Some(entry) if entry.expires_at > now => Some(entry.state),

@@ -1,0 +1,248 @@
+//! Rate limiting of HTTP requests: who is asking, which quota applies, and the 429.
+//!
+//! The caller is the user of a valid access token (`user:<id>`, checked by signature and expiry
+//! only, no database), otherwise the client address: the first entry of the trusted proxy
+//! header (`RATE_LIMIT_TRUSTED_IP_HEADER`, Railway's `X-Envoy-External-Address` by default;
+//! `X-Forwarded-For` is never trusted), else the socket's peer, else `unknown` (a service
+//! embedded without connection info still works). Endpoints in [`ENDPOINT_QUOTAS`] have a bucket
+//! of their own per caller, keyed by route template; every other route shares the caller's
+//! default bucket. Health, ping, docs, OpenAPI and metrics are never limited, and CORS
+//! preflights never reach this layer.
+//!
+//! Every limited response carries `X-RateLimit-Limit`, `-Remaining` and `-Reset`; a denial is a
+//! 429 with `Retry-After` (at least 1) and the old backend's body.
+
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::time::Duration;
+
+use axum::Json;
+use axum::extract::{ConnectInfo, MatchedPath, Request, State};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+
+use crate::auth::tokens::{TokenKind, Tokens};
+use crate::ratelimit::{Decision, Limiter, Quota};
+
+/// Per-endpoint quotas (route templates under the API prefix), from the deployment guide.
+pub const ENDPOINT_QUOTAS: &[(&str, u32, u64)] = &[
+    ("/auth/login", 5, 300),
+    ("/auth/register", 3, 3600),
+    ("/auth/refresh", 10, 60),
+    ("/auth/oauth/apple", 10, 60),
+    ("/auth/oauth/google", 10, 60),
+    ("/auth/logout-all", 3, 300),
+    ("/auth/request-password-reset", 3, 900),
+    ("/auth/reset-password", 5, 3600),
+    ("/test/guest/start", 5, 3600),
+    ("/test/guest/submit", 5, 3600),
+    ("/admin/reliability", 10, 60),
+    ("/admin/analytics/factor-analysis", 10, 60),
+    ("/admin/questions/discrimination-report", 10, 60),
+    ("/admin/questions/distractor-summary", 10, 60),
+    ("/admin/questions/calibration-health", 10, 60),
+    ("/admin/calibration-status", 10, 60),
+    ("/admin/validity-report", 10, 60),
+    ("/admin/analytics/response-times", 10, 60),
+];
+
+/// Routes (under the API prefix) that are never limited.
+const EXEMPT: &[&str] = &["/health", "/ping", "/openapi.json", "/metrics"];
+
+const X_RATELIMIT_LIMIT: HeaderName = HeaderName::from_static("x-ratelimit-limit");
+const X_RATELIMIT_REMAINING: HeaderName = HeaderName::from_static("x-ratelimit-remaining");
+const X_RATELIMIT_RESET: HeaderName = HeaderName::from_static("x-ratelimit-reset");
+
+/// Everything the layer needs, shared by all requests.
+#[derive(Debug)]
+pub(crate) struct RateLimits {
+    limiter: Arc<dyn Limiter>,
+    api_prefix: String,
+    default: Quota,
+    trusted_header: Option<HeaderName>,
+    tokens: Tokens,
+    denials: DenialLog,
+}
+
+impl RateLimits {
+    pub(crate) fn new(limiter: Arc<dyn Limiter>, config: &crate::Config, tokens: Tokens) -> Self {
+        let header = config.rate_limit.trusted_ip_header.trim();
+        Self {
+            limiter,
+            api_prefix: config.app.api_prefix.clone(),
+            default: Quota::new(
+                config.rate_limit.default_limit,
+                config.rate_limit.default_window,
+            ),
+            trusted_header: HeaderName::try_from(header).ok(),
+            tokens,
+            denials: DenialLog::default(),
+        }
+    }
+
+    /// The quota and bucket suffix for a route template, or `None` when it is exempt.
+    fn quota_for(&self, route: Option<&str>) -> Option<(Quota, Option<String>)> {
+        let Some(route) = route else {
+            // Unknown paths share the default bucket, so scanning for routes is limited too.
+            return Some((self.default, None));
+        };
+        if route == "/" {
+            return None;
+        }
+        let relative = route
+            .strip_prefix(self.api_prefix.as_str())
+            .unwrap_or(route);
+        if EXEMPT.contains(&relative) || relative == "/docs" || relative.starts_with("/docs/") {
+            return None;
+        }
+        match ENDPOINT_QUOTAS.iter().find(|(path, ..)| *path == relative) {
+            Some((_, limit, window)) => Some((
+                Quota::new(*limit, Duration::from_secs(*window)),
+                Some(route.to_owned()),
+            )),
+            None => Some((self.default, None)),
+        }
+    }
+
+    /// `user:<id>` for a valid access token, else `ip:<address>`.
+    fn identify(&self, req: &Request) -> String {
+        let headers = req.headers();
+        if let Some(user_id) = bearer_user(headers, &self.tokens) {
+            return format!("user:{user_id}");
+        }
+        let from_header = self.trusted_header.as_ref().and_then(|name| {
+            headers
+                .get(name)?
+                .to_str()
+                .ok()?
+                .split(',')
+                .next()?
+                .trim()
+                .parse::<IpAddr>()
+                .ok()
+        });
+        let address = from_header.or_else(|| {
+            req.extensions()
+                .get::<ConnectInfo<SocketAddr>>()
+                .map(|ConnectInfo(peer)| peer.ip())
+        });
+        match address {
+            Some(ip) => format!("ip:{ip}"),
+            None => "ip:unknown".to_owned(),
+        }
+    }
+}
+
+/// The user id of a valid access token in `Authorization`, if there is one.
+fn bearer_user(headers: &HeaderMap, tokens: &Tokens) -> Option<i64> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    if !scheme.eq_ignore_ascii_case("bearer") {
+        return None;
+    }
+    tokens
+        .decode(token.trim(), TokenKind::Access, crate::time::now())
+        .ok()?
+        .user_id
+}
+
+/// Logs denials at most once a second, so a flood cannot flood the log as well.
+#[derive(Debug, Default)]
+struct DenialLog {
+    second: AtomicI64,
+    suppressed: AtomicU64,
+}
+
+impl DenialLog {
+    fn record(&self, identifier: &str, route: &str) {
+        let now = time::OffsetDateTime::now_utc().unix_timestamp();
+        let last = self.second.load(Ordering::Relaxed);
+        if last != now
+            && self
+                .second
+                .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
+                .is_ok()
+        {
+            let suppressed = self.suppressed.swap(0, Ordering::Relaxed);
+            tracing::warn!(
+                target: "security",
+                event = "security.rate_limit_exceeded",
+                route,
+                suppressed,
+                "Rate limit exceeded for {identifier}"
+            );
+        } else {
+            self.suppressed.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct Exceeded {
+    error: &'static str,
+    message: &'static str,
+    retry_after: u64,
+}
+
+fn set_headers(headers: &mut HeaderMap, decision: &Decision) {
+    headers.insert(X_RATELIMIT_LIMIT, HeaderValue::from(decision.limit));
+    headers.insert(X_RATELIMIT_REMAINING, HeaderValue::from(decision.remaining));
+    headers.insert(X_RATELIMIT_RESET, HeaderValue::from(decision.reset_at));
+}
+
+pub(super) async fn rate_limit(
+    State(limits): State<Arc<RateLimits>>,
+    req: Request,
+    next: Next,
+) -> Response {
+    if req.method() == Method::OPTIONS {
+        return next.run(req).await;
+    }
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|m| m.as_str().to_owned());
+    let Some((quota, bucket)) = limits.quota_for(route.as_deref()) else {
+        return next.run(req).await;
+    };
+    let identifier = limits.identify(&req);
+    let key = match &bucket {
+        Some(route) => format!("{identifier}::{route}"),
+        None => identifier.clone(),
+    };
+    let decision = match limits.limiter.check(&key, quota).await {
+        Ok(decision) => decision,
+        Err(error) => {
+            // Only a limiter without a fallback can fail; the request is not the client's fault.
+            tracing::error!(%error, "rate limit check failed; request let through");
+            return next.run(req).await;
+        }
+    };
+    if decision.allowed {
+        let mut response = next.run(req).await;
+        set_headers(response.headers_mut(), &decision);
+        return response;
+    }
+    let route = route.as_deref().unwrap_or("unmatched");
+    limits.denials.record(&identifier, route);
+    metrics::counter!("ratelimit.denied", "route" => route.to_owned()).increment(1);
+    let mut response = (
+        StatusCode::TOO_MANY_REQUESTS,
+        Json(Exceeded {
+            error: "rate_limit_exceeded",
+            message: "Too many requests. Please try again later.",
+            retry_after: decision.retry_after,
+        }),
+    )
+        .into_response();
+    let headers = response.headers_mut();
+    set_headers(headers, &decision);
+    headers.insert(
+        header::RETRY_AFTER,
+        HeaderValue::from(decision.retry_after.max(1)),
+    );
+    response
+}
