@@ -60,6 +60,15 @@ pub(crate) async fn run(config: Config) -> ExitCode {
             }
         }
     }
+    if config.rate_limit.enabled {
+        tracing::info!(
+            strategy = ?config.rate_limit.strategy,
+            max_keys = config.rate_limit.max_keys,
+            "Rate limiting using in-memory storage"
+        );
+    } else {
+        tracing::warn!("RATE_LIMIT_ENABLED is false: requests are not rate limited");
+    }
     let service = match builder.build() {
         Ok(service) => service,
         Err(error) => {

@@ -458,3 +458,26 @@ async fn the_auth_flow_works_over_tcp_on_postgres_with_redis_revocations() {
     assert!(line.contains("redis://127.0.0.1:6379/0"), "{line}");
     auth_flow(&server).await;
 }
+
+#[tokio::test]
+async fn the_sixth_rapid_login_from_one_socket_address_is_refused() {
+    let mut server = Server::start(&[]);
+    server.wait_for_line("Rate limiting using in-memory storage");
+    let client = client();
+    let login = || {
+        client
+            .post(server.url("/v1/auth/login"))
+            .json(&serde_json::json!({"email": "who@example.com", "password": "not it 1"}))
+            .send()
+    };
+    for _ in 0..5 {
+        assert_eq!(login().await.unwrap().status(), 401);
+    }
+    let refused = login().await.unwrap();
+    assert_eq!(refused.status(), 429);
+    let retry_after: u64 = refused.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!(retry_after >= 1);
+    assert_eq!(refused.headers()["x-ratelimit-limit"], "5");
+    let body: serde_json::Value = refused.json().await.unwrap();
+    assert_eq!(body["error"], "rate_limit_exceeded");
+}
