@@ -475,7 +475,11 @@ async fn the_sixth_rapid_login_from_one_socket_address_is_refused() {
     }
     let refused = login().await.unwrap();
     assert_eq!(refused.status(), 429);
-    let retry_after: u64 = refused.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+    let retry_after: u64 = refused.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
     assert!(retry_after >= 1);
     assert_eq!(refused.headers()["x-ratelimit-limit"], "5");
     let body: serde_json::Value = refused.json().await.unwrap();

@@ -4,8 +4,9 @@
 //! other. Each entry remembers when it would be back to a fresh key's state. Each shard is swept
 //! of such entries at most once a minute, by the check that finds it due (no background task to
 //! start or stop), and the sweep gives the memory back; [`MemoryLimiter::sweep`] does all shards
-//! at once. At most `max_keys` entries are kept: a new key beyond that replaces the entry of its
-//! shard that expires first, so a flood of distinct addresses cannot grow the process.
+//! at once. At most `max_keys` entries are kept: a new key beyond that first sweeps its shard (at
+//! most once a second) and otherwise replaces one of its entries, so a flood of distinct
+//! addresses can neither grow the process nor make checks slow.
 
 use async_trait::async_trait;
 use std::collections::HashMap;
@@ -114,18 +115,21 @@ impl MemoryLimiter {
         dropped
     }
 
-    /// Makes room for one more key when the cap is reached: the entry of this shard that
-    /// expires first goes (expired ones first of all).
-    fn make_room(&self, shard: &mut Shard) {
+    /// Makes room for one more key when the cap is reached: the shard's expired entries go
+    /// if it was not swept in the last second, otherwise any one entry. Under a flood of
+    /// distinct keys that keeps a check O(1) instead of scanning for the best victim.
+    fn make_room(&self, shard: &mut Shard, now: i64) {
         if self.max_keys == 0 || self.tracked.load(Ordering::Relaxed) < self.max_keys {
             return;
         }
-        if let Some(victim) = shard
-            .entries
-            .iter()
-            .min_by_key(|(_, entry)| entry.expires_at)
-            .map(|(key, _)| key.clone())
-        {
+        if now - shard.swept_at >= 1_000_000 {
+            let dropped = shard.sweep(now);
+            self.tracked.fetch_sub(dropped, Ordering::Relaxed);
+            if dropped > 0 {
+                return;
+            }
+        }
+        if let Some(victim) = shard.entries.keys().next().cloned() {
             shard.entries.remove(&victim);
             self.tracked.fetch_sub(1, Ordering::Relaxed);
         }
@@ -146,7 +150,7 @@ impl Limiter for MemoryLimiter {
             Some(entry) if entry.expires_at > now => Some(entry.state),
             Some(_) => None,
             None => {
-                self.make_room(&mut shard);
+                self.make_room(&mut shard, now);
                 self.tracked.fetch_add(1, Ordering::Relaxed);
                 None
             }
