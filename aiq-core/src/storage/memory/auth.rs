@@ -60,15 +60,8 @@ impl OAuthStore for MemoryStore {
         if state.oauth_identities.contains_key(&key) {
             return Err(StorageError::Conflict(Conflict::OAuthIdentity));
         }
-        if state.user_ids_by_email.contains_key(&user.email) {
-            return Err(StorageError::Conflict(Conflict::UserEmail));
-        }
-        let id = state.next_user_id;
-        state.next_user_id += 1;
-        let user = user.into_user(id);
-        state.user_ids_by_email.insert(user.email.clone(), id);
-        state.users.insert(id, user.clone());
-        state.oauth_identities.insert(key, id);
+        let user = state.insert_user(user)?;
+        state.oauth_identities.insert(key, user.id);
         Ok(user)
     }
 }

@@ -44,6 +44,19 @@ struct State {
 }
 
 impl State {
+    /// Adds a user, enforcing the unique email as the database's constraint does.
+    fn insert_user(&mut self, user: NewUser) -> Result<User, StorageError> {
+        if self.user_ids_by_email.contains_key(&user.email) {
+            return Err(StorageError::Conflict(super::Conflict::UserEmail));
+        }
+        let id = self.next_user_id;
+        self.next_user_id += 1;
+        let user = user.into_user(id);
+        self.user_ids_by_email.insert(user.email.clone(), id);
+        self.users.insert(id, user.clone());
+        Ok(user)
+    }
+
     /// Removes the user and what belongs to them, as the database's cascades do.
     fn remove_user(&mut self, id: UserId) -> Option<User> {
         let user = self.users.remove(&id)?;

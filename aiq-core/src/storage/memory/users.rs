@@ -4,22 +4,13 @@ use async_trait::async_trait;
 use time::OffsetDateTime;
 
 use super::MemoryStore;
+use crate::storage::StorageError;
 use crate::storage::users::{NewUser, ProfileUpdate, User, UserId, UserStore};
-use crate::storage::{Conflict, StorageError};
 
 #[async_trait]
 impl UserStore for MemoryStore {
     async fn create_user(&self, user: NewUser) -> Result<User, StorageError> {
-        let mut state = self.state();
-        if state.user_ids_by_email.contains_key(&user.email) {
-            return Err(StorageError::Conflict(Conflict::UserEmail));
-        }
-        let id = state.next_user_id;
-        state.next_user_id += 1;
-        let user = user.into_user(id);
-        state.user_ids_by_email.insert(user.email.clone(), id);
-        state.users.insert(id, user.clone());
-        Ok(user)
+        self.state().insert_user(user)
     }
 
     async fn user_by_id(&self, id: UserId) -> Result<Option<User>, StorageError> {

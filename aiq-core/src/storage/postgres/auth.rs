@@ -51,17 +51,7 @@ impl OAuthStore for PgStore {
         at: OffsetDateTime,
     ) -> Result<(), StorageError> {
         let conn = self.conn().await?;
-        let statement = conn
-            .prepare_cached(
-                "INSERT INTO oauth_identities (user_id, provider, provider_subject, created_at) \
-                 VALUES ($1, $2, $3, $4)",
-            )
-            .await
-            .map_err(db_error)?;
-        conn.execute(&statement, &[&user_id, &provider, &subject, &at])
-            .await
-            .map_err(db_error)?;
-        Ok(())
+        insert_identity(&conn, user_id, provider, subject, at).await
     }
 
     async fn create_oauth_user(
@@ -73,22 +63,32 @@ impl OAuthStore for PgStore {
         let mut conn = self.conn().await?;
         let tx = conn.transaction().await.map_err(db_error)?;
         let created = insert_user(&tx, &user).await?;
-        let statement = tx
-            .prepare_cached(
-                "INSERT INTO oauth_identities (user_id, provider, provider_subject, created_at) \
-                 VALUES ($1, $2, $3, $4)",
-            )
-            .await
-            .map_err(db_error)?;
-        tx.execute(
-            &statement,
-            &[&created.id, &provider, &subject, &created.created_at],
-        )
-        .await
-        .map_err(db_error)?;
+        insert_identity(&tx, created.id, provider, subject, created.created_at).await?;
         tx.commit().await.map_err(db_error)?;
         Ok(created)
     }
+}
+
+/// Links an identity on `client` (a pooled connection or a transaction).
+async fn insert_identity(
+    client: &impl deadpool_postgres::GenericClient,
+    user_id: UserId,
+    provider: &str,
+    subject: &str,
+    at: OffsetDateTime,
+) -> Result<(), StorageError> {
+    let statement = client
+        .prepare_cached(
+            "INSERT INTO oauth_identities (user_id, provider, provider_subject, created_at) \
+             VALUES ($1, $2, $3, $4)",
+        )
+        .await
+        .map_err(db_error)?;
+    client
+        .execute(&statement, &[&user_id, &provider, &subject, &at])
+        .await
+        .map_err(db_error)?;
+    Ok(())
 }
 
 #[async_trait]
