@@ -8,10 +8,13 @@
 //! - sliding window: at most `limit` requests in any trailing window;
 //! - fixed window: at most `limit` requests per aligned window.
 //!
-//! Implementations: [`MemoryLimiter`] (this process, bounded memory) and a Redis one whose
-//! checks are single atomic scripts, for limits shared by every instance.
+//! Implementations: [`MemoryLimiter`] (this process, bounded memory) and [`RedisLimiter`], whose
+//! checks are single atomic Lua scripts, for limits shared by every instance. Both read the time
+//! from a [`Clock`](crate::clock::Clock) and give identical answers for the same requests at the
+//! same times (`tests/redis_limiter.rs` runs them side by side).
 
 mod memory;
+mod redis;
 pub mod strategy;
 
 use std::time::Duration;
@@ -19,6 +22,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 
 pub use self::memory::MemoryLimiter;
+pub use self::redis::RedisLimiter;
 pub use self::strategy::Strategy;
 
 /// How many requests a key may make per window.
