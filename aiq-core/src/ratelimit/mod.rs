@@ -8,11 +8,14 @@
 //! - sliding window: at most `limit` requests in any trailing window;
 //! - fixed window: at most `limit` requests per aligned window.
 //!
-//! Implementations: [`MemoryLimiter`] (this process, bounded memory) and a Redis one whose
-//! checks are single atomic scripts, for limits shared by every instance.
+//! Implementations: [`MemoryLimiter`] (this process, bounded memory) and [`RedisLimiter`], whose
+//! checks are single atomic Lua scripts, for limits shared by every instance. Both read the time
+//! from a [`Clock`](crate::clock::Clock) and give identical answers for the same requests at the
+//! same times (`tests/redis_limiter.rs` runs them side by side).
 
 mod fallback;
 mod memory;
+mod redis;
 pub mod strategy;
 
 use std::time::Duration;
@@ -21,6 +24,7 @@ use async_trait::async_trait;
 
 pub use self::fallback::FallbackLimiter;
 pub use self::memory::MemoryLimiter;
+pub use self::redis::RedisLimiter;
 pub use self::strategy::Strategy;
 
 /// How many requests a key may make per window.

@@ -46,13 +46,39 @@ pub struct Step {
     pub expires_at: i64,
 }
 
-fn window_us(quota: Quota) -> i64 {
+/// The quota's window in microseconds.
+pub(crate) fn window_us(quota: Quota) -> i64 {
     i64::try_from(quota.window.as_micros()).unwrap_or(i64::MAX)
 }
 
 /// Whole seconds, rounded up, from a duration in microseconds.
 fn ceil_secs(us: i64) -> i64 {
     us.max(0).div_euclid(MICROS) + i64::from(us.max(0).rem_euclid(MICROS) != 0)
+}
+
+/// The numbers told to the client, the same for every strategy: `next_at` (microseconds) is
+/// when the next request will be allowed or the window resets.
+///
+/// Shared with the Redis limiter, whose scripts return `allowed`, `remaining` and `next_at`, so
+/// the rounding to whole seconds and the "never `Retry-After: 0` when denied" rule exist once.
+pub(crate) fn decision(
+    quota: Quota,
+    allowed: bool,
+    remaining: u32,
+    now: i64,
+    next_at: i64,
+) -> Decision {
+    Decision {
+        allowed,
+        limit: quota.limit,
+        remaining,
+        reset_at: ceil_secs(next_at),
+        retry_after: if allowed {
+            0
+        } else {
+            ceil_secs(next_at - now).max(1) as u64
+        },
+    }
 }
 
 /// Applies one request under `strategy`.
@@ -89,17 +115,7 @@ fn token_bucket(quota: Quota, previous: Option<State>, now: i64) -> Step {
     };
     let until_full = ((limit - tokens) / rate).ceil() as i64;
     Step {
-        decision: Decision {
-            allowed,
-            limit: quota.limit,
-            remaining: tokens.floor() as u32,
-            reset_at: ceil_secs(now + until_next),
-            retry_after: if allowed {
-                0
-            } else {
-                ceil_secs(until_next).max(1) as u64
-            },
-        },
+        decision: decision(quota, allowed, tokens.floor() as u32, now, now + until_next),
         state: State::Bucket {
             tokens,
             refilled_at: now,
@@ -124,18 +140,9 @@ fn sliding_window(quota: Quota, previous: Option<State>, now: i64) -> Step {
     let oldest = log.front().copied().unwrap_or(now);
     let frees_at = oldest + window;
     let newest = log.back().copied().unwrap_or(now);
+    let remaining = quota.limit.saturating_sub(log.len() as u32);
     Step {
-        decision: Decision {
-            allowed,
-            limit: quota.limit,
-            remaining: quota.limit.saturating_sub(log.len() as u32),
-            reset_at: ceil_secs(frees_at),
-            retry_after: if allowed {
-                0
-            } else {
-                ceil_secs(frees_at - now).max(1) as u64
-            },
-        },
+        decision: decision(quota, allowed, remaining, now, frees_at),
         state: State::Log(log),
         expires_at: newest + window,
     }
@@ -155,17 +162,7 @@ fn fixed_window(quota: Quota, previous: Option<State>, now: i64) -> Step {
     let count = if allowed { count + 1 } else { count };
     let ends_at = (id + 1) * window;
     Step {
-        decision: Decision {
-            allowed,
-            limit: quota.limit,
-            remaining: quota.limit - count,
-            reset_at: ceil_secs(ends_at),
-            retry_after: if allowed {
-                0
-            } else {
-                ceil_secs(ends_at - now).max(1) as u64
-            },
-        },
+        decision: decision(quota, allowed, quota.limit - count, now, ends_at),
         state: State::Window { id, count },
         expires_at: ends_at,
     }

@@ -30,6 +30,7 @@ pub use self::oauth::OAuthStore;
 pub use self::password_reset::{NewPasswordReset, PasswordChange, PasswordResetStore};
 pub(crate) use self::postgres::is_valid_url as postgres_url_is_valid;
 pub use self::postgres::{MigrationReport, PgStore};
+pub(crate) use self::redis::connect as redis_connect;
 pub use self::redis::{
     DEFAULT_PREFIX as REDIS_REVOCATIONS_PREFIX, RedisRevocations, display_url as redis_display_url,
 };

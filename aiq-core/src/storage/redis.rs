@@ -21,16 +21,26 @@ pub const DEFAULT_PREFIX: &str = "aiq:revoked:";
 const TIMEOUT: Duration = Duration::from_secs(2);
 
 /// A Redis connection that reconnects by itself, with timeouts set; no connection is opened
-/// until the first command.
-pub(crate) fn connect(url: &str) -> Result<ConnectionManager, StorageError> {
-    let client = redis::Client::open(url).map_err(|e| StorageError::Unavailable(Box::new(e)))?;
+/// until the first command. Fails for a malformed URL, or when called outside a Tokio runtime.
+///
+/// Shared by every Redis-backed part of the crate (revocations, the rate limiter), which map the
+/// error into their own error types.
+pub(crate) fn connect(url: &str) -> Result<ConnectionManager, redis::RedisError> {
+    let client = redis::Client::open(url)?;
+    // The manager spawns its background task at once, and `tokio::spawn` panics without a
+    // runtime; an error is kinder to a caller building its state before starting one.
+    if tokio::runtime::Handle::try_current().is_err() {
+        return Err(redis::RedisError::from((
+            redis::ErrorKind::Client,
+            "a Redis connection must be created within a Tokio runtime",
+        )));
+    }
     let config = ConnectionManagerConfig::new()
         .set_connection_timeout(Some(TIMEOUT))
         .set_response_timeout(Some(TIMEOUT))
         .set_number_of_retries(2)
         .set_max_delay(Duration::from_secs(1));
     ConnectionManager::new_lazy_with_config(client, config)
-        .map_err(|e| StorageError::Unavailable(Box::new(e)))
 }
 
 /// `url` without its password, for logs: `redis://:secret@host:6379/0` -> `redis://host:6379/0`.
@@ -82,10 +92,11 @@ impl std::fmt::Debug for RedisRevocations {
 
 impl RedisRevocations {
     /// Uses the Redis at `url` (`redis://[:password@]host:port/db`), with keys under `prefix`.
-    /// Fails only for a malformed URL; the connection is opened on first use.
+    /// Fails for a malformed URL or outside a Tokio runtime; the connection is opened on first
+    /// use.
     pub fn new(url: &str, prefix: &str) -> Result<Self, StorageError> {
         Ok(Self {
-            connection: connect(url)?,
+            connection: connect(url).map_err(unavailable)?,
             prefix: prefix.to_owned(),
         })
     }
