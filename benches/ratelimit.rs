@@ -91,9 +91,41 @@ fn redis(c: &mut Criterion, runtime: &tokio::runtime::Runtime) {
     });
 }
 
+/// The rate-limit layer's cost per request: the same request through the service with limiting
+/// on (in-process limiter) and off.
+fn layer(c: &mut Criterion, runtime: &tokio::runtime::Runtime) {
+    use http_body_util::{BodyExt, Empty};
+    use tower::ServiceExt;
+    let service = |enabled: bool| {
+        let mut config = aiq_core::Config::default();
+        config.rate_limit.enabled = enabled;
+        // High enough that the bench never hits the limit.
+        config.rate_limit.default_limit = u32::MAX;
+        aiq_core::Aiq::builder(config).build().unwrap()
+    };
+    let call = |service: aiq_core::AiqService| async move {
+        let request = http::Request::get("/v1/unknown")
+            .header("x-envoy-external-address", "203.0.113.5")
+            .body(Empty::<bytes::Bytes>::new())
+            .unwrap();
+        let response = service.oneshot(request).await.unwrap();
+        response.into_body().collect().await.unwrap();
+    };
+    let (on, off) = (service(true), service(false));
+    let mut group = c.benchmark_group("rate limit layer");
+    group.bench_function("GET (404) with rate limiting", |b| {
+        b.to_async(runtime).iter(|| call(on.clone()))
+    });
+    group.bench_function("GET (404) without rate limiting", |b| {
+        b.to_async(runtime).iter(|| call(off.clone()))
+    });
+    group.finish();
+}
+
 fn bench(c: &mut Criterion) {
     let runtime = tokio::runtime::Runtime::new().unwrap();
     memory(c, &runtime);
+    layer(c, &runtime);
     redis(c, &runtime);
 }
 

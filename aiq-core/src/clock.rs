@@ -15,8 +15,11 @@ pub struct SystemClock;
 
 impl Clock for SystemClock {
     fn now_micros(&self) -> i64 {
-        i64::try_from(time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000)
-            .unwrap_or(i64::MAX)
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |since| {
+                i64::try_from(since.as_micros()).unwrap_or(i64::MAX)
+            })
     }
 }
 

@@ -3,11 +3,16 @@
 use std::process::ExitCode;
 use std::sync::Arc;
 
+use aiq_core::config::RateLimitStorage;
+use aiq_core::ratelimit::{FallbackLimiter, MemoryLimiter, RedisLimiter};
 use aiq_core::storage::{
     MemoryStore, PgStore, REDIS_REVOCATIONS_PREFIX, RedisRevocations, Storage, redis_display_url,
 };
 use aiq_core::{Aiq, Config};
 use secrecy::ExposeSecret;
+
+/// Key prefix of the rate limiter's Redis keys.
+const RATE_LIMIT_PREFIX: &str = "aiq:ratelimit:";
 use tokio::net::TcpListener;
 
 pub(crate) async fn run(config: Config) -> ExitCode {
@@ -60,14 +65,33 @@ pub(crate) async fn run(config: Config) -> ExitCode {
             }
         }
     }
-    if config.rate_limit.enabled {
+    let limits = &config.rate_limit;
+    if !limits.enabled {
+        tracing::warn!("RATE_LIMIT_ENABLED is false: requests are not rate limited");
+    } else if limits.storage == RateLimitStorage::Redis {
+        let url = limits.redis_url.expose_secret();
+        match RedisLimiter::new(url, RATE_LIMIT_PREFIX, limits.strategy) {
+            Ok(redis) => {
+                tracing::info!(
+                    strategy = ?limits.strategy,
+                    "Rate limiting using Redis storage at {}",
+                    redis_display_url(url)
+                );
+                let fallback = MemoryLimiter::new(limits.strategy, limits.max_keys);
+                builder =
+                    builder.limiter(Arc::new(FallbackLimiter::new(Arc::new(redis), fallback)));
+            }
+            Err(error) => {
+                tracing::error!(%error, "cannot use RATE_LIMIT_REDIS_URL");
+                return ExitCode::from(2);
+            }
+        }
+    } else {
         tracing::info!(
-            strategy = ?config.rate_limit.strategy,
-            max_keys = config.rate_limit.max_keys,
+            strategy = ?limits.strategy,
+            max_keys = limits.max_keys,
             "Rate limiting using in-memory storage"
         );
-    } else {
-        tracing::warn!("RATE_LIMIT_ENABLED is false: requests are not rate limited");
     }
     let service = match builder.build() {
         Ok(service) => service,

@@ -485,3 +485,31 @@ async fn the_sixth_rapid_login_from_one_socket_address_is_refused() {
     let body: serde_json::Value = refused.json().await.unwrap();
     assert_eq!(body["error"], "rate_limit_exceeded");
 }
+
+#[tokio::test]
+async fn rate_limits_can_live_in_redis() {
+    let mut server = Server::start(&[
+        ("RATE_LIMIT_STORAGE", "redis"),
+        ("RATE_LIMIT_REDIS_URL", "redis://127.0.0.1:6379/0"),
+    ]);
+    let line = server.wait_for_line("Rate limiting using Redis storage at");
+    assert!(line.contains("redis://127.0.0.1:6379/0"), "{line}");
+    // A client address no earlier run used, so this run's bucket starts full (the keys of
+    // earlier runs expire on their own).
+    let random = u128::from_be_bytes(*uuid::Uuid::new_v4().as_bytes()) & 0xffff_ffff_ffff_ffff;
+    let address = std::net::Ipv6Addr::from(0x2001_0db8_0000_0000_0000_0000_0000_0000u128 | random)
+        .to_string();
+    let client = client();
+    let mut statuses = Vec::new();
+    for _ in 0..6 {
+        let reply = client
+            .post(server.url("/v1/auth/login"))
+            .header("x-envoy-external-address", &address)
+            .json(&serde_json::json!({"email": "who@example.com", "password": "not it 1"}))
+            .send()
+            .await
+            .unwrap();
+        statuses.push(reply.status().as_u16());
+    }
+    assert_eq!(statuses, [401, 401, 401, 401, 401, 429]);
+}

@@ -146,16 +146,18 @@ impl Limiter for MemoryLimiter {
             let tracked = self.tracked.fetch_sub(dropped, Ordering::Relaxed) - dropped;
             metrics::gauge!("ratelimit.tracked_keys").set(tracked as f64);
         }
-        let previous = match shard.entries.remove(key) {
-            Some(entry) if entry.expires_at > now => Some(entry.state),
-            Some(_) => None,
-            None => {
-                self.make_room(&mut shard, now);
-                self.tracked.fetch_add(1, Ordering::Relaxed);
-                None
-            }
-        };
-        let step = step(self.strategy, quota, previous, now);
+        // A known key is updated in place: no allocation on the hot path.
+        if let Some(entry) = shard.entries.get_mut(key) {
+            let previous = (entry.expires_at > now)
+                .then(|| std::mem::replace(&mut entry.state, State::Window { id: 0, count: 0 }));
+            let step = step(self.strategy, quota, previous, now);
+            entry.state = step.state;
+            entry.expires_at = step.expires_at;
+            return Ok(step.decision);
+        }
+        self.make_room(&mut shard, now);
+        self.tracked.fetch_add(1, Ordering::Relaxed);
+        let step = step(self.strategy, quota, None, now);
         shard.entries.insert(
             key.to_owned(),
             Entry {
