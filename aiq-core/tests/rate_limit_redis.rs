@@ -46,9 +46,10 @@ impl PrivateRedis {
             .stdout(Stdio::null())
             .spawn()
             .expect("redis-server is installed (.ci/run installs it)");
-        let url = format!("redis://127.0.0.1:{port}/0");
+        // Owned from here on, so every path (a panic too) kills and waits for it on drop.
+        let redis = Self { port, child };
         // The server is another process: poll until it answers (bounded).
-        let client = redis::Client::open(url).unwrap();
+        let client = redis::Client::open(redis.url()).unwrap();
         for _ in 0..200 {
             if let Ok(mut connection) = client.get_multiplexed_async_connection().await
                 && redis::cmd("PING")
@@ -56,7 +57,7 @@ impl PrivateRedis {
                     .await
                     .is_ok()
             {
-                return Self { port, child };
+                return redis;
             }
             tokio::time::sleep(Duration::from_millis(25)).await;
         }
@@ -67,9 +68,9 @@ impl PrivateRedis {
         format!("redis://127.0.0.1:{}/0", self.port)
     }
 
-    fn stop(mut self) {
-        self.child.kill().unwrap();
-        self.child.wait().unwrap();
+    /// Stops the server now (dropping does the same).
+    fn stop(self) {
+        drop(self);
     }
 }
 
