@@ -28,6 +28,7 @@
 //! - [`ratelimit`]: the rate limiter contract, its strategies and stores;
 //! - [`clock`]: where time comes from (tests move it by hand);
 //! - [`oauth`]: verifying Sign in with Apple / Google identity tokens against the providers' keys;
+//! - [`telemetry`]: the names of the metrics the service records, and their buckets;
 //! - [`time`]: timestamps as the API writes them.
 
 #![warn(missing_docs)]
@@ -46,6 +47,7 @@ pub mod ratelimit;
 pub mod service;
 mod state;
 pub mod storage;
+pub mod telemetry;
 pub mod time;
 
 pub use config::Config;

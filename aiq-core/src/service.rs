@@ -22,7 +22,7 @@ use crate::mail::Mailer;
 use crate::middleware::RateLimits;
 use crate::oauth::OAuthVerifier;
 use crate::ratelimit::{Limiter, MemoryLimiter};
-use crate::state::AppState;
+use crate::state::{AppState, MetricsRenderer};
 use crate::storage::{MemoryStore, RevocationStore, Storage};
 
 /// Entry point: `Aiq::builder(config)`.
@@ -48,12 +48,12 @@ impl Aiq {
             revocations: None,
             mailer: None,
             limiter: None,
+            metrics_renderer: None,
         }
     }
 }
 
 /// Collects the parts of a service; see [`Aiq::builder`].
-#[derive(Debug)]
 #[must_use]
 pub struct AiqBuilder {
     config: Config,
@@ -61,6 +61,16 @@ pub struct AiqBuilder {
     revocations: Option<Arc<dyn RevocationStore>>,
     mailer: Option<Arc<dyn Mailer>>,
     limiter: Option<Arc<dyn Limiter>>,
+    metrics_renderer: Option<MetricsRenderer>,
+}
+
+impl std::fmt::Debug for AiqBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AiqBuilder")
+            .field("storage", &self.storage)
+            .field("limiter", &self.limiter)
+            .finish_non_exhaustive()
+    }
 }
 
 impl AiqBuilder {
@@ -89,6 +99,14 @@ impl AiqBuilder {
     /// strategy and key cap. Ignored when `RATE_LIMIT_ENABLED` is false.
     pub fn limiter(mut self, limiter: Arc<dyn Limiter>) -> Self {
         self.limiter = Some(limiter);
+        self
+    }
+
+    /// How `/v1/metrics` renders the installed metrics recorder (e.g. a Prometheus handle's
+    /// `render`). The service records through the `metrics` facade; without a renderer, or with
+    /// `PROMETHEUS_METRICS_ENABLED` false, the endpoint answers 503.
+    pub fn metrics_renderer(mut self, render: impl Fn() -> String + Send + Sync + 'static) -> Self {
+        self.metrics_renderer = Some(Arc::new(render));
         self
     }
 
@@ -131,6 +149,7 @@ impl AiqBuilder {
             tokens,
             mailer,
             oauth: OAuthVerifier::new(&config.oauth),
+            metrics_renderer: self.metrics_renderer,
         };
         let router = crate::middleware::stack(crate::api::router(state), &config, rate_limits);
         Ok(AiqService { router, config })

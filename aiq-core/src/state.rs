@@ -10,7 +10,7 @@ use crate::oauth::OAuthVerifier;
 use crate::storage::{RevocationStore, Storage};
 
 /// Shared, cheap-to-clone state of one service instance.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub(crate) struct AppState {
     pub(crate) config: Arc<Config>,
     pub(crate) storage: Arc<dyn Storage>,
@@ -21,4 +21,19 @@ pub(crate) struct AppState {
     pub(crate) tokens: Tokens,
     pub(crate) mailer: Arc<dyn Mailer>,
     pub(crate) oauth: OAuthVerifier,
+    /// Renders the installed metrics recorder for `/v1/metrics`, if the embedder gave one.
+    pub(crate) metrics_renderer: Option<MetricsRenderer>,
+}
+
+/// A function that renders the metrics in the Prometheus text format.
+pub(crate) type MetricsRenderer = Arc<dyn Fn() -> String + Send + Sync>;
+
+impl std::fmt::Debug for AppState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppState")
+            .field("storage", &self.storage)
+            .field("revocations", &self.revocations)
+            .field("mailer", &self.mailer)
+            .finish_non_exhaustive()
+    }
 }

@@ -8,7 +8,9 @@ use aiq_core::ratelimit::{FallbackLimiter, MemoryLimiter, RedisLimiter};
 use aiq_core::storage::{
     MemoryStore, PgStore, REDIS_REVOCATIONS_PREFIX, RedisRevocations, Storage, redis_display_url,
 };
+use aiq_core::telemetry::DURATION_BUCKETS;
 use aiq_core::{Aiq, Config};
+use metrics_exporter_prometheus::{BuildError, Matcher, PrometheusBuilder, PrometheusHandle};
 use secrecy::ExposeSecret;
 
 /// Key prefix of the rate limiter's Redis keys.
@@ -93,6 +95,15 @@ pub(crate) async fn run(config: Config) -> ExitCode {
             "Rate limiting using in-memory storage"
         );
     }
+    if config.otel.prometheus_enabled {
+        match install_prometheus() {
+            Ok(handle) => {
+                tracing::info!("Prometheus metrics at {}/metrics", config.app.api_prefix);
+                builder = builder.metrics_renderer(move || handle.render());
+            }
+            Err(error) => tracing::error!(%error, "cannot install the Prometheus recorder"),
+        }
+    }
     let service = match builder.build() {
         Ok(service) => service,
         Err(error) => {
@@ -157,4 +168,20 @@ async fn shutdown_signal() {
         () = interrupt => tracing::info!("SIGINT received"),
         () = terminate => tracing::info!("SIGTERM received"),
     }
+}
+
+/// Installs the process-wide Prometheus recorder and keeps its histograms drained.
+fn install_prometheus() -> Result<PrometheusHandle, BuildError> {
+    let handle = PrometheusBuilder::new()
+        .set_buckets_for_metric(Matcher::Suffix("duration".into()), &DURATION_BUCKETS)?
+        .install_recorder()?;
+    let upkeep = handle.clone();
+    tokio::spawn(async move {
+        let mut ticks = tokio::time::interval(std::time::Duration::from_secs(5));
+        loop {
+            ticks.tick().await;
+            upkeep.run_upkeep();
+        }
+    });
+    Ok(handle)
 }

@@ -6,6 +6,7 @@
 mod auth;
 mod docs;
 mod health;
+mod metrics;
 mod root;
 mod user;
 
@@ -73,6 +74,10 @@ pub(crate) fn router(state: AppState) -> Router {
     openapi.info.version = state.config.app.version.clone();
 
     router
+        .route(
+            &format!("{prefix}/metrics"),
+            axum::routing::get(metrics::metrics),
+        )
         .merge(docs::router(&prefix, openapi))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)

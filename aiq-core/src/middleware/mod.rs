@@ -4,7 +4,8 @@
 //! 1. `request_id`: `X-Request-ID` (the client's if sane, else a new uuid) and `X-Process-Time`;
 //! 2. `security_headers`: the headers of the deployment guide, on every response;
 //! 3. CORS from `CORS_ORIGINS` (preflights are answered here);
-//! 4. a tracing span per request, and one log line when it completes;
+//! 4. a tracing span per request, and one log line when it completes; the request counter and
+//!    duration histogram, labelled by route template (`http_metrics`);
 //! 5. `rate_limit` (when `RATE_LIMIT_ENABLED`): the caller's quota for this route, or a 429;
 //! 6. `json_errors`: an error status with an empty body gets a `{"detail": ...}` body;
 //! 7. panic catching: a panic becomes a logged 500 with an `error_id`;
@@ -16,6 +17,7 @@
 //! 413, 429 and 500 responses carry the same headers as any other.
 
 mod body_limit;
+mod http_metrics;
 mod json_errors;
 mod panic;
 mod rate_limit;
@@ -65,6 +67,7 @@ pub(crate) fn stack(
         None => router,
     };
     router
+        .layer(from_fn(http_metrics::http_metrics))
         .layer(trace::layer())
         .layer(cors(&config.http.cors_origins))
         .layer(from_fn_with_state(

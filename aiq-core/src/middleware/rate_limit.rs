@@ -228,7 +228,7 @@ pub(super) async fn rate_limit(
     }
     let route = route.as_deref().unwrap_or("unmatched");
     limits.denials.record(&identifier, route);
-    metrics::counter!("ratelimit.denied", "route" => route.to_owned()).increment(1);
+    metrics::counter!(crate::telemetry::RATELIMIT_DENIED, "route" => route.to_owned()).increment(1);
     let mut response = (
         StatusCode::TOO_MANY_REQUESTS,
         Json(Exceeded {

@@ -75,7 +75,7 @@ impl FallbackLimiter {
 
     async fn degrade(&self, key: &str, quota: Quota) -> Result<Decision, LimiterError> {
         self.fallback_checks.fetch_add(1, Ordering::Relaxed);
-        metrics::counter!("ratelimit.fallback_checks").increment(1);
+        metrics::counter!(crate::telemetry::RATELIMIT_FALLBACK_CHECKS).increment(1);
         self.fallback.check(key, quota).await
     }
 }

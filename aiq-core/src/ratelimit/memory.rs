@@ -144,7 +144,7 @@ impl Limiter for MemoryLimiter {
         if now - shard.swept_at >= SWEEP_INTERVAL_US {
             let dropped = shard.sweep(now);
             let tracked = self.tracked.fetch_sub(dropped, Ordering::Relaxed) - dropped;
-            metrics::gauge!("ratelimit.tracked_keys").set(tracked as f64);
+            metrics::gauge!(crate::telemetry::RATELIMIT_TRACKED_KEYS).set(tracked as f64);
         }
         // A known key is updated in place: no allocation on the hot path.
         if let Some(entry) = shard.entries.get_mut(key) {

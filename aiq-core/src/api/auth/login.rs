@@ -62,6 +62,7 @@ pub(super) async fn login(
     };
     let (Some(user), Verified::Valid { upgrade }) = (user, verified) else {
         audit::login_failed(body.email.as_str(), "invalid credentials");
+        metrics::counter!(crate::telemetry::AUTH_LOGIN, "auth.success" => "false").increment(1);
         return Err(ApiError::Unauthorized(INVALID.into()));
     };
     let user = state
@@ -70,5 +71,6 @@ pub(super) async fn login(
         .await?
         .ok_or_else(|| ApiError::Unauthorized(INVALID.into()))?;
     audit::login_success(user.id, &user.email, "password");
+    metrics::counter!(crate::telemetry::AUTH_LOGIN, "auth.success" => "true").increment(1);
     Ok(Json(issue(&state, user, &Tokens::new_session())?))
 }

@@ -100,6 +100,7 @@ async fn resolve(state: &AppState, identity: &VerifiedIdentity) -> Result<User, 
         {
             Ok(user) => {
                 audit::account_created(user.id, &user.email, provider);
+                metrics::counter!(crate::telemetry::USERS_REGISTRATIONS).increment(1);
                 return Ok(user);
             }
             Err(StorageError::Conflict(_)) => continue,
@@ -139,6 +140,7 @@ async fn sign_in(state: &AppState, identity: VerifiedIdentity) -> Result<TokenRe
         .await?
         .ok_or_else(|| ApiError::Unauthorized("User not found.".into()))?;
     audit::login_success(user.id, &user.email, identity.provider.as_str());
+    metrics::counter!(crate::telemetry::AUTH_LOGIN, "auth.success" => "true").increment(1);
     issue(state, user, &Tokens::new_session())
 }
 

@@ -96,6 +96,7 @@ pub(super) async fn register(
         Err(other) => return Err(other.into()),
     };
     audit::account_created(user.id, &user.email, "password");
+    metrics::counter!(crate::telemetry::USERS_REGISTRATIONS).increment(1);
     let tokens = issue(&state, user, &Tokens::new_session())?;
     Ok((StatusCode::CREATED, Json(tokens)))
 }

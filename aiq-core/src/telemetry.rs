@@ -1,0 +1,28 @@
+//! The metrics the service records, in one place: their names and the histogram buckets.
+//!
+//! The library records through the `metrics` facade; the embedding binary installs a recorder
+//! (`aiq-server` installs a Prometheus one when `PROMETHEUS_METRICS_ENABLED`). Names follow the
+//! deployment guide with dots; the Prometheus exposition turns dots into underscores and adds no
+//! suffix (`http.server.requests` -> `http_server_requests`, histograms ->
+//! `http_server_request_duration_bucket/_sum/_count`). Labels are never ids: routes are
+//! templates, and paths no route knows share the route label `unmatched`.
+
+/// Counter: requests, by `http.method`, `http.route`, `http.status_code`.
+pub const HTTP_REQUESTS: &str = "http.server.requests";
+/// Histogram (seconds): request duration, same labels.
+pub const HTTP_REQUEST_DURATION: &str = "http.server.request.duration";
+/// Counter: logins (password and OAuth), by `auth.success`.
+pub const AUTH_LOGIN: &str = "auth.login";
+/// Counter: accounts created (registration, first OAuth sign-in).
+pub const USERS_REGISTRATIONS: &str = "users.registrations";
+/// Counter: rate-limit denials, by `route`.
+pub const RATELIMIT_DENIED: &str = "ratelimit.denied";
+/// Counter: rate-limit checks answered per instance because Redis was unreachable.
+pub const RATELIMIT_FALLBACK_CHECKS: &str = "ratelimit.fallback_checks";
+/// Gauge: keys tracked by an in-process rate limiter.
+pub const RATELIMIT_TRACKED_KEYS: &str = "ratelimit.tracked_keys";
+
+/// Bucket bounds, in seconds (5 ms to 10 s), for every histogram whose name ends in `duration`.
+pub const DURATION_BUCKETS: [f64; 12] = [
+    0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 7.5, 10.0,
+];

@@ -1,0 +1,141 @@
+//! The metrics the service records, read back through a Prometheus recorder installed for this
+//! test binary, and the `/v1/metrics` endpoint.
+
+mod support;
+
+use std::sync::{Arc, OnceLock};
+
+use aiq_core::storage::MemoryStore;
+use aiq_core::telemetry::DURATION_BUCKETS;
+use aiq_core::{Aiq, AiqService, Config};
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+use support::{get, login, register, send};
+
+/// The process-wide recorder (one per test binary).
+fn recorder() -> &'static PrometheusHandle {
+    static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
+    // Configured as aiq-server configures it.
+    HANDLE.get_or_init(|| {
+        PrometheusBuilder::new()
+            .set_buckets_for_metric(Matcher::Suffix("duration".into()), &DURATION_BUCKETS)
+            .unwrap()
+            .install_recorder()
+            .unwrap()
+    })
+}
+
+fn service(prometheus_enabled: bool) -> AiqService {
+    let handle = recorder().clone();
+    let mut config = Config::default();
+    config.otel.prometheus_enabled = prometheus_enabled;
+    config.rate_limit.default_limit = 10_000;
+    Aiq::builder(config)
+        .storage(Arc::new(MemoryStore::new()))
+        .metrics_renderer(move || handle.render())
+        .build()
+        .unwrap()
+}
+
+/// The exposition lines of `name` whose labels contain every one of `labels`.
+fn series<'a>(text: &'a str, name: &str, labels: &[&str]) -> Vec<&'a str> {
+    text.lines()
+        .filter(|line| line.starts_with(&format!("{name}{{")))
+        .filter(|line| labels.iter().all(|label| line.contains(label)))
+        .collect()
+}
+
+#[tokio::test]
+async fn requests_are_counted_by_route_template_with_bounded_cardinality() {
+    let service = service(true);
+    for i in 0..1_000 {
+        let reply = send(&service, get(&format!("/v1/things/{i}/details"))).await;
+        assert_eq!(reply.status, 404);
+    }
+    send(&service, get("/v1/ping")).await;
+    let text = send(&service, get("/v1/metrics")).await.text();
+
+    let unmatched = series(
+        &text,
+        "http_server_requests",
+        &["http_route=\"unmatched\"", "http_status_code=\"404\""],
+    );
+    assert_eq!(unmatched.len(), 1, "1,000 paths, one series: {unmatched:?}");
+    assert!(unmatched[0].ends_with(" 1000"), "{}", unmatched[0]);
+    assert!(
+        !text.contains("/v1/things/"),
+        "raw paths never become labels"
+    );
+    let ping = series(
+        &text,
+        "http_server_requests",
+        &["http_route=\"/v1/ping\"", "http_method=\"GET\""],
+    );
+    assert_eq!(ping.len(), 1, "{text}");
+    let buckets = series(
+        &text,
+        "http_server_request_duration_bucket",
+        &["http_route=\"/v1/ping\""],
+    );
+    assert_eq!(
+        buckets.len(),
+        DURATION_BUCKETS.len() + 1,
+        "the bounds plus +Inf: {buckets:?}"
+    );
+    assert!(buckets.iter().any(|line| line.contains("le=\"0.005\"")));
+    assert!(buckets.iter().any(|line| line.contains("le=\"10\"")));
+}
+
+#[tokio::test]
+async fn logins_and_registrations_are_counted() {
+    let service = service(true);
+    let before = send(&service, get("/v1/metrics")).await.text();
+    let count = |text: &str, name: &str, label: &str| -> u64 {
+        series(text, name, &[label])
+            .first()
+            .and_then(|line| line.rsplit(' ').next())
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(0)
+    };
+    register(&service, "counted@example.com").await;
+    login(&service, "counted@example.com", "correct horse 9").await;
+    login(&service, "counted@example.com", "wrong horse 9").await;
+    let after = send(&service, get("/v1/metrics")).await.text();
+    let registrations = |text: &str| {
+        text.lines()
+            .find(|l| l.starts_with("users_registrations "))
+            .and_then(|l| l.rsplit(' ').next())
+            .and_then(|n| n.parse::<u64>().ok())
+            .unwrap_or(0)
+    };
+    assert!(registrations(&after) > registrations(&before), "{after}");
+    assert!(
+        count(&after, "auth_login", "auth_success=\"true\"")
+            > count(&before, "auth_login", "auth_success=\"true\"")
+    );
+    assert!(
+        count(&after, "auth_login", "auth_success=\"false\"")
+            > count(&before, "auth_login", "auth_success=\"false\"")
+    );
+}
+
+#[tokio::test]
+async fn the_endpoint_is_off_unless_enabled_and_never_rate_limited() {
+    let off = send(&service(false), get("/v1/metrics")).await;
+    assert_eq!(off.status, 503);
+    assert!(off.text().contains("PROMETHEUS_METRICS_ENABLED"));
+    assert!(
+        off.header("content-type")
+            .unwrap()
+            .starts_with("text/plain")
+    );
+
+    let on = service(true);
+    let reply = send(&on, get("/v1/metrics")).await;
+    assert_eq!(reply.status, 200);
+    assert_eq!(reply.header("x-ratelimit-limit"), None);
+    let doc = send(&on, get("/v1/openapi.json")).await.json();
+    assert!(
+        doc["paths"]["/v1/metrics"].is_null(),
+        "kept out of the API document"
+    );
+}
