@@ -35,10 +35,8 @@ pub(crate) fn init(config: &Config) {
         registry
             .with(
                 tracing_subscriber::fmt::layer()
-                    .json()
-                    .flatten_event(true)
-                    .with_current_span(true)
-                    .with_span_list(false),
+                    .fmt_fields(tracing_subscriber::fmt::format::JsonFields::new())
+                    .event_format(crate::json_lines::JsonLines),
             )
             .init();
     } else {

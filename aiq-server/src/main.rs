@@ -8,6 +8,7 @@
 //! - `aiq-server check-config`: prints the effective configuration, secrets masked, and exits
 //!   non-zero when it is invalid.
 
+mod json_lines;
 mod logging;
 mod serve;
 

@@ -58,8 +58,15 @@ impl Server {
             seen: Vec::new(),
         };
         let line = server.wait_for_line("listening on http://");
-        let addr = line.split("listening on http://").nth(1).unwrap();
-        server.addr = addr.split_whitespace().next().unwrap().parse().unwrap();
+        // Text or JSON log line: the address runs until the first character it cannot contain.
+        let addr: String = line
+            .split("listening on http://")
+            .nth(1)
+            .unwrap()
+            .chars()
+            .take_while(|c| c.is_ascii_hexdigit() || matches!(c, '.' | ':' | '[' | ']'))
+            .collect();
+        server.addr = addr.parse().unwrap();
         server
     }
 
@@ -512,4 +519,37 @@ async fn rate_limits_can_live_in_redis() {
         statuses.push(reply.status().as_u16());
     }
     assert_eq!(statuses, [401, 401, 401, 401, 401, 429]);
+}
+
+#[tokio::test]
+async fn production_logs_are_json_lines_that_name_the_request() {
+    let db = TestDb::create().await;
+    let mut server = Server::start(&[
+        ("ENV", "production"),
+        ("DATABASE_URL", db.url()),
+        ("SECRET_KEY", "5e0f7c1d9a2b4c6e8f1a3b5c7d9e0f2a4b6c8d0e"),
+        ("JWT_SECRET_KEY", "a9c8e7d6f5b4a3c2e1d0f9a8b7c6d5e4f3a2b1c0"),
+        ("CORS_ORIGINS", "https://a-iq-test.com"),
+    ]);
+    let response = client()
+        .get(server.url("/v1/health"))
+        .header("x-request-id", "trace-json-42")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.headers()["x-request-id"], "trace-json-42");
+    let line = server.wait_for_line("\"request_id\":\"trace-json-42\"");
+    let record: serde_json::Value = serde_json::from_str(&line).expect("one JSON object per line");
+    assert_eq!(record["message"], "request completed");
+    assert_eq!(record["level"], "INFO");
+    assert_eq!(record["method"], "GET");
+    assert_eq!(record["route"], "/v1/health");
+    assert_eq!(record["status"], 200);
+    assert!(record["duration_ms"].as_f64().is_some());
+    assert!(record["target"].as_str().is_some());
+    assert!(record["timestamp"].as_str().unwrap().ends_with('Z'));
+    // Every other line is JSON too.
+    for seen in &server.seen {
+        serde_json::from_str::<serde_json::Value>(seen).unwrap_or_else(|e| panic!("{e}: {seen}"));
+    }
 }
