@@ -11,6 +11,9 @@
 pub const HTTP_REQUESTS: &str = "http.server.requests";
 /// Histogram (seconds): request duration, same labels.
 pub const HTTP_REQUEST_DURATION: &str = "http.server.request.duration";
+/// Histogram (seconds): one storage operation on PostgreSQL, by `db.operation` (the storage
+/// call, e.g. `user_by_id`) and `db.table`.
+pub const DB_QUERY_DURATION: &str = "db.query.duration";
 /// Counter: logins (password and OAuth), by `auth.success`.
 pub const AUTH_LOGIN: &str = "auth.login";
 /// Counter: accounts created (registration, first OAuth sign-in).

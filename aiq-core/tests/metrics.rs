@@ -139,3 +139,38 @@ async fn the_endpoint_is_off_unless_enabled_and_never_rate_limited() {
         "kept out of the API document"
     );
 }
+
+#[tokio::test]
+async fn postgres_operations_are_timed() {
+    let (store, _db) = support::pg_store().await;
+    let handle = recorder().clone();
+    let mut config = Config::default();
+    config.otel.prometheus_enabled = true;
+    let service = Aiq::builder(config)
+        .storage(Arc::new(store))
+        .metrics_renderer(move || handle.render())
+        .build()
+        .unwrap();
+    let registered = register(&service, "timed@example.com").await;
+    support::profile(&service, registered["access_token"].as_str().unwrap()).await;
+    let text = send(&service, get("/v1/metrics")).await.text();
+    for (operation, table) in [
+        ("create_user", "users"),
+        ("user_by_id", "users"),
+        ("revoked_at", "revoked_tokens"),
+    ] {
+        let buckets = series(
+            &text,
+            "db_query_duration_bucket",
+            &[
+                &format!("db_operation=\"{operation}\""),
+                &format!("db_table=\"{table}\""),
+            ],
+        );
+        assert_eq!(
+            buckets.len(),
+            DURATION_BUCKETS.len() + 1,
+            "{operation}: {text}"
+        );
+    }
+}

@@ -6,7 +6,7 @@ use async_trait::async_trait;
 use time::OffsetDateTime;
 
 use super::users::{USER_COLUMNS, insert_user, user_from_row};
-use super::{PgStore, db_error};
+use super::{PgStore, db_error, timed};
 use crate::storage::StorageError;
 use crate::storage::oauth::OAuthStore;
 use crate::storage::password_reset::{NewPasswordReset, PasswordChange, PasswordResetStore};
@@ -23,6 +23,7 @@ impl OAuthStore for PgStore {
         provider: &str,
         subject: &str,
     ) -> Result<Option<User>, StorageError> {
+        let _timed = timed("user_by_oauth_identity", "oauth_identities");
         let conn = self.conn().await?;
         let columns = USER_COLUMNS
             .split(", ")
@@ -50,6 +51,7 @@ impl OAuthStore for PgStore {
         subject: &str,
         at: OffsetDateTime,
     ) -> Result<(), StorageError> {
+        let _timed = timed("link_oauth_identity", "oauth_identities");
         let conn = self.conn().await?;
         insert_identity(&conn, user_id, provider, subject, at).await
     }
@@ -60,6 +62,7 @@ impl OAuthStore for PgStore {
         provider: &str,
         subject: &str,
     ) -> Result<User, StorageError> {
+        let _timed = timed("create_oauth_user", "oauth_identities");
         let mut conn = self.conn().await?;
         let tx = conn.transaction().await.map_err(db_error)?;
         let created = insert_user(&tx, &user).await?;
@@ -98,6 +101,7 @@ impl PasswordResetStore for PgStore {
         reset: NewPasswordReset,
         max_active: usize,
     ) -> Result<bool, StorageError> {
+        let _timed = timed("create_password_reset", "password_reset_tokens");
         let mut conn = self.conn().await?;
         let tx = conn.transaction().await.map_err(db_error)?;
         // Serialises requests for one user, so the count below cannot be raced past.
@@ -150,6 +154,7 @@ impl PasswordResetStore for PgStore {
         token_hash: &str,
         change: PasswordChange,
     ) -> Result<Option<User>, StorageError> {
+        let _timed = timed("redeem_password_reset", "password_reset_tokens");
         let mut conn = self.conn().await?;
         let tx = conn.transaction().await.map_err(db_error)?;
         // The row lock taken by this UPDATE makes a racing redemption wait, re-check
@@ -198,6 +203,7 @@ impl RevocationStore for PgStore {
         revoked_at: OffsetDateTime,
         expires_at: OffsetDateTime,
     ) -> Result<bool, StorageError> {
+        let _timed = timed("revoke", "revoked_tokens");
         let conn = self.conn().await?;
         let now = revoked_at.unix_timestamp();
         let last = self.last_sweep.load(Ordering::Relaxed);
@@ -238,6 +244,7 @@ impl RevocationStore for PgStore {
         keys: &[&str],
         now: OffsetDateTime,
     ) -> Result<Vec<Option<OffsetDateTime>>, StorageError> {
+        let _timed = timed("revoked_at", "revoked_tokens");
         let conn = self.conn().await?;
         let statement = conn
             .prepare_cached(

@@ -118,6 +118,33 @@ impl PgStore {
     }
 }
 
+/// Times one storage operation into `db.query.duration` (seconds) when dropped.
+pub(super) struct Timed {
+    operation: &'static str,
+    table: &'static str,
+    started: std::time::Instant,
+}
+
+/// Starts timing `operation` on `table`; keep the guard alive for the whole operation.
+pub(super) fn timed(operation: &'static str, table: &'static str) -> Timed {
+    Timed {
+        operation,
+        table,
+        started: std::time::Instant::now(),
+    }
+}
+
+impl Drop for Timed {
+    fn drop(&mut self) {
+        metrics::histogram!(
+            crate::telemetry::DB_QUERY_DURATION,
+            "db.operation" => self.operation,
+            "db.table" => self.table
+        )
+        .record(self.started.elapsed().as_secs_f64());
+    }
+}
+
 /// Maps a driver error: unique violations become [`StorageError::Conflict`], lost connections
 /// [`StorageError::Unavailable`], the rest [`StorageError::Backend`].
 fn db_error(err: tokio_postgres::Error) -> StorageError {
@@ -142,6 +169,7 @@ fn db_error(err: tokio_postgres::Error) -> StorageError {
 #[async_trait]
 impl Storage for PgStore {
     async fn ping(&self) -> Result<(), StorageError> {
+        let _timed = timed("ping", "none");
         let conn = self.conn().await?;
         conn.simple_query("SELECT 1").await.map_err(db_error)?;
         Ok(())

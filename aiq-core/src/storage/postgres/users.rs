@@ -4,7 +4,7 @@ use async_trait::async_trait;
 use time::OffsetDateTime;
 use tokio_postgres::Row;
 
-use super::{PgStore, db_error};
+use super::{PgStore, db_error, timed};
 use crate::storage::StorageError;
 use crate::storage::users::{EducationLevel, NewUser, ProfileUpdate, User, UserId, UserStore};
 
@@ -48,11 +48,13 @@ pub(super) fn user_from_row(row: &Row) -> Result<User, StorageError> {
 #[async_trait]
 impl UserStore for PgStore {
     async fn create_user(&self, user: NewUser) -> Result<User, StorageError> {
+        let _timed = timed("create_user", "users");
         let conn = self.conn().await?;
         insert_user(&conn, &user).await
     }
 
     async fn user_by_id(&self, id: UserId) -> Result<Option<User>, StorageError> {
+        let _timed = timed("user_by_id", "users");
         let conn = self.conn().await?;
         let statement = conn
             .prepare_cached(&format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1"))
@@ -63,6 +65,7 @@ impl UserStore for PgStore {
     }
 
     async fn user_by_email(&self, email: &str) -> Result<Option<User>, StorageError> {
+        let _timed = timed("user_by_email", "users");
         let conn = self.conn().await?;
         let statement = conn
             .prepare_cached(&format!(
@@ -78,6 +81,7 @@ impl UserStore for PgStore {
     }
 
     async fn delete_user(&self, id: UserId) -> Result<bool, StorageError> {
+        let _timed = timed("delete_user", "users");
         let conn = self.conn().await?;
         let statement = conn
             .prepare_cached("DELETE FROM users WHERE id = $1")
@@ -93,6 +97,7 @@ impl UserStore for PgStore {
         at: OffsetDateTime,
         new_password_hash: Option<String>,
     ) -> Result<Option<User>, StorageError> {
+        let _timed = timed("record_login", "users");
         let conn = self.conn().await?;
         let statement = conn
             .prepare_cached(&format!(
@@ -114,6 +119,7 @@ impl UserStore for PgStore {
         id: UserId,
         update: ProfileUpdate,
     ) -> Result<Option<User>, StorageError> {
+        let _timed = timed("update_profile", "users");
         let conn = self.conn().await?;
         // Each field has a "set it" flag so that an explicit null can clear a name.
         let statement = conn
@@ -148,6 +154,7 @@ impl UserStore for PgStore {
         id: UserId,
         at: OffsetDateTime,
     ) -> Result<Option<User>, StorageError> {
+        let _timed = timed("revoke_all_tokens", "users");
         let conn = self.conn().await?;
         let statement = conn
             .prepare_cached(&format!(
