@@ -785,3 +785,29 @@ async fn the_auth_endpoints_are_in_the_openapi_document() {
     assert!(doc["components"]["schemas"]["Token"].is_object());
     assert!(doc["components"]["schemas"]["TokenRefresh"].is_object());
 }
+
+#[tokio::test]
+async fn a_rotated_refresh_token_stays_revoked_inside_the_expiry_leeway() {
+    let store = Arc::new(MemoryStore::new());
+    let service = service_with(config(), store.clone());
+    let registered = register(&service, "leeway@example.com").await;
+    let id = registered["user"]["id"].as_i64().unwrap();
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    // Just expired, but still accepted for a few seconds of clock leeway.
+    let refresh_token = forge(
+        &json!({"user_id": id, "type": "refresh", "jti": "leeway-1", "iat": now - 3600,
+                "exp": now - 1, "sid": "leeway-session", "gen": 0}),
+        SECRET.as_bytes(),
+    );
+    assert_eq!(
+        refresh(&service, &refresh_token).await.status,
+        StatusCode::OK
+    );
+    let replay = refresh(&service, &refresh_token).await;
+    assert_eq!(
+        replay.status,
+        StatusCode::UNAUTHORIZED,
+        "a replay inside the leeway is reuse"
+    );
+    assert_eq!(detail(&replay), "Token has been revoked.");
+}

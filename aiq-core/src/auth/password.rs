@@ -105,12 +105,17 @@ impl Passwords {
         &self,
         work: impl FnOnce() -> Result<T, BoxError> + Send + 'static,
     ) -> Result<T, BoxError> {
-        let _permit = self
-            .permits
-            .acquire()
+        let permit = Arc::clone(&self.permits)
+            .acquire_owned()
             .await
             .map_err(|_| "the password hasher is shut down")?;
-        tokio::task::spawn_blocking(work).await?
+        // The permit travels with the work: a request that is cancelled (client gone, timeout)
+        // cannot free its slot while its hash is still running.
+        tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            work()
+        })
+        .await?
     }
 
     /// A new argon2id hash of `password`.

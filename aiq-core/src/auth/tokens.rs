@@ -71,9 +71,12 @@ pub struct Claims {
 }
 
 impl Claims {
-    /// When the token stops being valid.
+    /// The last instant the token is still accepted: `exp` plus the clock leeway. A revocation
+    /// must be remembered until then, or the token would work again inside the leeway.
     pub fn expires_at(&self) -> OffsetDateTime {
-        OffsetDateTime::from_unix_timestamp(self.exp).unwrap_or(OffsetDateTime::UNIX_EPOCH)
+        let leeway = i64::try_from(LEEWAY_SECS).unwrap_or(0);
+        OffsetDateTime::from_unix_timestamp(self.exp.saturating_add(leeway))
+            .unwrap_or(OffsetDateTime::UNIX_EPOCH)
     }
 
     /// The revocation key of this one token.

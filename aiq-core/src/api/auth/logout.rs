@@ -90,18 +90,11 @@ pub(super) async fn logout_all(
     State(state): State<AppState>,
     current: CurrentUser,
 ) -> Result<StatusCode, ApiError> {
-    let now = crate::time::now();
-    state
-        .revocations
-        .revoke(
-            &current.claims.token_key(),
-            now,
-            current.claims.expires_at(),
-        )
-        .await?;
+    // Bumping the generation revokes the caller's token too, in one write: a failure leaves
+    // nothing half done and the call can simply be retried.
     state
         .storage
-        .revoke_all_tokens(current.user.id, now)
+        .revoke_all_tokens(current.user.id, crate::time::now())
         .await?;
     audit::token_revoked(current.user.id, "all");
     Ok(StatusCode::NO_CONTENT)
