@@ -257,3 +257,79 @@ async fn switched_off_nothing_is_limited() {
         assert_eq!(reply.header("x-ratelimit-limit"), None);
     }
 }
+
+#[tokio::test]
+async fn quotas_hold_when_the_service_is_mounted_under_a_prefix() {
+    let app = axum::Router::new().nest_service("/aiq", service(Config::default()));
+    let call = |request: Request<Body>| {
+        let app = app.clone();
+        async move { tower::ServiceExt::oneshot(app, request).await.unwrap() }
+    };
+    let login = || {
+        let body = json!({"email": "someone@example.com", "password": "not the password 1"});
+        Request::post("/aiq/v1/auth/login")
+            .header("content-type", "application/json")
+            .header(ENVOY, "203.0.113.80")
+            .body(Body::from(body.to_string()))
+            .unwrap()
+    };
+    for _ in 0..5 {
+        let response = call(login()).await;
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+        assert_eq!(response.headers()["x-ratelimit-limit"], "5");
+    }
+    assert_eq!(call(login()).await.status(), StatusCode::TOO_MANY_REQUESTS);
+    let health = call(Request::get("/aiq/v1/health").body(Body::empty()).unwrap()).await;
+    assert_eq!(health.status(), StatusCode::OK);
+    assert!(
+        health.headers().get("x-ratelimit-limit").is_none(),
+        "still exempt"
+    );
+}
+
+#[tokio::test]
+async fn a_token_does_not_buy_fresh_buckets_on_sign_in_endpoints() {
+    let service = service(Config::default());
+    let register_from = |email: &str, token: Option<&str>| {
+        let mut request = Request::post("/v1/auth/register")
+            .header("content-type", "application/json")
+            .header(ENVOY, "203.0.113.90");
+        if let Some(token) = token {
+            request = request.header("authorization", format!("Bearer {token}"));
+        }
+        request
+            .body(Body::from(support::registration(email).to_string()))
+            .unwrap()
+    };
+    let first = send(&service, register_from("tree-0@example.com", None))
+        .await
+        .json();
+    let token = first["access_token"].as_str().unwrap().to_owned();
+    for i in 1..3 {
+        let reply = send(
+            &service,
+            register_from(&format!("tree-{i}@example.com"), Some(&token)),
+        )
+        .await;
+        assert_eq!(reply.status, StatusCode::CREATED);
+    }
+    // Three registrations from this address, token or not: the fourth is refused.
+    let reply = send(&service, register_from("tree-3@example.com", Some(&token))).await;
+    assert_limited(&reply);
+}
+
+#[tokio::test]
+async fn an_ipv6_client_is_limited_by_its_64_network() {
+    let service = service(Config::default());
+    for i in 1..=5 {
+        let address = format!("2001:db8:1:2::{i:x}");
+        assert_eq!(
+            send(&service, login_from(Some(&address), &[])).await.status,
+            StatusCode::UNAUTHORIZED
+        );
+    }
+    assert_limited(&send(&service, login_from(Some("2001:db8:1:2:ffff::1"), &[])).await);
+    // Another /64 is another client.
+    let other = send(&service, login_from(Some("2001:db8:1:3::1"), &[])).await;
+    assert_eq!(other.status, StatusCode::UNAUTHORIZED);
+}

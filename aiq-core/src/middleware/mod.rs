@@ -35,8 +35,8 @@ use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::timeout::TimeoutLayer;
 
-pub use self::rate_limit::ENDPOINT_QUOTAS;
 pub(crate) use self::rate_limit::RateLimits;
+pub use self::rate_limit::{ENDPOINT_QUOTAS, KeyedBy};
 pub use self::request_id::RequestId;
 use crate::Config;
 use crate::config::CorsOrigins;

@@ -1,8 +1,8 @@
 //! Rate limiting of HTTP requests: who is asking, which quota applies, and the 429.
 //!
 //! The caller is the user of a valid access token (`user:<id>`, checked by signature and expiry
-//! only, no database), otherwise the client address: the first entry of the trusted proxy
-//! header (`RATE_LIMIT_TRUSTED_IP_HEADER`, Railway's `X-Envoy-External-Address` by default;
+//! only, no database) except on the endpoints used before signing in, otherwise the client
+//! address (IPv6 by its /64): the first entry of the trusted proxy header (`RATE_LIMIT_TRUSTED_IP_HEADER`, Railway's `X-Envoy-External-Address` by default;
 //! `X-Forwarded-For` is never trusted), else the socket's peer, else `unknown` (a service
 //! embedded without connection info still works). Endpoints in [`ENDPOINT_QUOTAS`] have a bucket
 //! of their own per caller, keyed by route template; every other route shares the caller's
@@ -27,26 +27,52 @@ use serde::Serialize;
 use crate::auth::tokens::{TokenKind, Tokens};
 use crate::ratelimit::{Decision, Limiter, Quota};
 
-/// Per-endpoint quotas (route templates under the API prefix), from the deployment guide.
-pub const ENDPOINT_QUOTAS: &[(&str, u32, u64)] = &[
-    ("/auth/login", 5, 300),
-    ("/auth/register", 3, 3600),
-    ("/auth/refresh", 10, 60),
-    ("/auth/oauth/apple", 10, 60),
-    ("/auth/oauth/google", 10, 60),
-    ("/auth/logout-all", 3, 300),
-    ("/auth/request-password-reset", 3, 900),
-    ("/auth/reset-password", 5, 3600),
-    ("/test/guest/start", 5, 3600),
-    ("/test/guest/submit", 5, 3600),
-    ("/admin/reliability", 10, 60),
-    ("/admin/analytics/factor-analysis", 10, 60),
-    ("/admin/questions/discrimination-report", 10, 60),
-    ("/admin/questions/distractor-summary", 10, 60),
-    ("/admin/questions/calibration-health", 10, 60),
-    ("/admin/calibration-status", 10, 60),
-    ("/admin/validity-report", 10, 60),
-    ("/admin/analytics/response-times", 10, 60),
+/// Who a bucket belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyedBy {
+    /// The signed-in user when a valid access token comes along, else the client address.
+    Caller,
+    /// Always the client address: endpoints used before signing in (login, register, password
+    /// reset, guest tests), where a token of some other account must not buy a fresh bucket.
+    Address,
+}
+
+/// Per-endpoint quotas, from the deployment guide: route template under the API prefix,
+/// requests, window in seconds, and who the bucket belongs to.
+pub const ENDPOINT_QUOTAS: &[(&str, u32, u64, KeyedBy)] = &[
+    ("/auth/login", 5, 300, KeyedBy::Address),
+    ("/auth/register", 3, 3600, KeyedBy::Address),
+    ("/auth/refresh", 10, 60, KeyedBy::Address),
+    ("/auth/oauth/apple", 10, 60, KeyedBy::Address),
+    ("/auth/oauth/google", 10, 60, KeyedBy::Address),
+    ("/auth/logout-all", 3, 300, KeyedBy::Caller),
+    ("/auth/request-password-reset", 3, 900, KeyedBy::Address),
+    ("/auth/reset-password", 5, 3600, KeyedBy::Address),
+    ("/test/guest/start", 5, 3600, KeyedBy::Address),
+    ("/test/guest/submit", 5, 3600, KeyedBy::Address),
+    ("/admin/reliability", 10, 60, KeyedBy::Caller),
+    ("/admin/analytics/factor-analysis", 10, 60, KeyedBy::Caller),
+    (
+        "/admin/questions/discrimination-report",
+        10,
+        60,
+        KeyedBy::Caller,
+    ),
+    (
+        "/admin/questions/distractor-summary",
+        10,
+        60,
+        KeyedBy::Caller,
+    ),
+    (
+        "/admin/questions/calibration-health",
+        10,
+        60,
+        KeyedBy::Caller,
+    ),
+    ("/admin/calibration-status", 10, 60, KeyedBy::Caller),
+    ("/admin/validity-report", 10, 60, KeyedBy::Caller),
+    ("/admin/analytics/response-times", 10, 60, KeyedBy::Caller),
 ];
 
 /// Routes (under the API prefix) that are never limited.
@@ -83,34 +109,45 @@ impl RateLimits {
         }
     }
 
-    /// The quota and bucket suffix for a route template, or `None` when it is exempt.
-    fn quota_for(&self, route: Option<&str>) -> Option<(Quota, Option<String>)> {
+    /// The route below the API prefix. An embedding application may mount the service under
+    /// a path of its own (`/aiq/v1/...`), so the prefix is searched for, not stripped.
+    fn relative<'r>(&self, route: &'r str) -> Option<&'r str> {
+        let prefix = self.api_prefix.as_str();
+        route
+            .match_indices(prefix)
+            .map(|(at, _)| &route[at + prefix.len()..])
+            .find(|rest| rest.is_empty() || rest.starts_with('/'))
+    }
+
+    /// The quota, the bucket's route and who it belongs to, or `None` when the route is exempt.
+    fn quota_for(&self, route: Option<&str>) -> Option<(Quota, Option<String>, KeyedBy)> {
         let Some(route) = route else {
             // Unknown paths share the default bucket, so scanning for routes is limited too.
-            return Some((self.default, None));
+            return Some((self.default, None, KeyedBy::Caller));
         };
-        if route == "/" {
+        let Some(relative) = self.relative(route) else {
+            // Outside the API (`/`, the app association file): static documents.
             return None;
-        }
-        let relative = route
-            .strip_prefix(self.api_prefix.as_str())
-            .unwrap_or(route);
+        };
         if EXEMPT.contains(&relative) || relative == "/docs" || relative.starts_with("/docs/") {
             return None;
         }
         match ENDPOINT_QUOTAS.iter().find(|(path, ..)| *path == relative) {
-            Some((_, limit, window)) => Some((
+            Some((_, limit, window, keyed_by)) => Some((
                 Quota::new(*limit, Duration::from_secs(*window)),
                 Some(route.to_owned()),
+                *keyed_by,
             )),
-            None => Some((self.default, None)),
+            None => Some((self.default, None, KeyedBy::Caller)),
         }
     }
 
-    /// `user:<id>` for a valid access token, else `ip:<address>`.
-    fn identify(&self, req: &Request) -> String {
+    /// `user:<id>` for a valid access token (when `keyed_by` allows), else `ip:<address>`.
+    fn identify(&self, req: &Request, keyed_by: KeyedBy) -> String {
         let headers = req.headers();
-        if let Some(user_id) = bearer_user(headers, &self.tokens) {
+        if keyed_by == KeyedBy::Caller
+            && let Some(user_id) = bearer_user(headers, &self.tokens)
+        {
             return format!("user:{user_id}");
         }
         let from_header = self.trusted_header.as_ref().and_then(|name| {
@@ -130,6 +167,16 @@ impl RateLimits {
                 .map(|ConnectInfo(peer)| peer.ip())
         });
         match address {
+            // One IPv6 client usually holds a whole /64: keying by address would hand it
+            // billions of buckets.
+            Some(IpAddr::V6(ip)) if ip.to_ipv4_mapped().is_none() => {
+                let network = u128::from(ip) & !((1u128 << 64) - 1);
+                format!("ip:{}/64", std::net::Ipv6Addr::from(network))
+            }
+            Some(IpAddr::V6(ip)) => format!(
+                "ip:{}",
+                ip.to_ipv4_mapped().map_or(IpAddr::V6(ip), IpAddr::V4)
+            ),
             Some(ip) => format!("ip:{ip}"),
             None => "ip:unknown".to_owned(),
         }
@@ -205,10 +252,10 @@ pub(super) async fn rate_limit(
         .extensions()
         .get::<MatchedPath>()
         .map(|m| m.as_str().to_owned());
-    let Some((quota, bucket)) = limits.quota_for(route.as_deref()) else {
+    let Some((quota, bucket, keyed_by)) = limits.quota_for(route.as_deref()) else {
         return next.run(req).await;
     };
-    let identifier = limits.identify(&req);
+    let identifier = limits.identify(&req, keyed_by);
     let key = match &bucket {
         Some(route) => format!("{identifier}::{route}"),
         None => identifier.clone(),
