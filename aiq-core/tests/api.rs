@@ -73,9 +73,10 @@ impl UserStore for FaultyStore {
         &self,
         id: UserId,
         at: OffsetDateTime,
+        verified: &str,
         hash: Option<String>,
     ) -> Result<Option<User>, StorageError> {
-        self.inner.record_login(id, at, hash).await
+        self.inner.record_login(id, at, verified, hash).await
     }
     async fn update_profile(
         &self,

@@ -44,6 +44,7 @@ conformance!(
     ids_are_distinct_and_positive,
     deleting_a_user_frees_the_email,
     a_login_is_recorded_and_can_upgrade_the_hash,
+    a_login_checked_against_a_replaced_hash_changes_nothing,
     profile_updates_change_only_what_is_given,
     revoking_all_tokens_bumps_the_generation,
     oauth_users_are_created_with_their_identity_atomically,
@@ -221,14 +222,19 @@ async fn a_login_is_recorded_and_can_upgrade_the_hash(store: Arc<dyn Storage>) {
         .await
         .unwrap();
     let after = store
-        .record_login(user.id, at(5), None)
+        .record_login(user.id, at(5), &user.password_hash, None)
         .await
         .unwrap()
         .unwrap();
     assert_eq!(after.last_login_at, Some(at(5)));
     assert_eq!(after.password_hash, user.password_hash);
     let upgraded = store
-        .record_login(user.id, at(9), Some("$argon2id$new".to_owned()))
+        .record_login(
+            user.id,
+            at(9),
+            &user.password_hash,
+            Some("$argon2id$new".to_owned()),
+        )
         .await
         .unwrap()
         .unwrap();
@@ -236,7 +242,7 @@ async fn a_login_is_recorded_and_can_upgrade_the_hash(store: Arc<dyn Storage>) {
     assert_eq!(store.user_by_id(user.id).await.unwrap().unwrap(), upgraded);
     assert!(
         store
-            .record_login(9999, at(1), None)
+            .record_login(9999, at(1), "x", None)
             .await
             .unwrap()
             .is_none()
@@ -654,4 +660,37 @@ async fn concurrent_revocations_of_one_key_report_one_new(store: Arc<dyn Storage
         new += usize::from(result.unwrap());
     }
     assert_eq!(new, 1);
+}
+
+async fn a_login_checked_against_a_replaced_hash_changes_nothing(store: Arc<dyn Storage>) {
+    let user = store
+        .create_user(full_user("raced@example.com"))
+        .await
+        .unwrap();
+    assert!(
+        store
+            .create_password_reset(reset(user.id, "r1", 0), 10)
+            .await
+            .unwrap()
+    );
+    let hash = format!("{:0>64}", "r1");
+    store
+        .redeem_password_reset(&hash, change("after-reset", 10))
+        .await
+        .unwrap()
+        .unwrap();
+    // A login verified against the old hash arrives after the reset.
+    let late = store
+        .record_login(
+            user.id,
+            at(11),
+            &user.password_hash,
+            Some("$argon2id$old-password".to_owned()),
+        )
+        .await
+        .unwrap();
+    assert!(late.is_none());
+    let stored = store.user_by_id(user.id).await.unwrap().unwrap();
+    assert_eq!(stored.password_hash, "after-reset");
+    assert_eq!(stored.last_login_at, None);
 }

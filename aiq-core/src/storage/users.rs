@@ -221,11 +221,15 @@ pub trait UserStore {
     async fn delete_user(&self, id: UserId) -> Result<bool, StorageError>;
 
     /// Records a successful login at `at`, replacing the password hash when `new_password_hash`
-    /// is given (an upgrade from bcrypt). `None` when the user no longer exists.
+    /// is given (an upgrade from bcrypt). Only if the stored hash is still `verified_hash`, the
+    /// one the password was checked against: `None` (and no change) when the user no longer
+    /// exists or a password reset got in between, so a login racing a reset can neither undo it
+    /// nor outlive it.
     async fn record_login(
         &self,
         id: UserId,
         at: OffsetDateTime,
+        verified_hash: &str,
         new_password_hash: Option<String>,
     ) -> Result<Option<User>, StorageError>;
 

@@ -67,7 +67,7 @@ pub(super) async fn login(
     };
     let user = state
         .storage
-        .record_login(user.id, crate::time::now(), upgrade)
+        .record_login(user.id, crate::time::now(), &user.password_hash, upgrade)
         .await?
         .ok_or_else(|| ApiError::Unauthorized(INVALID.into()))?;
     audit::login_success(user.id, &user.email, "password");

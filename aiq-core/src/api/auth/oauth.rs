@@ -136,7 +136,7 @@ async fn sign_in(state: &AppState, identity: VerifiedIdentity) -> Result<TokenRe
     let user = resolve(state, &identity).await?;
     let user = state
         .storage
-        .record_login(user.id, crate::time::now(), None)
+        .record_login(user.id, crate::time::now(), &user.password_hash, None)
         .await?
         .ok_or_else(|| ApiError::Unauthorized("User not found.".into()))?;
     audit::login_success(user.id, &user.email, identity.provider.as_str());

@@ -34,10 +34,15 @@ impl UserStore for MemoryStore {
         &self,
         id: UserId,
         at: OffsetDateTime,
+        verified_hash: &str,
         new_password_hash: Option<String>,
     ) -> Result<Option<User>, StorageError> {
         let mut state = self.state();
-        Ok(state.users.get_mut(&id).map(|user| {
+        let user = state
+            .users
+            .get_mut(&id)
+            .filter(|user| user.password_hash == verified_hash);
+        Ok(user.map(|user| {
             user.last_login_at = Some(at);
             if let Some(hash) = new_password_hash {
                 user.password_hash = hash;

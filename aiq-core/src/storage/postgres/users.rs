@@ -95,6 +95,7 @@ impl UserStore for PgStore {
         &self,
         id: UserId,
         at: OffsetDateTime,
+        verified_hash: &str,
         new_password_hash: Option<String>,
     ) -> Result<Option<User>, StorageError> {
         let _timed = timed("record_login", "users");
@@ -103,12 +104,12 @@ impl UserStore for PgStore {
             .prepare_cached(&format!(
                 "UPDATE users SET last_login_at = $2, \
                  password_hash = COALESCE($3, password_hash) \
-                 WHERE id = $1 RETURNING {USER_COLUMNS}"
+                 WHERE id = $1 AND password_hash = $4 RETURNING {USER_COLUMNS}"
             ))
             .await
             .map_err(db_error)?;
         let row = conn
-            .query_opt(&statement, &[&id, &at, &new_password_hash])
+            .query_opt(&statement, &[&id, &at, &new_password_hash, &verified_hash])
             .await
             .map_err(db_error)?;
         row.as_ref().map(user_from_row).transpose()
