@@ -80,6 +80,52 @@ impl TryFrom<String> for Email {
     }
 }
 
+/// An email to look an existing account up by (login, password reset), normalised exactly as
+/// [`Email`] but checked only loosely: accounts the old backend created may carry addresses
+/// (Unicode local parts, internationalised domains) that the strict rules for new accounts
+/// refuse, and their owners must still be able to sign in.
+#[derive(Clone, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "String")]
+pub(crate) struct LookupEmail(String);
+
+impl LookupEmail {
+    pub(crate) fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for LookupEmail {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "LookupEmail({})",
+            crate::auth::audit::mask_email(&self.0)
+        )
+    }
+}
+
+impl TryFrom<String> for LookupEmail {
+    type Error = &'static str;
+
+    fn try_from(raw: String) -> Result<Self, Self::Error> {
+        let normalised: String = raw
+            .chars()
+            .filter(|c| !c.is_whitespace())
+            .collect::<String>()
+            .to_lowercase();
+        let plausible = normalised
+            .rsplit_once('@')
+            .is_some_and(|(local, domain)| !local.is_empty() && domain.contains('.'))
+            && normalised.chars().count() <= 320
+            && !normalised.chars().any(char::is_control);
+        if plausible {
+            Ok(Self(normalised))
+        } else {
+            Err("value is not a valid email address")
+        }
+    }
+}
+
 /// Passwords common enough to refuse outright (compared lowercased).
 const COMMON_PASSWORDS: [&str; 9] = [
     "password",
@@ -278,6 +324,21 @@ mod tests {
             "a@example.c0m",
         ] {
             assert!(Email::try_from(bad.to_owned()).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn lookup_emails_accept_what_older_accounts_may_hold() {
+        for legacy in [
+            "zoë@example.de",
+            "user@xn--mnchen-3ya.de",
+            "o'brien@example.com",
+        ] {
+            let email = LookupEmail::try_from(format!(" {} ", legacy.to_uppercase())).unwrap();
+            assert_eq!(email.as_str(), legacy.to_lowercase(), "{legacy}");
+        }
+        for bad in ["not-an-email", "@example.com", "a@localhost", ""] {
+            assert!(LookupEmail::try_from(bad.to_owned()).is_err(), "{bad}");
         }
     }
 

@@ -811,3 +811,21 @@ async fn a_rotated_refresh_token_stays_revoked_inside_the_expiry_leeway() {
     );
     assert_eq!(detail(&replay), "Token has been revoked.");
 }
+
+#[tokio::test]
+async fn accounts_with_addresses_the_new_rules_refuse_can_still_sign_in() {
+    // The old backend accepted Unicode local parts; such accounts must not be locked out.
+    let store = Arc::new(MemoryStore::new());
+    let service = service_with(config(), store.clone());
+    let hash = bcrypt::hash("legacy horse 9", 4).unwrap();
+    store
+        .create_user(NewUser::with_password("zoë@example.de", hash))
+        .await
+        .unwrap();
+    assert_eq!(
+        login(&service, "Zoë@Example.de", "legacy horse 9")
+            .await
+            .status,
+        StatusCode::OK
+    );
+}

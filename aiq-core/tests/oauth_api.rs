@@ -214,3 +214,23 @@ async fn concurrent_first_sign_ins_make_one_account() {
     ids.dedup();
     assert_eq!(ids.len(), 1, "{ids:?}");
 }
+
+#[tokio::test]
+async fn no_account_is_created_for_an_unverified_email() {
+    let f = fixture().await;
+    let mut claims = jwks::google_claims("https://accounts.google.com");
+    claims["email_verified"] = json!(false);
+    let reply = google(&f.service, &claims).await;
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        detail(&reply),
+        "OAuth provider did not verify this email; cannot create an account."
+    );
+    assert!(
+        f.store
+            .user_by_email("person@gmail.com")
+            .await
+            .unwrap()
+            .is_none()
+    );
+}

@@ -11,7 +11,7 @@ use crate::auth::password::Verified;
 use crate::auth::tokens::Tokens;
 use crate::error::ApiError;
 use crate::extract::ApiJson;
-use crate::input::{Bounded, Email};
+use crate::input::{Bounded, LookupEmail};
 use crate::state::AppState;
 
 const INVALID: &str = "Invalid email or password.";
@@ -21,7 +21,7 @@ const INVALID: &str = "Invalid email or password.";
 pub(super) struct UserLogin {
     /// Normalised exactly as at registration.
     #[schema(value_type = String)]
-    email: Email,
+    email: LookupEmail,
     #[schema(value_type = String)]
     password: Bounded<0, 4096>,
 }

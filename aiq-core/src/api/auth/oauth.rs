@@ -3,7 +3,8 @@
 //! The app sends the provider's identity token; once it is verified
 //! ([`OAuthVerifier`](crate::oauth::OAuthVerifier)) the caller is, in order: the user already
 //! linked to that identity; the user with the token's email, if the provider verified that email
-//! (the identity is then linked); or a new user without a password. Tokens are issued as at login.
+//! (the identity is then linked); or a new user without a password, again only for a verified
+//! email. Tokens are issued as at login.
 
 use axum::Json;
 use axum::extract::State;
@@ -28,6 +29,8 @@ const NO_PASSWORD: &str = "!oauth";
 const EMAIL_TAKEN: &str =
     "An account already exists for this email. Sign in with your password to link this provider.";
 const NO_EMAIL: &str = "OAuth provider did not return an email; cannot create an account.";
+const UNVERIFIED_EMAIL: &str =
+    "OAuth provider did not verify this email; cannot create an account.";
 
 /// An Apple identity token and the raw nonce the app generated for this sign-in.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -90,6 +93,12 @@ async fn resolve(state: &AppState, identity: &VerifiedIdentity) -> Result<User, 
                 Err(StorageError::Conflict(Conflict::OAuthIdentity)) => continue,
                 Err(other) => return Err(other.into()),
             }
+        }
+        // An account is only created for an address the provider vouches for: otherwise whoever
+        // controls an identity naming someone else's address would own that person's account
+        // as soon as they register it.
+        if !identity.email_verified {
+            return Err(ApiError::BadRequest(UNVERIFIED_EMAIL.into()));
         }
         let mut new_user = NewUser::with_password(email, NO_PASSWORD);
         new_user.password_login_enabled = false;

@@ -16,7 +16,7 @@ use utoipa::ToSchema;
 use crate::auth::audit;
 use crate::error::ApiError;
 use crate::extract::ApiJson;
-use crate::input::{Bounded, Email, NewPassword};
+use crate::input::{Bounded, LookupEmail, NewPassword};
 use crate::mail::Message;
 use crate::state::AppState;
 use crate::storage::{GUEST_USER_ID, NewPasswordReset, PasswordChange};
@@ -34,7 +34,7 @@ const INVALID_TOKEN: &str = "Invalid or expired password reset token. Please req
 #[derive(Debug, Deserialize, ToSchema)]
 pub(super) struct PasswordResetRequest {
     #[schema(value_type = String)]
-    email: Email,
+    email: LookupEmail,
 }
 
 /// A confirmation message.
@@ -67,7 +67,7 @@ fn new_token() -> Result<String, ApiError> {
 }
 
 /// Issues a token for `email` if it has an account and mails the link.
-async fn issue_and_mail(state: AppState, email: Email) -> Result<(), crate::BoxError> {
+async fn issue_and_mail(state: AppState, email: LookupEmail) -> Result<(), crate::BoxError> {
     let Some(user) = state.storage.user_by_email(email.as_str()).await? else {
         audit::password_reset_initiated(email.as_str(), false);
         return Ok(());
