@@ -815,7 +815,7 @@ async fn a_rotated_refresh_token_stays_revoked_inside_the_expiry_leeway() {
 #[tokio::test]
 async fn accounts_with_addresses_the_new_rules_refuse_can_still_sign_in() {
     // The old backend accepted Unicode local parts; such accounts must not be locked out.
-    let store = Arc::new(MemoryStore::new());
+    let store: Arc<dyn Storage> = Arc::new(MemoryStore::new());
     let service = service_with(config(), store.clone());
     let hash = bcrypt::hash("legacy horse 9", 4).unwrap();
     store
