@@ -10,8 +10,8 @@ use crate::storage::revocations::RevocationStore;
 use crate::storage::users::{NewUser, User, UserId};
 use crate::storage::{Conflict, StorageError};
 
-/// Revocation entries kept before expired ones are swept on the next write.
-const SWEEP_THRESHOLD: usize = 10_000;
+/// Revocation entries kept before the first sweep of expired ones.
+pub(super) const SWEEP_THRESHOLD: usize = 10_000;
 
 #[async_trait]
 impl OAuthStore for MemoryStore {
@@ -82,6 +82,10 @@ impl PasswordResetStore for MemoryStore {
             return Err(StorageError::Conflict(Conflict::PasswordResetToken));
         }
         let now = reset.created_at;
+        // Used and expired tokens can never be redeemed again: forget them.
+        state
+            .reset_tokens
+            .retain(|t| t.used_at.is_none() && t.expires_at > now);
         let active = state
             .reset_tokens
             .iter()
@@ -152,8 +156,11 @@ impl RevocationStore for MemoryStore {
         expires_at: OffsetDateTime,
     ) -> Result<bool, StorageError> {
         let mut state = self.state();
-        if state.revocations.len() >= SWEEP_THRESHOLD {
+        // Sweeping only when the map has doubled since the last sweep keeps the cost per
+        // revocation constant, however many live entries there are.
+        if state.revocations.len() >= state.revocations_sweep_at {
             state.revocations.retain(|_, r| r.expires_at > revoked_at);
+            state.revocations_sweep_at = SWEEP_THRESHOLD.max(2 * state.revocations.len());
         }
         match state.revocations.get(key) {
             Some(existing) if existing.expires_at > revoked_at => Ok(false),

@@ -41,6 +41,8 @@ struct State {
     oauth_identities: HashMap<(String, String), UserId>,
     reset_tokens: Vec<ResetToken>,
     revocations: HashMap<String, Revocation>,
+    /// Size of `revocations` at which expired entries are swept next.
+    revocations_sweep_at: usize,
 }
 
 impl State {
@@ -105,6 +107,7 @@ impl MemoryStore {
                 oauth_identities: HashMap::new(),
                 reset_tokens: Vec::new(),
                 revocations: HashMap::new(),
+                revocations_sweep_at: auth::SWEEP_THRESHOLD,
             }),
         }
     }
