@@ -1,18 +1,25 @@
 //! Building the service, and serving it on a listener.
 
 use std::convert::Infallible;
-use std::future::{Future, IntoFuture};
-use std::net::SocketAddr;
+use std::future::Future;
 use std::sync::Arc;
 use std::task::{Context, Poll};
+use std::time::Duration;
 
 use axum::Router;
 use axum::body::Bytes;
+use axum::extract::ConnectInfo;
 use axum::extract::Request;
 use axum::response::Response;
 use axum::routing::future::RouteFuture;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
-use tower::Service;
+use tower::{Service, ServiceExt};
+
+/// The longest a client may take to send a request's headers.
+const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
 
 use crate::Config;
 use crate::auth::password::Passwords;
@@ -211,36 +218,54 @@ impl AiqService {
         F: Future<Output = ()> + Send + 'static,
     {
         let drain_timeout = self.config.http.shutdown_timeout;
-        let (draining_tx, draining_rx) = tokio::sync::oneshot::channel::<()>();
-        let signal = async move {
-            shutdown.await;
-            tracing::info!("shutting down: no new connections, draining in-flight requests");
-            let _ = draining_tx.send(());
-        };
-        let server = axum::serve(
-            listener,
-            self.router
-                .into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(signal)
-        .into_future();
-        let drain_deadline = async move {
-            if draining_rx.await.is_ok() {
-                tokio::time::sleep(drain_timeout).await;
-            } else {
-                std::future::pending::<()>().await;
-            }
-        };
+        let header_timeout = self.config.http.request_timeout.min(HEADER_READ_TIMEOUT);
+        let connections = GracefulShutdown::new();
+        let mut shutdown = std::pin::pin!(shutdown);
+        loop {
+            let (stream, peer) = tokio::select! {
+                accepted = listener.accept() => match accepted {
+                    Ok(accepted) => accepted,
+                    Err(error) => {
+                        // Out of file descriptors and the like: pause instead of spinning.
+                        tracing::warn!(%error, "accept failed");
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        continue;
+                    }
+                },
+                () = &mut shutdown => break,
+            };
+            let _ = stream.set_nodelay(true);
+            let service = self.router.clone().map_request(
+                move |mut req: http::Request<hyper::body::Incoming>| {
+                    req.extensions_mut().insert(ConnectInfo(peer));
+                    req
+                },
+            );
+            // A client must send its headers within the timeout, or a slow trickle of bytes
+            // could hold a connection (and a file descriptor) for ever.
+            let connection = hyper::server::conn::http1::Builder::new()
+                .timer(TokioTimer::new())
+                .header_read_timeout(header_timeout)
+                .serve_connection(TokioIo::new(stream), TowerToHyperService::new(service));
+            let connection = connections.watch(connection);
+            tokio::spawn(async move {
+                if let Err(error) = connection.await {
+                    tracing::debug!(%error, "connection ended with an error");
+                }
+            });
+        }
+        drop(listener);
+        tracing::info!("shutting down: no new connections, draining in-flight requests");
         tokio::select! {
-            result = server => result,
-            () = drain_deadline => {
+            () = connections.shutdown() => {}
+            () = tokio::time::sleep(drain_timeout) => {
                 tracing::warn!(
                     timeout_secs = drain_timeout.as_secs_f64(),
                     "shutdown timeout elapsed; closing the remaining connections"
                 );
-                Ok(())
             }
         }
+        Ok(())
     }
 }
 

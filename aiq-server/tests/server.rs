@@ -503,9 +503,10 @@ async fn rate_limits_can_live_in_redis() {
     assert!(line.contains("redis://127.0.0.1:6379/0"), "{line}");
     // A client address no earlier run used, so this run's bucket starts full (the keys of
     // earlier runs expire on their own).
-    let random = u128::from_be_bytes(*uuid::Uuid::new_v4().as_bytes()) & 0xffff_ffff_ffff_ffff;
-    let address = std::net::Ipv6Addr::from(0x2001_0db8_0000_0000_0000_0000_0000_0000u128 | random)
-        .to_string();
+    // IPv6 clients are keyed by their /64, so the randomness goes into the network part.
+    let random = u128::from_be_bytes(*uuid::Uuid::new_v4().as_bytes()) & 0xffff_ffff;
+    let network = 0x2001_0db8_0000_0000_0000_0000_0000_0001u128 | (random << 64);
+    let address = std::net::Ipv6Addr::from(network).to_string();
     let client = client();
     let mut statuses = Vec::new();
     for _ in 0..6 {
