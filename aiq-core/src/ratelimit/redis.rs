@@ -183,24 +183,17 @@ impl RedisLimiter {
         })
     }
 
-    async fn token_bucket(&self, key: &str, quota: Quota, now: i64) -> redis::RedisResult<Raw> {
-        let (allowed, remaining, next_at): (i64, i64, i64) = TOKEN_BUCKET
-            .key(format!("{}{key}:tb", self.prefix))
-            .arg(now)
-            .arg(quota.limit)
-            .arg(window_us(quota))
-            .invoke_async(&mut self.connection.clone())
-            .await?;
-        Ok(Raw {
-            allowed: allowed == 1,
-            remaining,
-            next_at,
-        })
-    }
-
-    async fn sliding_window(&self, key: &str, quota: Quota, now: i64) -> redis::RedisResult<Raw> {
-        let (allowed, remaining, next_at): (i64, i64, i64) = SLIDING_WINDOW
-            .key(format!("{}{key}:sw", self.prefix))
+    /// Runs a token-bucket or sliding-window script on `<prefix><key><suffix>`.
+    async fn run(
+        &self,
+        script: &Script,
+        suffix: &str,
+        key: &str,
+        quota: Quota,
+        now: i64,
+    ) -> redis::RedisResult<Raw> {
+        let (allowed, remaining, next_at): (i64, i64, i64) = script
+            .key(format!("{}{key}{suffix}", self.prefix))
             .arg(now)
             .arg(quota.limit)
             .arg(window_us(quota))
@@ -248,8 +241,8 @@ impl Limiter for RedisLimiter {
     async fn check(&self, key: &str, quota: Quota) -> Result<Decision, LimiterError> {
         let now = self.clock.now_micros();
         let raw = match self.strategy {
-            Strategy::TokenBucket => self.token_bucket(key, quota, now).await,
-            Strategy::SlidingWindow => self.sliding_window(key, quota, now).await,
+            Strategy::TokenBucket => self.run(&TOKEN_BUCKET, ":tb", key, quota, now).await,
+            Strategy::SlidingWindow => self.run(&SLIDING_WINDOW, ":sw", key, quota, now).await,
             Strategy::FixedWindow => self.fixed_window(key, quota, now).await,
         }
         .map_err(unavailable)?;
