@@ -829,3 +829,26 @@ async fn accounts_with_addresses_the_new_rules_refuse_can_still_sign_in() {
         StatusCode::OK
     );
 }
+
+#[tokio::test]
+async fn failed_logins_take_the_same_minimum_time_whatever_the_account() {
+    // A legacy bcrypt account takes far longer to check than an unknown email; the answer
+    // time must not tell them apart. Each failure waits out the same floor.
+    let store: Arc<dyn Storage> = Arc::new(MemoryStore::new());
+    let service = service_with(config(), store.clone());
+    let legacy = bcrypt::hash("legacy horse 9", 10).unwrap();
+    store
+        .create_user(NewUser::with_password("legacy@example.com", legacy))
+        .await
+        .unwrap();
+    for email in ["nobody@example.com", "legacy@example.com"] {
+        let started = std::time::Instant::now();
+        let reply = login(&service, email, "wrong horse 9").await;
+        assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
+        assert!(
+            started.elapsed() >= std::time::Duration::from_millis(400),
+            "{email}: {:?}",
+            started.elapsed()
+        );
+    }
+}

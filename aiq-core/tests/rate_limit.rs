@@ -80,10 +80,12 @@ async fn the_sixth_rapid_login_from_one_address_is_refused() {
     }
     let sixth = send(&service, login_from(Some("203.0.113.7"), &[])).await;
     assert_limited(&sixth);
-    assert_eq!(
-        sixth.json()["retry_after"],
-        60,
-        "login refills one try per minute"
+    // One try comes back per minute; the five failed logins themselves took a few seconds
+    // (each waits out the failed-login floor), which the bucket has already refilled.
+    let retry_after = sixth.json()["retry_after"].as_u64().unwrap();
+    assert!(
+        (50..=60).contains(&retry_after),
+        "login refills one try per minute: {retry_after}"
     );
     // Another address has its own bucket.
     let other = send(&service, login_from(Some("198.51.100.2"), &[])).await;
