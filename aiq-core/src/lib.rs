@@ -43,6 +43,7 @@ mod input;
 pub mod mail;
 pub mod middleware;
 pub mod oauth;
+pub mod questions;
 pub mod ratelimit;
 pub mod service;
 mod state;
