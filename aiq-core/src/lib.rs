@@ -45,6 +45,8 @@ pub mod middleware;
 pub mod oauth;
 pub mod questions;
 pub mod ratelimit;
+pub mod scoring;
+pub mod selection;
 pub mod service;
 mod state;
 pub mod storage;

@@ -12,6 +12,14 @@ pub enum Conflict {
     OAuthIdentity,
     /// A password reset token with this hash exists already.
     PasswordResetToken,
+    /// The user has a test session in progress already.
+    ActiveSession,
+    /// The user was shown one of these questions already.
+    QuestionSeen,
+    /// This question was answered in this session already.
+    Response,
+    /// The session is no longer in progress (another request completed or abandoned it).
+    SessionNotInProgress,
 }
 
 impl std::fmt::Display for Conflict {
@@ -20,6 +28,10 @@ impl std::fmt::Display for Conflict {
             Self::UserEmail => "a user with this email",
             Self::OAuthIdentity => "a link to this provider identity",
             Self::PasswordResetToken => "a password reset token with this hash",
+            Self::ActiveSession => "a test session in progress for this user",
+            Self::QuestionSeen => "a record of this question shown to this user",
+            Self::Response => "a response to this question in this session",
+            Self::SessionNotInProgress => "a completion or abandonment of this session",
         })
     }
 }

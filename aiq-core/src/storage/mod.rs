@@ -18,8 +18,11 @@ mod memory;
 mod oauth;
 mod password_reset;
 mod postgres;
+mod questions;
 mod redis;
 mod revocations;
+mod sessions;
+mod system_config;
 mod users;
 
 use async_trait::async_trait;
@@ -30,11 +33,22 @@ pub use self::oauth::OAuthStore;
 pub use self::password_reset::{NewPasswordReset, PasswordChange, PasswordResetStore};
 pub(crate) use self::postgres::is_valid_url as postgres_url_is_valid;
 pub use self::postgres::{MigrationReport, PgStore};
+pub use self::questions::{
+    AUTO_FLAG_MIN_RESPONSES, QualityFlag, Question, QuestionId, QuestionStatistics, QuestionStore,
+    content_key,
+};
 pub(crate) use self::redis::connect as redis_connect;
 pub use self::redis::{
     DEFAULT_PREFIX as REDIS_REVOCATIONS_PREFIX, RedisRevocations, display_url as redis_display_url,
 };
 pub use self::revocations::RevocationStore;
+pub use self::sessions::{
+    ClaimOutcome, Completion, GuestStore, NewResponse, NewResult, NewSession, ResultId, ResultPage,
+    SessionId, SessionStatus, SessionStore, StartContext, StoredResponse, TestResult, TestSession,
+};
+pub use self::system_config::{
+    CAT_READINESS, DOMAIN_POPULATION_STATS, DOMAIN_WEIGHTS, SystemConfigStore, USE_WEIGHTED_SCORING,
+};
 pub use self::users::{
     EducationLevel, GUEST_USER_ID, NewUser, ProfileUpdate, User, UserId, UserStore,
 };
@@ -56,6 +70,10 @@ pub trait Storage:
     + OAuthStore
     + PasswordResetStore
     + RevocationStore
+    + QuestionStore
+    + SessionStore
+    + GuestStore
+    + SystemConfigStore
     + std::fmt::Debug
     + Send
     + Sync

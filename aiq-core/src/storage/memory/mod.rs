@@ -5,6 +5,8 @@
 //! as the process. One file per area implements that area's trait on [`MemoryStore`].
 
 mod auth;
+mod questions;
+mod sessions;
 mod users;
 
 use std::collections::{BTreeMap, HashMap};
@@ -43,6 +45,8 @@ struct State {
     revocations: HashMap<String, Revocation>,
     /// Size of `revocations` at which expired entries are swept next.
     revocations_sweep_at: usize,
+    bank: questions::Bank,
+    tests: sessions::TestData,
 }
 
 impl State {
@@ -65,6 +69,7 @@ impl State {
         self.user_ids_by_email.remove(&user.email);
         self.oauth_identities.retain(|_, owner| *owner != id);
         self.reset_tokens.retain(|token| token.user_id != id);
+        self.tests.remove_user(id);
         Some(user)
     }
 }
@@ -108,8 +113,27 @@ impl MemoryStore {
                 reset_tokens: Vec::new(),
                 revocations: HashMap::new(),
                 revocations_sweep_at: auth::SWEEP_THRESHOLD,
+                bank: questions::Bank::default(),
+                tests: sessions::TestData::default(),
             }),
         }
+    }
+
+    /// A store holding `questions` (for instance [`crate::questions::starter_bank`]), as after
+    /// an import.
+    ///
+    /// ```
+    /// use aiq_core::questions::starter_bank;
+    /// use aiq_core::storage::{MemoryStore, QuestionStore};
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// let store = MemoryStore::with_questions(&starter_bank());
+    /// assert!(store.question_count().await.unwrap() >= 900);
+    /// # });
+    /// ```
+    pub fn with_questions(questions: &[crate::questions::NewQuestion]) -> Self {
+        let store = Self::new();
+        store.state().bank.import(questions, crate::time::now());
+        store
     }
 
     fn state(&self) -> MutexGuard<'_, State> {

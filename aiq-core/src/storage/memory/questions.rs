@@ -1,0 +1,196 @@
+//! `QuestionStore` in memory.
+
+use std::collections::{BTreeMap, HashMap};
+
+use async_trait::async_trait;
+use time::OffsetDateTime;
+
+use super::MemoryStore;
+use crate::questions::NewQuestion;
+use crate::scoring::point_biserial;
+use crate::selection::Candidate;
+use crate::storage::StorageError;
+use crate::storage::questions::{
+    AUTO_FLAG_MIN_RESPONSES, QualityFlag, Question, QuestionId, QuestionStatistics, QuestionStore,
+    content_key, negative_discrimination_reason,
+};
+use crate::storage::sessions::SessionStatus;
+use crate::storage::users::UserId;
+
+/// The stored questions.
+#[derive(Debug, Default)]
+pub(super) struct Bank {
+    pub(super) questions: BTreeMap<QuestionId, Question>,
+    keys: HashMap<String, QuestionId>,
+    next_id: QuestionId,
+}
+
+impl Bank {
+    /// Adds the rows whose content key is new.
+    pub(super) fn import(&mut self, rows: &[NewQuestion], now: OffsetDateTime) -> Vec<bool> {
+        rows.iter()
+            .map(|row| {
+                let key = content_key(row);
+                if self.keys.contains_key(&key) {
+                    return false;
+                }
+                self.next_id += 1;
+                let id = self.next_id;
+                self.keys.insert(key, id);
+                self.questions.insert(
+                    id,
+                    Question {
+                        id,
+                        content: row.clone(),
+                        is_active: true,
+                        quality_flag: QualityFlag::Normal,
+                        quality_flag_reason: None,
+                        empirical_difficulty: None,
+                        discrimination: None,
+                        response_count: 0,
+                        irt_difficulty: None,
+                        irt_discrimination: None,
+                        created_at: now,
+                    },
+                );
+                true
+            })
+            .collect()
+    }
+}
+
+#[async_trait]
+impl QuestionStore for MemoryStore {
+    async fn import_questions(&self, rows: &[NewQuestion]) -> Result<Vec<bool>, StorageError> {
+        Ok(self.state().bank.import(rows, crate::time::now()))
+    }
+
+    async fn question_count(&self) -> Result<u64, StorageError> {
+        Ok(self.state().bank.questions.len() as u64)
+    }
+
+    async fn questions_by_ids(&self, ids: &[QuestionId]) -> Result<Vec<Question>, StorageError> {
+        let state = self.state();
+        Ok(ids
+            .iter()
+            .filter_map(|id| state.bank.questions.get(id))
+            .cloned()
+            .collect())
+    }
+
+    async fn unseen_questions(
+        &self,
+        user: UserId,
+        limit: usize,
+    ) -> Result<Vec<Question>, StorageError> {
+        let state = self.state();
+        let seen = state.tests.seen.get(&user);
+        Ok(state
+            .bank
+            .questions
+            .values()
+            .filter(|q| q.is_active && seen.is_none_or(|seen| !seen.contains_key(&q.id)))
+            .take(limit)
+            .cloned()
+            .collect())
+    }
+
+    async fn selection_candidates(
+        &self,
+        user: Option<UserId>,
+    ) -> Result<Vec<Candidate>, StorageError> {
+        let state = self.state();
+        let seen = user.and_then(|user| state.tests.seen.get(&user));
+        Ok(state
+            .bank
+            .questions
+            .values()
+            .filter(|q| {
+                q.is_active
+                    && q.quality_flag == QualityFlag::Normal
+                    && q.discrimination.is_none_or(|d| d >= 0.0)
+                    && seen.is_none_or(|seen| !seen.contains_key(&q.id))
+            })
+            .map(|q| Candidate {
+                id: q.id,
+                domain: q.domain(),
+                difficulty: q.difficulty(),
+                discrimination: q.discrimination,
+                is_anchor: q.content.is_anchor,
+            })
+            .collect())
+    }
+
+    async fn refresh_question_statistics(
+        &self,
+        ids: &[QuestionId],
+        _now: OffsetDateTime,
+    ) -> Result<Vec<(QuestionId, QuestionStatistics)>, StorageError> {
+        let mut state = self.state();
+        let state = &mut *state;
+        // (correct, the session's correct count) per question, over completed sessions.
+        let mut pairs: HashMap<QuestionId, Vec<(bool, f64)>> =
+            ids.iter().map(|id| (*id, Vec::new())).collect();
+        for (session_id, responses) in &state.tests.responses {
+            let completed = state
+                .tests
+                .sessions
+                .get(session_id)
+                .is_some_and(|s| s.status == SessionStatus::Completed);
+            let Some(result) = state.tests.result_of_session(*session_id) else {
+                continue;
+            };
+            if !completed {
+                continue;
+            }
+            let total = f64::from(result.scores.correct_answers);
+            for response in responses {
+                if let Some(list) = pairs.get_mut(&response.question_id) {
+                    list.push((response.is_correct, total));
+                }
+            }
+        }
+        let mut refreshed = Vec::new();
+        for id in ids {
+            let (Some(question), Some(list)) = (state.bank.questions.get_mut(id), pairs.get(id))
+            else {
+                continue;
+            };
+            let statistics = statistics_of(list);
+            question.empirical_difficulty = Some(statistics.empirical_difficulty);
+            question.discrimination = Some(statistics.discrimination);
+            question.response_count = statistics.response_count;
+            let flagged = question.quality_flag == QualityFlag::Normal
+                && statistics.response_count >= AUTO_FLAG_MIN_RESPONSES
+                && statistics.discrimination < 0.0;
+            if flagged {
+                question.quality_flag = QualityFlag::UnderReview;
+                question.quality_flag_reason =
+                    Some(negative_discrimination_reason(statistics.discrimination));
+            }
+            refreshed.push((
+                *id,
+                QuestionStatistics {
+                    flagged,
+                    ..statistics
+                },
+            ));
+        }
+        Ok(refreshed)
+    }
+}
+
+fn statistics_of(pairs: &[(bool, f64)]) -> QuestionStatistics {
+    let count = pairs.len();
+    let correct = pairs.iter().filter(|(correct, _)| *correct).count();
+    QuestionStatistics {
+        empirical_difficulty: if count == 0 {
+            0.0
+        } else {
+            correct as f64 / count as f64
+        },
+        discrimination: point_biserial(pairs),
+        response_count: i32::try_from(count).unwrap_or(i32::MAX),
+        flagged: false,
+    }
+}
