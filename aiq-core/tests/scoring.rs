@@ -52,14 +52,30 @@ fn weighted_variant() {
         item(Domain::Logic, Difficulty::Easy, false),
     ]);
     // Unanswered domains do not count, whatever their weight.
-    let weights = HashMap::from([(Domain::Pattern, 0.2), (Domain::Logic, 0.2), (Domain::Memory, 5.0)]);
+    let weights = HashMap::from([
+        (Domain::Pattern, 0.2),
+        (Domain::Logic, 0.2),
+        (Domain::Memory, 5.0),
+    ]);
     assert_eq!(weighted_iq(&scores, &weights), 100);
     // Logic missing → weight 0: pattern alone, 100 % → 115.
-    assert_eq!(weighted_iq(&scores, &HashMap::from([(Domain::Pattern, 0.5)])), 115);
+    assert_eq!(
+        weighted_iq(&scores, &HashMap::from([(Domain::Pattern, 0.5)])),
+        115
+    );
     // All zero → equal weights.
-    assert_eq!(weighted_iq(&scores, &HashMap::from([(Domain::Pattern, 0.0)])), 100);
+    assert_eq!(
+        weighted_iq(&scores, &HashMap::from([(Domain::Pattern, 0.0)])),
+        100
+    );
     // 0.9 × 1 + 0.1 × 0 = 0.9 → 112.
-    assert_eq!(weighted_iq(&scores, &HashMap::from([(Domain::Pattern, 0.9), (Domain::Logic, 0.1)])), 112);
+    assert_eq!(
+        weighted_iq(
+            &scores,
+            &HashMap::from([(Domain::Pattern, 0.9), (Domain::Logic, 0.1)])
+        ),
+        112
+    );
     // Nothing answered → 100.
     assert_eq!(weighted_iq(&domain_scores(&[]), &weights), 100);
 }
@@ -78,7 +94,10 @@ fn confidence_interval_needs_alpha_060() {
     assert_eq!((high.lower, high.upper), (140, 160));
     let low = confidence_interval(45, 0.75).unwrap();
     assert_eq!((low.lower, low.upper), (40, 60));
-    assert_eq!(serde_json::to_value(ScoringMethod::Ctt).unwrap(), json!("ctt"));
+    assert_eq!(
+        serde_json::to_value(ScoringMethod::Ctt).unwrap(),
+        json!("ctt")
+    );
 }
 
 #[test]
@@ -94,17 +113,32 @@ fn domain_scores_shape_and_rounding() {
     items.extend((0..7).map(|i| item(Domain::Math, Difficulty::Medium, i < 1)));
     let scores = domain_scores(&items);
     let value = serde_json::to_value(&scores).unwrap();
-    assert_eq!(value["verbal"], json!({"correct": 2, "total": 3, "pct": 66.7}));
-    assert_eq!(value["pattern"], json!({"correct": 1, "total": 3, "pct": 33.3}));
-    assert_eq!(value["math"], json!({"correct": 1, "total": 7, "pct": 14.3}));
-    assert_eq!(value["memory"], json!({"correct": 0, "total": 0, "pct": null}));
+    assert_eq!(
+        value["verbal"],
+        json!({"correct": 2, "total": 3, "pct": 66.7})
+    );
+    assert_eq!(
+        value["pattern"],
+        json!({"correct": 1, "total": 3, "pct": 33.3})
+    );
+    assert_eq!(
+        value["math"],
+        json!({"correct": 1, "total": 7, "pct": 14.3})
+    );
+    assert_eq!(
+        value["memory"],
+        json!({"correct": 0, "total": 0, "pct": null})
+    );
     let text = serde_json::to_string(&scores).unwrap();
     let keys: Vec<usize> = ["pattern", "logic", "spatial", "math", "verbal", "memory"]
         .iter()
         .map(|k| text.find(&format!("\"{k}\":")).unwrap())
         .collect();
     assert!(keys.windows(2).all(|w| w[0] < w[1]), "{text}");
-    assert_eq!(strongest_weakest(&scores), (Some(Domain::Verbal), Some(Domain::Math)));
+    assert_eq!(
+        strongest_weakest(&scores),
+        (Some(Domain::Verbal), Some(Domain::Math))
+    );
 }
 
 #[test]
@@ -115,10 +149,16 @@ fn strongest_and_weakest_ties_go_to_the_first_domain() {
         item(Domain::Verbal, Difficulty::Easy, false),
         item(Domain::Spatial, Difficulty::Easy, false),
     ]);
-    assert_eq!(strongest_weakest(&scores), (Some(Domain::Logic), Some(Domain::Spatial)));
+    assert_eq!(
+        strongest_weakest(&scores),
+        (Some(Domain::Logic), Some(Domain::Spatial))
+    );
     // A single answered domain is both.
     let one = domain_scores(&[item(Domain::Math, Difficulty::Easy, true)]);
-    assert_eq!(strongest_weakest(&one), (Some(Domain::Math), Some(Domain::Math)));
+    assert_eq!(
+        strongest_weakest(&one),
+        (Some(Domain::Math), Some(Domain::Math))
+    );
     assert_eq!(strongest_weakest(&domain_scores(&[])), (None, None));
 }
 
@@ -132,11 +172,29 @@ fn domain_percentiles() {
     ]);
     let stats = HashMap::from([
         // pct 50 → z = (0.5 − 0.65)/0.15 = −1 → 15.9.
-        (Domain::Pattern, PopulationStats { mean_accuracy: 0.65, sd_accuracy: 0.15 }),
+        (
+            Domain::Pattern,
+            PopulationStats {
+                mean_accuracy: 0.65,
+                sd_accuracy: 0.15,
+            },
+        ),
         // sd 0 → null.
-        (Domain::Logic, PopulationStats { mean_accuracy: 0.5, sd_accuracy: 0.0 }),
+        (
+            Domain::Logic,
+            PopulationStats {
+                mean_accuracy: 0.5,
+                sd_accuracy: 0.0,
+            },
+        ),
         // Unanswered → null.
-        (Domain::Memory, PopulationStats { mean_accuracy: 0.5, sd_accuracy: 0.2 }),
+        (
+            Domain::Memory,
+            PopulationStats {
+                mean_accuracy: 0.5,
+                sd_accuracy: 0.2,
+            },
+        ),
     ]);
     scores.add_percentiles(&stats);
     let value = serde_json::to_value(&scores).unwrap();
@@ -144,10 +202,20 @@ fn domain_percentiles() {
     assert_eq!(value["logic"]["percentile"], json!(null));
     assert_eq!(value["spatial"]["percentile"], json!(null)); // no stats
     assert_eq!(value["memory"]["percentile"], json!(null));
-    assert!(value["math"].as_object().unwrap().contains_key("percentile"));
+    assert!(
+        value["math"]
+            .as_object()
+            .unwrap()
+            .contains_key("percentile")
+    );
     // Without stats the key is absent.
     let plain = serde_json::to_value(domain_scores(&[])).unwrap();
-    assert!(!plain["math"].as_object().unwrap().contains_key("percentile"));
+    assert!(
+        !plain["math"]
+            .as_object()
+            .unwrap()
+            .contains_key("percentile")
+    );
 }
 
 #[test]
@@ -202,12 +270,21 @@ fn response_time_thresholds() {
     ];
     rushed.extend((0..4).map(|_| item(Domain::Logic, Difficulty::Easy, true)));
     let flags = response_time_flags(&rushed);
-    assert_eq!(flags.flags, ["rushed_session", "multiple_rapid_responses", "incomplete_time_data"]);
+    assert_eq!(
+        flags.flags,
+        [
+            "rushed_session",
+            "multiple_rapid_responses",
+            "incomplete_time_data"
+        ]
+    );
     assert!(flags.rushed_session && flags.validity_concern);
     assert_eq!(flags.mean_time, Some(4.33));
 
     // Four extended answers: a concern by count alone.
-    let slow: Vec<_> = (0..10).map(|i| timed(Difficulty::Medium, true, if i < 4 { 400 } else { 60 })).collect();
+    let slow: Vec<_> = (0..10)
+        .map(|i| timed(Difficulty::Medium, true, if i < 4 { 400 } else { 60 }))
+        .collect();
     let flags = response_time_flags(&slow);
     assert_eq!(flags.flags, ["multiple_extended_times"]);
     assert!(flags.validity_concern);
@@ -216,7 +293,9 @@ fn response_time_thresholds() {
 #[test]
 fn validity_combines_to_valid_suspect_invalid() {
     // Ordinary: 15 of 25, 60 s each.
-    let ordinary: Vec<_> = (0..25).map(|i| timed(Difficulty::ALL[i % 3], i % 5 < 3, 60)).collect();
+    let ordinary: Vec<_> = (0..25)
+        .map(|i| timed(Difficulty::ALL[i % 3], i % 5 < 3, 60))
+        .collect();
     let report = validity_analysis(&ordinary, Some(1500));
     assert_eq!(report.status, ValidityStatus::Valid);
     assert_eq!(report.stored_flags(), None);
@@ -235,20 +314,28 @@ fn validity_combines_to_valid_suspect_invalid() {
     );
 
     // Whole test in 25 × 10 s = 250 s: one high flag → suspect.
-    let quick: Vec<_> = (0..25).map(|i| timed(Difficulty::ALL[i % 3], i % 5 < 3, 10)).collect();
+    let quick: Vec<_> = (0..25)
+        .map(|i| timed(Difficulty::ALL[i % 3], i % 5 < 3, 10))
+        .collect();
     let report = validity_analysis(&quick, Some(10_000));
     assert_eq!(report.status, ValidityStatus::Suspect);
     assert_eq!(report.flags.len(), 1);
     assert_eq!(report.flags[0].kind, ValidityFlagType::TotalTimeTooFast);
 
     // Rapid clicking (25 × 1 s) and fast correct hard answers: three high flags → invalid.
-    let clicked: Vec<_> = (0..25).map(|i| timed(Difficulty::ALL[i % 3], i % 5 < 3, 1)).collect();
+    let clicked: Vec<_> = (0..25)
+        .map(|i| timed(Difficulty::ALL[i % 3], i % 5 < 3, 1))
+        .collect();
     let report = validity_analysis(&clicked, None);
     assert_eq!(report.status, ValidityStatus::Invalid);
     let kinds: Vec<_> = report.flags.iter().map(|f| f.kind).collect();
     assert_eq!(
         kinds,
-        [ValidityFlagType::MultipleRapidResponses, ValidityFlagType::SuspiciouslyFastOnHard, ValidityFlagType::TotalTimeTooFast]
+        [
+            ValidityFlagType::MultipleRapidResponses,
+            ValidityFlagType::SuspiciouslyFastOnHard,
+            ValidityFlagType::TotalTimeTooFast
+        ]
     );
 
     // Guttman: easy items (high p) missed, hard ones right, no times → high errors (2) plus
@@ -264,7 +351,11 @@ fn validity_combines_to_valid_suspect_invalid() {
     }
     let report = validity_analysis(&reversed, None);
     assert_eq!(report.status, ValidityStatus::Invalid);
-    let guttman = report.flags.iter().find(|f| f.kind == ValidityFlagType::HighGuttmanErrors).unwrap();
+    let guttman = report
+        .flags
+        .iter()
+        .find(|f| f.kind == ValidityFlagType::HighGuttmanErrors)
+        .unwrap();
     assert_eq!(guttman.error_rate, Some(1.0));
     let value = serde_json::to_value(guttman).unwrap();
     assert_eq!(value["source"], json!("guttman_check"));
@@ -272,8 +363,14 @@ fn validity_combines_to_valid_suspect_invalid() {
 
     // iOS sends no times: the server's completion time drives the total-time checks.
     let untimed = vec![item(Domain::Math, Difficulty::Medium, true); 25];
-    assert_eq!(validity_analysis(&untimed, None).status, ValidityStatus::Valid);
-    assert_eq!(validity_analysis(&untimed, Some(200)).status, ValidityStatus::Suspect);
+    assert_eq!(
+        validity_analysis(&untimed, None).status,
+        ValidityStatus::Valid
+    );
+    assert_eq!(
+        validity_analysis(&untimed, Some(200)).status,
+        ValidityStatus::Suspect
+    );
     let slow = validity_analysis(&untimed, Some(8000));
     assert_eq!(slow.status, ValidityStatus::Valid);
     assert_eq!(slow.flags[0].kind, ValidityFlagType::TotalTimeExcessive);
@@ -298,8 +395,14 @@ fn cronbach_alpha_on_a_hand_computed_matrix() {
     assert_eq!(alpha_from_matrix(&parallel), Ok(1.0));
     // Opposite items: the clamp to −1 does not apply, but the totals have no variance.
     let opposite = vec![vec![true, false], vec![false, true]];
-    assert_eq!(alpha_from_matrix(&opposite), Err(AlphaUnavailable::ZeroTotalVariance));
-    assert_eq!(alpha_from_matrix(&[vec![true, false], vec![true]]), Err(AlphaUnavailable::RaggedMatrix));
+    assert_eq!(
+        alpha_from_matrix(&opposite),
+        Err(AlphaUnavailable::ZeroTotalVariance)
+    );
+    assert_eq!(
+        alpha_from_matrix(&[vec![true, false], vec![true]]),
+        Err(AlphaUnavailable::RaggedMatrix)
+    );
 }
 
 /// `n` sessions over items 1..=k, session `s` answering item `i` correctly when `i ≤ s % (k+1)`.
@@ -313,17 +416,25 @@ fn guttman_sessions(n: usize, k: i64) -> Vec<HashMap<i64, bool>> {
 fn cronbach_alpha_requirements() {
     assert_eq!(
         cronbach_alpha(&guttman_sessions(99, 5)),
-        Err(AlphaUnavailable::TooFewSessions { found: 99, required: 100 })
+        Err(AlphaUnavailable::TooFewSessions {
+            found: 99,
+            required: 100
+        })
     );
     let report = cronbach_alpha(&guttman_sessions(120, 5)).unwrap();
     assert_eq!((report.items, report.sessions), (5, 120));
     assert!(report.alpha > 0.8, "{report:?}");
 
     // 200 sessions, each answering a different single item: none appears in 60 sessions.
-    let scattered: Vec<HashMap<i64, bool>> = (0..200).map(|s| HashMap::from([(s as i64, true)])).collect();
+    let scattered: Vec<HashMap<i64, bool>> = (0..200)
+        .map(|s| HashMap::from([(s as i64, true)]))
+        .collect();
     assert_eq!(
         cronbach_alpha(&scattered),
-        Err(AlphaUnavailable::TooFewItems { found: 0, min_appearances: 60 })
+        Err(AlphaUnavailable::TooFewItems {
+            found: 0,
+            min_appearances: 60
+        })
     );
 
     // 150 sessions: items 1–5 in every session but 60 of them skip two of the five (60 %
@@ -335,7 +446,10 @@ fn cronbach_alpha_requirements() {
     }
     assert_eq!(
         cronbach_alpha(&sessions),
-        Err(AlphaUnavailable::TooFewCompleteSessions { found: 90, required: 100 })
+        Err(AlphaUnavailable::TooFewCompleteSessions {
+            found: 90,
+            required: 100
+        })
     );
     // Skipping only one of five (80 %) qualifies through the fallback, the gap scored 0.
     let mut sessions = guttman_sessions(150, 5);
@@ -351,7 +465,13 @@ fn point_biserial_and_item_statistics() {
     // x = 1,1,1,0,0 against totals 10, 8, 6, 6, 0: mean x .6, mean y 6.
     // Σdxdy = .4·4 + .4·2 + .4·0 − .6·0 − .6·(−6) = 6; Σdx² = 1.2; Σdy² = 16+4+0+0+36 = 56.
     // r = 6 / √(1.2 × 56) = 0.7319…
-    let pairs = [(true, 10.0), (true, 8.0), (true, 6.0), (false, 6.0), (false, 0.0)];
+    let pairs = [
+        (true, 10.0),
+        (true, 8.0),
+        (true, 6.0),
+        (false, 6.0),
+        (false, 0.0),
+    ];
     let r = point_biserial(&pairs);
     assert!((r - 6.0 / (1.2f64 * 56.0).sqrt()).abs() < 1e-12, "{r}");
     assert!((r - 0.7319).abs() < 1e-4);

@@ -46,7 +46,14 @@ fn assert_unique(ids: &[i64]) {
 #[test]
 fn worked_allocation_table_for_25_items() {
     let targets = difficulty_targets(25);
-    assert_eq!(targets, PerDifficulty { easy: 5, medium: 13, hard: 7 });
+    assert_eq!(
+        targets,
+        PerDifficulty {
+            easy: 5,
+            medium: 13,
+            hard: 7
+        }
+    );
     // Columns: pattern, logic, spatial, math, verbal, memory.
     assert_eq!(row(targets.easy), [1, 1, 1, 1, 1, 0]);
     assert_eq!(row(targets.medium), [3, 3, 2, 2, 2, 1]);
@@ -61,8 +68,22 @@ fn composes_the_table_without_anchors() {
     assert_eq!(test.question_ids.len(), 25);
     assert_unique(&test.question_ids);
     let m = &test.metadata;
-    assert_eq!(m.difficulty, PerDifficulty { easy: 5, medium: 13, hard: 7 });
-    let totals = PerDomain { pattern: 6, logic: 5, spatial: 4, math: 4, verbal: 4, memory: 2 };
+    assert_eq!(
+        m.difficulty,
+        PerDifficulty {
+            easy: 5,
+            medium: 13,
+            hard: 7
+        }
+    );
+    let totals = PerDomain {
+        pattern: 6,
+        logic: 5,
+        spatial: 4,
+        math: 4,
+        verbal: 4,
+        memory: 2,
+    };
     assert_eq!(m.domain, totals);
     assert_eq!((m.total, m.anchor_count), (25, 0));
     let by_id: HashMap<i64, &Candidate> = candidates.iter().map(|c| (c.id, c)).collect();
@@ -86,8 +107,26 @@ fn six_anchors_count_towards_the_25() {
         assert_unique(&test.question_ids);
         let m = &test.metadata;
         assert_eq!(m.anchor_count, 6);
-        assert_eq!(m.anchors_per_domain, PerDomain { pattern: 1, logic: 1, spatial: 1, math: 1, verbal: 1, memory: 1 });
-        assert_eq!(m.difficulty, PerDifficulty { easy: 5, medium: 13, hard: 7 }, "seed {seed}");
+        assert_eq!(
+            m.anchors_per_domain,
+            PerDomain {
+                pattern: 1,
+                logic: 1,
+                spatial: 1,
+                math: 1,
+                verbal: 1,
+                memory: 1
+            }
+        );
+        assert_eq!(
+            m.difficulty,
+            PerDifficulty {
+                easy: 5,
+                medium: 13,
+                hard: 7
+            },
+            "seed {seed}"
+        );
         let anchors = test
             .question_ids
             .iter()
@@ -104,7 +143,10 @@ fn six_anchors_count_towards_the_25() {
 fn metadata_serialises_in_the_stored_shape() {
     let test = compose(&pool(10, 1, true), 25, true, &mut StdRng::seed_from_u64(3));
     let text = serde_json::to_string(&test.metadata).unwrap();
-    assert!(text.starts_with(r#"{"difficulty":{"easy":5,"medium":13,"hard":7},"domain":{"pattern":"#), "{text}");
+    assert!(
+        text.starts_with(r#"{"difficulty":{"easy":5,"medium":13,"hard":7},"domain":{"pattern":"#),
+        "{text}"
+    );
     assert!(text.contains(r#""total":25,"anchor_count":6,"anchors_per_domain":{"pattern":1,"logic":1,"spatial":1,"math":1,"verbal":1,"memory":1}}"#), "{text}");
 }
 
@@ -113,22 +155,53 @@ fn short_pool_falls_back_and_returns_what_there_is() {
     // Only medium math and easy verbal items: the cells are mostly empty, the difficulty and
     // final fallbacks fill what they can.
     let mut candidates: Vec<Candidate> = (0..8)
-        .map(|i| Candidate { id: i, domain: Domain::Math, difficulty: Difficulty::Medium, discrimination: None, is_anchor: false })
+        .map(|i| Candidate {
+            id: i,
+            domain: Domain::Math,
+            difficulty: Difficulty::Medium,
+            discrimination: None,
+            is_anchor: false,
+        })
         .collect();
-    candidates.extend((8..12).map(|i| Candidate { id: i, domain: Domain::Verbal, difficulty: Difficulty::Easy, discrimination: Some(0.1), is_anchor: false }));
+    candidates.extend((8..12).map(|i| Candidate {
+        id: i,
+        domain: Domain::Verbal,
+        difficulty: Difficulty::Easy,
+        discrimination: Some(0.1),
+        is_anchor: false,
+    }));
     // A negative discrimination is never eligible.
-    candidates.push(Candidate { id: 99, domain: Domain::Logic, difficulty: Difficulty::Hard, discrimination: Some(-0.2), is_anchor: false });
+    candidates.push(Candidate {
+        id: 99,
+        domain: Domain::Logic,
+        difficulty: Difficulty::Hard,
+        discrimination: Some(-0.2),
+        is_anchor: false,
+    });
     let test = compose(&candidates, 25, true, &mut StdRng::seed_from_u64(5));
     assert_eq!(test.question_ids.len(), 12);
     assert_unique(&test.question_ids);
     assert!(!test.question_ids.contains(&99));
     assert_eq!(test.metadata.total, 12);
-    assert_eq!(test.metadata.difficulty, PerDifficulty { easy: 4, medium: 8, hard: 0 });
+    assert_eq!(
+        test.metadata.difficulty,
+        PerDifficulty {
+            easy: 4,
+            medium: 8,
+            hard: 0
+        }
+    );
 
     // The final fallback crosses difficulties: 6 easy wanted at n = 10 (targets 2/5/3) but
     // only easy items exist.
     let easy_only: Vec<Candidate> = (0..30)
-        .map(|i| Candidate { id: i, domain: Domain::ALL[i as usize % 6], difficulty: Difficulty::Easy, discrimination: None, is_anchor: false })
+        .map(|i| Candidate {
+            id: i,
+            domain: Domain::ALL[i as usize % 6],
+            difficulty: Difficulty::Easy,
+            discrimination: None,
+            is_anchor: false,
+        })
         .collect();
     let test = compose(&easy_only, 10, false, &mut StdRng::seed_from_u64(5));
     assert_eq!(test.question_ids.len(), 10);
@@ -169,9 +242,22 @@ fn better_discrimination_is_preferred() {
     // One medium math cell gets 2 items (N = 25); six items compete for it, one of them strong.
     let mut candidates = pool(10, 1000, false);
     candidates.retain(|c| !(c.difficulty == Difficulty::Medium && c.domain == Domain::Math));
-    let contenders = [(1, Some(0.6)), (2, Some(0.0)), (3, None), (4, Some(0.0)), (5, None), (6, Some(0.05))];
+    let contenders = [
+        (1, Some(0.6)),
+        (2, Some(0.0)),
+        (3, None),
+        (4, Some(0.0)),
+        (5, None),
+        (6, Some(0.05)),
+    ];
     for (id, d) in contenders {
-        candidates.push(Candidate { id, domain: Domain::Math, difficulty: Difficulty::Medium, discrimination: d, is_anchor: false });
+        candidates.push(Candidate {
+            id,
+            domain: Domain::Math,
+            difficulty: Difficulty::Medium,
+            discrimination: d,
+            is_anchor: false,
+        });
     }
     let mut strong = 0;
     let mut weak = 0;

@@ -157,7 +157,8 @@ impl ConfidenceInterval {
     fn around(iq: i32, se_for_bounds: f64, standard_error: f64) -> Self {
         let bound = |x: f64| {
             // Clamped in f64 first, so the cast cannot saturate (NaN would become 0, then 40).
-            (x.round_ties_even().clamp(f64::from(CI_BOUNDS.0), f64::from(CI_BOUNDS.1)) as i32)
+            (x.round_ties_even()
+                .clamp(f64::from(CI_BOUNDS.0), f64::from(CI_BOUNDS.1)) as i32)
                 .clamp(CI_BOUNDS.0, CI_BOUNDS.1)
         };
         let margin = CI_Z_975 * se_for_bounds;

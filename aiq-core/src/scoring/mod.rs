@@ -4,8 +4,8 @@
 //! Everything here is pure: the callers (the submit handlers, the statistics jobs) load what is
 //! needed from storage and hand it over as plain values ([`ScoredItem`] for one answered item).
 //!
-//! - [`iq`](ctt_iq) and friends: the classical score, the weighted variant, percentiles and the
-//!   confidence interval (spec §3.6);
+//! - [`ctt_iq`], [`weighted_iq`], [`percentile`], [`confidence_interval`]: the classical score,
+//!   the weighted variant, percentiles and the confidence interval (spec §3.6);
 //! - [`domain_scores`], [`strongest_weakest`], [`model_scores`]: the per-domain and per-model
 //!   breakdowns (§3.5);
 //! - [`response_time_flags`]: the `response_time_flags` column (§3.7);
@@ -37,8 +37,7 @@ pub use self::iq::{
 };
 pub use self::reliability::{
     AlphaReport, AlphaUnavailable, ItemStatistics, MIN_ALPHA_SESSIONS, alpha_from_matrix,
-    cronbach_alpha,
-    point_biserial, should_flag,
+    cronbach_alpha, point_biserial, should_flag,
 };
 pub use self::timing::{ResponseTimeFlags, response_time_flags};
 pub use self::validity::{

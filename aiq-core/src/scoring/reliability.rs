@@ -183,9 +183,7 @@ pub fn alpha_from_matrix(rows: &[Vec<bool>]) -> Result<f64, AlphaUnavailable> {
     let item_variances: f64 = (0..k)
         .map(|j| sample_variance(rows.iter().map(move |r| as_f64(r[j]))))
         .sum();
-    let totals = rows
-        .iter()
-        .map(|r| r.iter().filter(|c| **c).count() as f64);
+    let totals = rows.iter().map(|r| r.iter().filter(|c| **c).count() as f64);
     let total_variance = sample_variance(totals);
     if total_variance <= 0.0 {
         return Err(AlphaUnavailable::ZeroTotalVariance);

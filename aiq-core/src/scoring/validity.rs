@@ -293,7 +293,12 @@ fn time_plausibility(items: &[ScoredItem], completion: Option<i64>) -> Vec<Valid
                 "{fast_hard} hard questions answered correctly in under 10 seconds each, \
                  suggesting prior knowledge of answers."
             );
-            flags.push(time_flag(T::SuspiciouslyFastOnHard, High, fast_hard, details));
+            flags.push(time_flag(
+                T::SuspiciouslyFastOnHard,
+                High,
+                fast_hard,
+                details,
+            ));
         }
         if pauses > 0 {
             let details = format!(
@@ -446,6 +451,9 @@ mod tests {
         let mut aberrant: Vec<_> = (0..5).map(|_| item(Difficulty::Hard, true, None)).collect();
         aberrant.extend((0..5).map(|_| item(Difficulty::Easy, false, None)));
         let flag = person_fit(&aberrant).unwrap();
-        assert!(flag.details.starts_with("Response pattern shows 7 unexpected answers"));
+        assert!(
+            flag.details
+                .starts_with("Response pattern shows 7 unexpected answers")
+        );
     }
 }

@@ -130,7 +130,8 @@ pub fn adjusted_targets(n: usize, anchors: PerDifficulty<usize>) -> PerDifficult
         *target = target.saturating_sub(*anchors.get(difficulty));
     }
     let anchor_count = anchors.easy + anchors.medium + anchors.hard;
-    let mut surplus = (targets.easy + targets.medium + targets.hard + anchor_count).saturating_sub(n);
+    let mut surplus =
+        (targets.easy + targets.medium + targets.hard + anchor_count).saturating_sub(n);
     let mut order = Difficulty::ALL;
     order.sort_by_key(|d| std::cmp::Reverse(*targets.get(*d)));
     for difficulty in order {
@@ -183,7 +184,10 @@ mod tests {
     #[test]
     fn allocation_always_sums_to_the_total() {
         for total in 0..=100 {
-            let sum: usize = allocate(total, &DOMAIN_WEIGHTS).iter().map(|(_, n)| n).sum();
+            let sum: usize = allocate(total, &DOMAIN_WEIGHTS)
+                .iter()
+                .map(|(_, n)| n)
+                .sum();
             assert_eq!(sum, total);
         }
     }
@@ -196,7 +200,18 @@ mod tests {
         }
         // n = 3: targets 0 / 3 / 0. Two easy anchors and one hard: easy and hard stay 0, the
         // surplus of 3 comes off medium.
-        let anchors = PerDifficulty { easy: 2, medium: 0, hard: 1 };
-        assert_eq!(adjusted_targets(3, anchors), PerDifficulty { easy: 0, medium: 0, hard: 0 });
+        let anchors = PerDifficulty {
+            easy: 2,
+            medium: 0,
+            hard: 1,
+        };
+        assert_eq!(
+            adjusted_targets(3, anchors),
+            PerDifficulty {
+                easy: 0,
+                medium: 0,
+                hard: 0
+            }
+        );
     }
 }

@@ -156,7 +156,10 @@ impl<R: Rng + ?Sized> Draws<'_, R> {
 /// let test = compose(&pool, 25, true, &mut rng);
 /// assert_eq!(test.question_ids.len(), 25);
 /// assert_eq!(test.metadata.anchor_count, 6);
-/// assert_eq!((test.metadata.difficulty.easy, test.metadata.difficulty.medium), (5, 13));
+/// // The six anchors (ids 0–5) are all easy: the easy target (5) drops to 0, and the one item
+/// // over 25 comes off the largest target, medium (13).
+/// let d = test.metadata.difficulty;
+/// assert_eq!((d.easy, d.medium, d.hard), (6, 12, 7));
 /// ```
 pub fn compose<R: Rng + ?Sized>(
     candidates: &[Candidate],
