@@ -65,7 +65,7 @@ pub struct CompositionMetadata {
     pub anchors_per_domain: PerDomain<usize>,
 }
 
-/// How strongly a draw prefers an item: `1 + 4·d` for a discrimination `d ≥ 0`, and 1 for an
+/// How strongly a draw prefers an item: `1 + 4·min(d, 1)` for a discrimination `d ≥ 0`, 1 for an
 /// unknown (or negative, or not-a-number) one. An item with `d = 0.5` is three times as likely
 /// to be drawn first as a new item.
 ///
