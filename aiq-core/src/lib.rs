@@ -26,6 +26,9 @@
 //! - [`mail`]: outgoing mail over SMTP, or to the log when SMTP is not enabled;
 //! - [`middleware`]: request ids, security headers, CORS, limits, tracing;
 //! - [`ratelimit`]: the rate limiter contract, its strategies and stores;
+//! - [`scoring`]: scoring a finished test (IQ, percentiles, domain scores, time and validity
+//!   analyses, reliability);
+//! - [`selection`]: which questions a new fixed-form test gets;
 //! - [`clock`]: where time comes from (tests move it by hand);
 //! - [`oauth`]: verifying Sign in with Apple / Google identity tokens against the providers' keys;
 //! - [`telemetry`]: the names of the metrics the service records, and their buckets;
