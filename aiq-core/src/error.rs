@@ -99,6 +99,10 @@ pub enum ApiError {
     /// 415 with this message.
     #[error("{0}")]
     UnsupportedMediaType(String),
+    /// 429 for a device that used up its guest tests: this message, `Retry-After: 0` and
+    /// `X-Tests-Remaining: 0` (the old backend's answer, which the app shows as is).
+    #[error("{0}")]
+    GuestLimitReached(String),
     /// 422 with these issues.
     #[error("invalid request")]
     Validation(Vec<ValidationIssue>),
@@ -157,6 +161,7 @@ impl ApiError {
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::GuestLimitReached(_) => StatusCode::TOO_MANY_REQUESTS,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -191,6 +196,13 @@ impl IntoResponse for ApiError {
                 response
                     .headers_mut()
                     .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+                response
+            }
+            Self::GuestLimitReached(message) => {
+                let mut response = detail_response(status, &message);
+                let headers = response.headers_mut();
+                headers.insert(header::RETRY_AFTER, HeaderValue::from_static("0"));
+                headers.insert("x-tests-remaining", HeaderValue::from_static("0"));
                 response
             }
             other => detail_response(status, &other.to_string()),

@@ -97,6 +97,55 @@ where
     }
 }
 
+/// Query parameters as `T`; a malformed query string is a 422 in the JSON error shape (axum's
+/// own rejection is plain text).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ApiQuery<T>(pub T);
+
+impl<S, T> axum::extract::FromRequestParts<S> for ApiQuery<T>
+where
+    S: Send + Sync,
+    T: DeserializeOwned,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        _state: &S,
+    ) -> Result<Self, Self::Rejection> {
+        axum::extract::Query::<T>::try_from_uri(&parts.uri)
+            .map(|axum::extract::Query(value)| ApiQuery(value))
+            .map_err(|_| {
+                ApiError::Validation(vec![ValidationIssue::new(
+                    ["query"],
+                    "Input should be a valid integer or boolean where one is expected",
+                    "type_error",
+                )])
+            })
+    }
+}
+
+/// Checks that query parameter `name` lies in `min..=max`, as a 422 naming the parameter.
+pub(crate) fn query_in_range<T: PartialOrd + std::fmt::Display + Copy>(
+    name: &str,
+    value: T,
+    min: T,
+    max: Option<T>,
+) -> Result<T, ApiError> {
+    let (msg, kind) = if value < min {
+        (format!("Input should be greater than or equal to {min}"), "greater_than_equal")
+    } else if let Some(max) = max.filter(|max| value > *max) {
+        (format!("Input should be less than or equal to {max}"), "less_than_equal")
+    } else {
+        return Ok(value);
+    };
+    Err(ApiError::Validation(vec![ValidationIssue::new(
+        ["query", name],
+        msg,
+        kind,
+    )]))
+}
+
 /// Deserializes `bytes`, reporting where and why it failed without echoing the input.
 fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     let deserializer = &mut serde_json::Deserializer::from_slice(bytes);

@@ -305,6 +305,86 @@ impl<const MIN: usize, const MAX: usize> TryFrom<String> for Bounded<MIN, MAX> {
     }
 }
 
+/// A submitted answer: control characters removed, surrounding whitespace trimmed, at most
+/// [`MAX_ANSWER_CHARS`] characters kept. Otherwise stored verbatim (no HTML escaping, no keyword
+/// filter: see DECISIONS.md "Input"). It may be empty; the handler decides what that means.
+#[derive(Clone, PartialEq, Eq, Deserialize)]
+#[serde(from = "String")]
+pub(crate) struct Answer(String);
+
+/// The longest answer kept (the `responses.user_answer` column).
+pub(crate) const MAX_ANSWER_CHARS: usize = 1000;
+
+impl Answer {
+    pub(crate) fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    pub(crate) fn into_string(self) -> String {
+        self.0
+    }
+}
+
+impl From<String> for Answer {
+    fn from(value: String) -> Self {
+        let cleaned: String = value.chars().filter(|c| !c.is_control()).collect();
+        Self(cleaned.trim().chars().take(MAX_ANSWER_CHARS).collect())
+    }
+}
+
+impl fmt::Debug for Answer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Answer({} chars)", self.0.chars().count())
+    }
+}
+
+/// An id that must be greater than zero (`question_id`, `session_id` in bodies).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "i64")]
+pub(crate) struct PositiveId(i64);
+
+impl PositiveId {
+    pub(crate) fn get(self) -> i64 {
+        self.0
+    }
+}
+
+impl TryFrom<i64> for PositiveId {
+    type Error = &'static str;
+
+    fn try_from(value: i64) -> Result<Self, Self::Error> {
+        if value > 0 {
+            Ok(Self(value))
+        } else {
+            Err("Input should be greater than 0")
+        }
+    }
+}
+
+/// A count of seconds that must not be negative.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "i64")]
+pub(crate) struct Seconds(i32);
+
+impl Seconds {
+    pub(crate) fn get(self) -> i32 {
+        self.0
+    }
+}
+
+impl TryFrom<i64> for Seconds {
+    type Error = &'static str;
+
+    fn try_from(value: i64) -> Result<Self, Self::Error> {
+        if value < 0 {
+            return Err("Input should be greater than or equal to 0");
+        }
+        i32::try_from(value)
+            .map(Self)
+            .map_err(|_| "Input should be at most 2147483647")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -37,6 +37,7 @@
 #![warn(missing_docs)]
 
 mod api;
+mod assessment;
 pub mod auth;
 pub mod clock;
 pub mod config;

@@ -30,7 +30,8 @@ use crate::middleware::RateLimits;
 use crate::oauth::OAuthVerifier;
 use crate::ratelimit::{Limiter, MemoryLimiter};
 use crate::state::{AppState, MetricsRenderer};
-use crate::storage::{MemoryStore, RevocationStore, Storage};
+use crate::assessment::{AlphaCache, StatisticsQueue};
+use crate::storage::{GuestTokenStore, MemoryGuestTokens, MemoryStore, RevocationStore, Storage};
 
 /// Entry point: `Aiq::builder(config)`.
 #[derive(Debug, Clone, Copy)]
@@ -56,6 +57,7 @@ impl Aiq {
             mailer: None,
             limiter: None,
             metrics_renderer: None,
+            guest_tokens: None,
         }
     }
 }
@@ -69,6 +71,7 @@ pub struct AiqBuilder {
     mailer: Option<Arc<dyn Mailer>>,
     limiter: Option<Arc<dyn Limiter>>,
     metrics_renderer: Option<MetricsRenderer>,
+    guest_tokens: Option<Arc<dyn GuestTokenStore>>,
 }
 
 impl std::fmt::Debug for AiqBuilder {
@@ -81,7 +84,8 @@ impl std::fmt::Debug for AiqBuilder {
 }
 
 impl AiqBuilder {
-    /// The store to use; without one the service keeps its data in memory ([`MemoryStore`]).
+    /// The store to use; without one the service keeps its data in memory ([`MemoryStore`]),
+    /// starting with the starter question bank.
     pub fn storage(mut self, storage: Arc<dyn Storage>) -> Self {
         self.storage = Some(storage);
         self
@@ -106,6 +110,14 @@ impl AiqBuilder {
     /// strategy and key cap. Ignored when `RATE_LIMIT_ENABLED` is false.
     pub fn limiter(mut self, limiter: Arc<dyn Limiter>) -> Self {
         self.limiter = Some(limiter);
+        self
+    }
+
+    /// Where guest submit and claim tokens live; by default in process memory
+    /// ([`MemoryGuestTokens`]). Instances behind one load balancer need a shared store such as
+    /// [`RedisGuestTokens`](crate::storage::RedisGuestTokens).
+    pub fn guest_tokens(mut self, tokens: Arc<dyn GuestTokenStore>) -> Self {
+        self.guest_tokens = Some(tokens);
         self
     }
 
@@ -144,7 +156,9 @@ impl AiqBuilder {
             Arc::new(RateLimits::new(limiter, &self.config, tokens.clone()))
         });
         let config = Arc::new(self.config);
-        let storage = self.storage.unwrap_or_else(|| Arc::new(MemoryStore::new()));
+        let storage = self.storage.unwrap_or_else(|| {
+            Arc::new(MemoryStore::with_questions(&crate::questions::starter_bank()))
+        });
         let revocations = self
             .revocations
             .unwrap_or_else(|| Arc::clone(&storage) as Arc<dyn RevocationStore>);
@@ -157,9 +171,22 @@ impl AiqBuilder {
             mailer,
             oauth: OAuthVerifier::new(&config.oauth),
             metrics_renderer: self.metrics_renderer,
+            guest_tokens: self
+                .guest_tokens
+                .unwrap_or_else(|| Arc::new(MemoryGuestTokens::default())),
+            statistics: StatisticsQueue::default(),
+            reliability: AlphaCache::default(),
+        };
+        let background = Background {
+            storage: Arc::clone(&state.storage),
+            statistics: state.statistics.clone(),
         };
         let router = crate::middleware::stack(crate::api::router(state), &config, rate_limits);
-        Ok(AiqService { router, config })
+        Ok(AiqService {
+            router,
+            config,
+            background,
+        })
     }
 }
 
@@ -182,6 +209,14 @@ impl AiqBuilder {
 pub struct AiqService {
     router: Router,
     config: Arc<Config>,
+    background: Background,
+}
+
+/// What the service does after answering: the item statistics refreshes.
+#[derive(Clone)]
+struct Background {
+    storage: Arc<dyn Storage>,
+    statistics: StatisticsQueue,
 }
 
 impl std::fmt::Debug for AiqService {
@@ -196,6 +231,24 @@ impl AiqService {
     /// The configuration the service was built with.
     pub fn config(&self) -> &Config {
         &self.config
+    }
+
+    /// Sets the gauges that describe stored state (`test.sessions.active`) from storage; call it
+    /// once at start-up so the gauge is right after a restart. Starts, submits and abandons
+    /// move it afterwards.
+    ///
+    /// # Errors
+    /// The store could not be read.
+    pub async fn sync_gauges(&self) -> Result<(), crate::storage::StorageError> {
+        let active = self.background.storage.active_session_count().await?;
+        metrics::gauge!(crate::telemetry::TEST_SESSIONS_ACTIVE).set(active as f64);
+        Ok(())
+    }
+
+    /// Resolves once the work queued by earlier requests (item statistics refreshes after
+    /// submits) is done: before a shutdown, or in tests that read the statistics.
+    pub async fn settle(&self) {
+        self.background.statistics.idle().await;
     }
 
     /// The service as an axum `Router`, e.g. to `nest` it inside another application.

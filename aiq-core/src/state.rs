@@ -7,7 +7,8 @@ use crate::auth::password::Passwords;
 use crate::auth::tokens::Tokens;
 use crate::mail::Mailer;
 use crate::oauth::OAuthVerifier;
-use crate::storage::{RevocationStore, Storage};
+use crate::assessment::{AlphaCache, StatisticsQueue};
+use crate::storage::{GuestTokenStore, RevocationStore, Storage};
 
 /// Shared, cheap-to-clone state of one service instance.
 #[derive(Clone)]
@@ -23,6 +24,12 @@ pub(crate) struct AppState {
     pub(crate) oauth: OAuthVerifier,
     /// Renders the installed metrics recorder for `/v1/metrics`, if the embedder gave one.
     pub(crate) metrics_renderer: Option<MetricsRenderer>,
+    /// Guest submit and claim tokens.
+    pub(crate) guest_tokens: Arc<dyn GuestTokenStore>,
+    /// Item statistics refreshes queued by submits.
+    pub(crate) statistics: StatisticsQueue,
+    /// Cronbach's alpha for confidence intervals.
+    pub(crate) reliability: AlphaCache,
 }
 
 /// A function that renders the metrics in the Prometheus text format.

@@ -25,6 +25,28 @@ pub const RATELIMIT_FALLBACK_CHECKS: &str = "ratelimit.fallback_checks";
 /// Gauge: keys tracked by an in-process rate limiter.
 pub const RATELIMIT_TRACKED_KEYS: &str = "ratelimit.tracked_keys";
 
+/// Gauge: test sessions in progress across all users (set from storage at start-up by
+/// [`crate::AiqService::sync_gauges`], then moved by starts, submits and abandons).
+pub const TEST_SESSIONS_ACTIVE: &str = "test.sessions.active";
+/// Counter: test sessions started, by `test.kind` (`user`, `guest`).
+pub const TEST_SESSIONS_STARTED: &str = "test.sessions.started";
+/// Counter: test sessions completed, by `test.kind`.
+pub const TEST_SESSIONS_COMPLETED: &str = "test.sessions.completed";
+/// Counter: test sessions abandoned, by `test.kind`.
+pub const TEST_SESSIONS_ABANDONED: &str = "test.sessions.abandoned";
+/// Histogram: IQ scores of completed tests (buckets [`IQ_SCORE_BUCKETS`]).
+pub const TEST_IQ_SCORE: &str = "test.iq_score";
+/// Counter: questions served in tests.
+pub const QUESTIONS_SERVED: &str = "questions.served";
+/// Counter: items moved to `under_review` by the statistics job.
+pub const QUESTIONS_FLAGGED: &str = "questions.flagged";
+
+/// Bucket bounds for [`TEST_IQ_SCORE`]: 5-point steps over the reachable range.
+pub const IQ_SCORE_BUCKETS: [f64; 17] = [
+    80.0, 85.0, 90.0, 95.0, 100.0, 105.0, 110.0, 115.0, 120.0, 125.0, 130.0, 135.0, 140.0, 145.0,
+    150.0, 155.0, 160.0,
+];
+
 /// Bucket bounds, in seconds (5 ms to 10 s), for every histogram whose name ends in `duration`.
 pub const DURATION_BUCKETS: [f64; 12] = [
     0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 7.5, 10.0,

@@ -225,7 +225,12 @@ fn model_scores_group_by_source_model() {
     items[1].source_model = Some("a-model".into());
     items[2].source_model = Some("a-model".into());
     items[2].is_correct = false;
-    let scores = model_scores(&items).unwrap();
+    let scores = model_scores(
+        items
+            .iter()
+            .map(|item| (item.source_model.as_deref(), item.is_correct)),
+    )
+    .unwrap();
     assert_eq!(
         serde_json::to_value(&scores).unwrap(),
         json!({"a-model": {"correct": 1, "total": 2, "pct": 50.0}, "b-model": {"correct": 1, "total": 1, "pct": 100.0}})

@@ -5,10 +5,12 @@ use std::sync::Arc;
 
 use aiq_core::config::RateLimitStorage;
 use aiq_core::ratelimit::{FallbackLimiter, MemoryLimiter, RedisLimiter};
+use aiq_core::questions::starter_bank;
 use aiq_core::storage::{
-    MemoryStore, PgStore, REDIS_REVOCATIONS_PREFIX, RedisRevocations, Storage, redis_display_url,
+    GUEST_TOKENS_PREFIX, MemoryStore, PgStore, QuestionStore, REDIS_REVOCATIONS_PREFIX,
+    RedisGuestTokens, RedisRevocations, Storage, redis_display_url,
 };
-use aiq_core::telemetry::DURATION_BUCKETS;
+use aiq_core::telemetry::{DURATION_BUCKETS, IQ_SCORE_BUCKETS, TEST_IQ_SCORE};
 use aiq_core::{Aiq, Config};
 use metrics_exporter_prometheus::{BuildError, Matcher, PrometheusBuilder, PrometheusHandle};
 use secrecy::ExposeSecret;
@@ -43,13 +45,23 @@ pub(crate) async fn run(config: Config) -> ExitCode {
                     return ExitCode::FAILURE;
                 }
             }
+            match store.question_count().await {
+                Ok(0) => tracing::warn!(
+                    "the question bank is empty: no test can start until it is loaded with \
+                     `aiq-server questions import aiq-core/data/starter-bank.jsonl`"
+                ),
+                Ok(count) => tracing::info!(questions = count, "question bank loaded"),
+                Err(error) => tracing::warn!(%error, "cannot count the questions"),
+            }
             (Arc::new(store.clone()), Some(store))
         }
         None => {
             tracing::warn!(
                 "DATABASE_URL is not set: using the in-memory store, data is not persisted and is lost when the server stops"
             );
-            (Arc::new(MemoryStore::new()), None)
+            let bank = starter_bank();
+            tracing::info!(questions = bank.len(), "in-memory store holds the starter question bank");
+            (Arc::new(MemoryStore::with_questions(&bank)), None)
         }
     };
 
@@ -63,6 +75,19 @@ pub(crate) async fn run(config: Config) -> ExitCode {
             }
             Err(error) => {
                 tracing::error!(%error, "cannot use the Redis URL for token revocations");
+                return ExitCode::from(2);
+            }
+        }
+    }
+    if let Some(url) = &config.guest.token_redis_url {
+        let url = url.expose_secret();
+        match RedisGuestTokens::new(url, GUEST_TOKENS_PREFIX) {
+            Ok(tokens) => {
+                tracing::info!("guest tokens in Redis at {}", redis_display_url(url));
+                builder = builder.guest_tokens(Arc::new(tokens));
+            }
+            Err(error) => {
+                tracing::error!(%error, "cannot use GUEST_TOKEN_REDIS_URL");
                 return ExitCode::from(2);
             }
         }
@@ -111,6 +136,9 @@ pub(crate) async fn run(config: Config) -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    if let Err(error) = service.sync_gauges().await {
+        tracing::warn!(%error, "cannot read the active test sessions for the gauge");
+    }
     let listener = match TcpListener::bind((config.app.host.as_str(), config.app.port)).await {
         Ok(listener) => listener,
         Err(error) => {
@@ -127,6 +155,14 @@ pub(crate) async fn run(config: Config) -> ExitCode {
     }
 
     let result = service.serve(listener, shutdown_signal()).await;
+    // Item statistics queued by the last submits; bounded so a stuck database cannot hold the
+    // exit.
+    if tokio::time::timeout(config.app.shutdown_timeout, service.settle())
+        .await
+        .is_err()
+    {
+        tracing::warn!("item statistics refresh still running at exit");
+    }
     if let Some(pg) = pg {
         pg.close();
     }
@@ -174,6 +210,7 @@ async fn shutdown_signal() {
 fn install_prometheus() -> Result<PrometheusHandle, BuildError> {
     let handle = PrometheusBuilder::new()
         .set_buckets_for_metric(Matcher::Suffix("duration".into()), &DURATION_BUCKETS)?
+        .set_buckets_for_metric(Matcher::Full(TEST_IQ_SCORE.into()), &IQ_SCORE_BUCKETS)?
         .install_recorder()?;
     let upkeep = handle.clone();
     tokio::spawn(async move {

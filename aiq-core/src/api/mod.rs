@@ -8,6 +8,7 @@ mod docs;
 mod health;
 mod metrics;
 mod root;
+mod test_sessions;
 mod user;
 
 use axum::Router;
@@ -37,6 +38,9 @@ pub(crate) fn openapi_path(api_prefix: &str) -> String {
         (name = "meta", description = "Welcome document and app association"),
         (name = "auth", description = "Accounts, sign-in and tokens"),
         (name = "user", description = "The signed-in user's profile"),
+        (name = "questions", description = "The item bank as test takers see it"),
+        (name = "test", description = "Fixed-form tests: start, answer, results, history"),
+        (name = "guest", description = "Tests without an account"),
     )
 )]
 struct ApiDoc;
@@ -64,7 +68,8 @@ pub(crate) fn router(state: AppState) -> Router {
         .routes(routes!(health::ping))
         .merge(auth::router())
         .routes(routes!(user::get_profile, user::update_profile))
-        .routes(routes!(user::delete_account));
+        .routes(routes!(user::delete_account))
+        .merge(test_sessions::router());
     let (router, mut openapi) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(root::root))
         .routes(routes!(root::apple_app_site_association))

@@ -267,26 +267,26 @@ pub struct ModelScore {
     pub pct: f64,
 }
 
-/// Answers grouped by the question's `source_model` (items without one are skipped), or `None`
-/// when no item has a model. Keys are sorted by name.
+/// Answers grouped by the question's `source_model` (answers without one are skipped), or `None`
+/// when no answer has a model. Keys are sorted by name. Takes (model, correct) pairs so that
+/// scored items and stored responses both fit:
 ///
 /// ```
-/// use aiq_core::questions::{Difficulty, Domain};
-/// use aiq_core::scoring::{ScoredItem, model_scores};
+/// use aiq_core::scoring::model_scores;
 ///
-/// let mut item = ScoredItem::new(Domain::Math, Difficulty::Easy, true);
-/// assert_eq!(model_scores(std::slice::from_ref(&item)), None);
-/// item.source_model = Some("gpt".into());
-/// let scores = model_scores(&[item]).unwrap();
-/// assert_eq!(scores["gpt"].pct, 100.0);
+/// assert_eq!(model_scores([(None, true)]), None);
+/// let scores = model_scores([(Some("gpt"), true), (Some("gpt"), false)]).unwrap();
+/// assert_eq!(scores["gpt"].pct, 50.0);
 /// ```
-pub fn model_scores(items: &[ScoredItem]) -> Option<BTreeMap<String, ModelScore>> {
+pub fn model_scores<'a>(
+    answers: impl IntoIterator<Item = (Option<&'a str>, bool)>,
+) -> Option<BTreeMap<String, ModelScore>> {
     let mut counts: BTreeMap<String, (i32, i32)> = BTreeMap::new();
-    for item in items {
-        if let Some(model) = &item.source_model {
-            let (correct, total) = counts.entry(model.clone()).or_default();
+    for (model, is_correct) in answers {
+        if let Some(model) = model {
+            let (correct, total) = counts.entry(model.to_owned()).or_default();
             *total += 1;
-            *correct += i32::from(item.is_correct);
+            *correct += i32::from(is_correct);
         }
     }
     if counts.is_empty() {

@@ -141,7 +141,8 @@ pub fn percentile(iq: i32) -> f64 {
 }
 
 /// A 95 % confidence interval around a score, as the API returns it.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[schema(as = ConfidenceIntervalSchema)]
 pub struct ConfidenceInterval {
     /// The lower bound, at least 40.
     pub lower: i32,

@@ -24,6 +24,22 @@ pub enum ValidityStatus {
     Invalid,
 }
 
+impl ValidityStatus {
+    /// The column value.
+    ///
+    /// ```
+    /// use aiq_core::scoring::ValidityStatus;
+    /// assert_eq!(ValidityStatus::Suspect.as_str(), "suspect");
+    /// ```
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Valid => "valid",
+            Self::Suspect => "suspect",
+            Self::Invalid => "invalid",
+        }
+    }
+}
+
 /// What a flag reports.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

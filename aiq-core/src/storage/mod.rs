@@ -14,6 +14,7 @@
 //! share a Redis; it passes the same revocation tests.
 
 mod error;
+mod guest_tokens;
 mod memory;
 mod oauth;
 mod password_reset;
@@ -28,6 +29,10 @@ mod users;
 use async_trait::async_trait;
 
 pub use self::error::{Conflict, StorageError};
+pub use self::guest_tokens::{
+    GUEST_TOKENS_PREFIX, GuestToken, GuestTokenKind, GuestTokenStore, MemoryGuestTokens,
+    RedisGuestTokens,
+};
 pub use self::memory::MemoryStore;
 pub use self::oauth::OAuthStore;
 pub use self::password_reset::{NewPasswordReset, PasswordChange, PasswordResetStore};

@@ -427,7 +427,7 @@ impl GuestStore for MemoryStore {
     ) -> Result<i32, StorageError> {
         let mut state = self.state();
         let taken = state
-            .tests_mut()
+            .tests
             .guest_devices
             .entry(device_id.to_owned())
             .or_insert(0);

@@ -1,0 +1,97 @@
+//! Item statistics, refreshed after submits without holding up the submit request.
+//!
+//! A submit hands the answered question ids to the [`StatisticsQueue`] and returns. One worker
+//! task per service drains the queue: ids that arrive while it works are merged, so a burst of
+//! submits costs one recomputation per question, not one per submit.
+
+use std::collections::BTreeSet;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+
+use tokio::sync::Notify;
+
+use crate::state::AppState;
+use crate::storage::QuestionId;
+use crate::telemetry;
+
+/// The pending statistics refreshes of one service.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct StatisticsQueue {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug, Default)]
+struct Inner {
+    pending: Mutex<BTreeSet<QuestionId>>,
+    running: AtomicBool,
+    idle: Notify,
+}
+
+impl Inner {
+    fn pending(&self) -> std::sync::MutexGuard<'_, BTreeSet<QuestionId>> {
+        self.pending
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn is_idle(&self) -> bool {
+        !self.running.load(Ordering::SeqCst) && self.pending().is_empty()
+    }
+}
+
+impl StatisticsQueue {
+    /// Queues a refresh of these questions' statistics.
+    pub(crate) fn refresh(&self, state: &AppState, ids: impl IntoIterator<Item = QuestionId>) {
+        self.inner.pending().extend(ids);
+        if !self.inner.running.swap(true, Ordering::SeqCst) {
+            tokio::spawn(work(self.inner.clone(), state.clone()));
+        }
+    }
+
+    /// Resolves once every queued refresh has been written.
+    pub(crate) async fn idle(&self) {
+        loop {
+            let notified = self.inner.idle.notified();
+            if self.inner.is_idle() {
+                return;
+            }
+            notified.await;
+        }
+    }
+}
+
+async fn work(inner: Arc<Inner>, state: AppState) {
+    loop {
+        let batch: Vec<QuestionId> = std::mem::take(&mut *inner.pending()).into_iter().collect();
+        if batch.is_empty() {
+            inner.running.store(false, Ordering::SeqCst);
+            // A refresh queued between the take and the store above found the worker running
+            // and did not start one: take it over, unless another worker already has.
+            if inner.pending().is_empty() || inner.running.swap(true, Ordering::SeqCst) {
+                inner.idle.notify_waiters();
+                return;
+            }
+            continue;
+        }
+        match state
+            .storage
+            .refresh_question_statistics(&batch, crate::time::now())
+            .await
+        {
+            Ok(refreshed) => {
+                for (id, statistics) in refreshed.iter().filter(|(_, s)| s.flagged) {
+                    tracing::warn!(
+                        question_id = id,
+                        discrimination = statistics.discrimination,
+                        responses = statistics.response_count,
+                        "question flagged for review: negative discrimination"
+                    );
+                    metrics::counter!(telemetry::QUESTIONS_FLAGGED).increment(1);
+                }
+            }
+            Err(error) => {
+                tracing::error!(%error, questions = batch.len(), "item statistics refresh failed");
+            }
+        }
+    }
+}

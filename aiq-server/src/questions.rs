@@ -1,0 +1,111 @@
+//! `aiq-server questions import FILE` and `aiq-server questions generate`.
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use aiq_core::Config;
+use aiq_core::questions::{NewQuestion, generate, parse_bank};
+use aiq_core::storage::{PgStore, QuestionStore};
+
+/// Loads a bank file (JSON Lines or a JSON array) into the database: every row is checked,
+/// valid new rows are added in one transaction, rows already in the bank are skipped, and each
+/// rejected row is reported with its line. Exits 1 when a row was rejected (the valid ones are
+/// still added; running the command again adds nothing twice).
+pub(crate) async fn import(config: &Config, path: &str) -> ExitCode {
+    let text = match std::fs::read_to_string(path) {
+        Ok(text) => text,
+        Err(error) => {
+            eprintln!("aiq-server: cannot read {path}: {error}");
+            return ExitCode::from(2);
+        }
+    };
+    if config.database.url.is_none() {
+        eprintln!(
+            "aiq-server: DATABASE_URL is not set. The in-memory store loads the starter bank by \
+             itself; set DATABASE_URL to import into PostgreSQL."
+        );
+        return ExitCode::from(2);
+    }
+    let store = match PgStore::connect(&config.database) {
+        Ok(store) => store,
+        Err(error) => {
+            eprintln!("aiq-server: cannot use DATABASE_URL: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    if let Err(error) = store.migrate().await {
+        eprintln!("aiq-server: migration failed: {error}");
+        return ExitCode::FAILURE;
+    }
+    let lines = parse_bank(&text);
+    let mut rows: Vec<NewQuestion> = Vec::new();
+    let mut row_lines = Vec::new();
+    let mut rejected = 0usize;
+    for line in lines {
+        match line.row {
+            Ok(question) => {
+                rows.push(question);
+                row_lines.push(line.line);
+            }
+            Err(problem) => {
+                rejected += 1;
+                println!("line {}: rejected: {problem}", line.line);
+            }
+        }
+    }
+    let added = match store.import_questions(&rows).await {
+        Ok(added) => added,
+        Err(error) => {
+            eprintln!("aiq-server: import failed, nothing was added: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let added_count = added.iter().filter(|added| **added).count();
+    for (line, was_added) in row_lines.iter().zip(&added) {
+        if !was_added {
+            println!("line {line}: skipped: already in the bank");
+        }
+    }
+    println!(
+        "{path}: added {added_count}, skipped {}, rejected {rejected}",
+        rows.len() - added_count
+    );
+    store.close();
+    if rejected > 0 {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+/// Writes a generated bank as JSON Lines to `out` (or stdout).
+pub(crate) fn generate_bank(seed: u64, per_cell: usize, out: Option<&str>) -> ExitCode {
+    let bank = generate::generate_bank(seed, per_cell);
+    let mut text = String::new();
+    for question in &bank {
+        match serde_json::to_string(question) {
+            Ok(line) => {
+                text.push_str(&line);
+                text.push('\n');
+            }
+            Err(error) => {
+                eprintln!("aiq-server: cannot serialise a question: {error}");
+                return ExitCode::FAILURE;
+            }
+        }
+    }
+    let written = match out {
+        Some(path) => std::fs::write(path, &text),
+        None => std::io::stdout().lock().write_all(text.as_bytes()),
+    };
+    match written {
+        Ok(()) => {
+            eprintln!("generated {} questions (seed {seed}, {per_cell} per cell)", bank.len());
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            eprintln!("aiq-server: cannot write the bank: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
