@@ -7,9 +7,14 @@ use std::time::Duration;
 
 use aiq_core::Config;
 use aiq_core::config::{CorsOrigins, Environment};
+use aiq_core::questions::NewQuestion;
+use aiq_core::selection::Candidate;
 use aiq_core::storage::{
-    MemoryStore, NewPasswordReset, NewUser, OAuthStore, PasswordChange, PasswordResetStore,
-    PgStore, ProfileUpdate, RevocationStore, Storage, StorageError, User, UserId, UserStore,
+    ClaimOutcome, Completion, GuestStore, MemoryStore, NewPasswordReset, NewSession, NewUser,
+    OAuthStore, PasswordChange, PasswordResetStore, PgStore, ProfileUpdate, Question, QuestionId,
+    QuestionStatistics, QuestionStore, ResultId, ResultPage, RevocationStore, SessionId,
+    SessionStore, StartContext, Storage, StorageError, StoredResponse, SystemConfigStore,
+    TestResult, TestSession, User, UserId, UserStore,
 };
 use async_trait::async_trait;
 use axum::body::Body;
@@ -158,6 +163,155 @@ impl RevocationStore for FaultyStore {
         now: OffsetDateTime,
     ) -> Result<Vec<Option<OffsetDateTime>>, StorageError> {
         self.inner.revoked_at(keys, now).await
+    }
+}
+
+#[async_trait]
+impl QuestionStore for FaultyStore {
+    async fn import_questions(&self, rows: &[NewQuestion]) -> Result<Vec<bool>, StorageError> {
+        self.inner.import_questions(rows).await
+    }
+    async fn question_count(&self) -> Result<u64, StorageError> {
+        self.inner.question_count().await
+    }
+    async fn questions_by_ids(&self, ids: &[QuestionId]) -> Result<Vec<Question>, StorageError> {
+        self.inner.questions_by_ids(ids).await
+    }
+    async fn unseen_questions(
+        &self,
+        user: UserId,
+        limit: usize,
+    ) -> Result<Vec<Question>, StorageError> {
+        self.inner.unseen_questions(user, limit).await
+    }
+    async fn selection_candidates(
+        &self,
+        user: Option<UserId>,
+    ) -> Result<Vec<Candidate>, StorageError> {
+        self.inner.selection_candidates(user).await
+    }
+    async fn refresh_question_statistics(
+        &self,
+        ids: &[QuestionId],
+        now: OffsetDateTime,
+    ) -> Result<Vec<(QuestionId, QuestionStatistics)>, StorageError> {
+        self.inner.refresh_question_statistics(ids, now).await
+    }
+}
+
+#[async_trait]
+impl SessionStore for FaultyStore {
+    async fn start_context(
+        &self,
+        user: UserId,
+        abandon_threshold: i64,
+    ) -> Result<StartContext, StorageError> {
+        self.inner.start_context(user, abandon_threshold).await
+    }
+    async fn start_session(&self, session: NewSession) -> Result<TestSession, StorageError> {
+        self.inner.start_session(session).await
+    }
+    async fn session(&self, id: SessionId) -> Result<Option<TestSession>, StorageError> {
+        self.inner.session(id).await
+    }
+    async fn session_question_ids(&self, id: SessionId) -> Result<Vec<QuestionId>, StorageError> {
+        self.inner.session_question_ids(id).await
+    }
+    async fn seen_since(
+        &self,
+        user: UserId,
+        since: OffsetDateTime,
+    ) -> Result<Vec<QuestionId>, StorageError> {
+        self.inner.seen_since(user, since).await
+    }
+    async fn response_count(&self, id: SessionId) -> Result<u64, StorageError> {
+        self.inner.response_count(id).await
+    }
+    async fn session_responses(&self, id: SessionId) -> Result<Vec<StoredResponse>, StorageError> {
+        self.inner.session_responses(id).await
+    }
+    async fn abandon_session(
+        &self,
+        id: SessionId,
+        at: OffsetDateTime,
+    ) -> Result<Option<(TestSession, u64)>, StorageError> {
+        self.inner.abandon_session(id, at).await
+    }
+    async fn abandon_stale_guest_sessions(
+        &self,
+        started_before: OffsetDateTime,
+    ) -> Result<u64, StorageError> {
+        self.inner
+            .abandon_stale_guest_sessions(started_before)
+            .await
+    }
+    async fn complete_session(
+        &self,
+        completion: Completion,
+    ) -> Result<(TestSession, TestResult), StorageError> {
+        self.inner.complete_session(completion).await
+    }
+    async fn result(&self, id: ResultId) -> Result<Option<TestResult>, StorageError> {
+        self.inner.result(id).await
+    }
+    async fn result_for_session(
+        &self,
+        session: SessionId,
+    ) -> Result<Option<TestResult>, StorageError> {
+        self.inner.result_for_session(session).await
+    }
+    async fn result_history(
+        &self,
+        user: UserId,
+        limit: u64,
+        offset: u64,
+    ) -> Result<ResultPage, StorageError> {
+        self.inner.result_history(user, limit, offset).await
+    }
+    async fn claim_guest_session(
+        &self,
+        session: SessionId,
+        user: UserId,
+    ) -> Result<ClaimOutcome, StorageError> {
+        self.inner.claim_guest_session(session, user).await
+    }
+    async fn active_session_count(&self) -> Result<u64, StorageError> {
+        self.inner.active_session_count().await
+    }
+    async fn response_matrix(
+        &self,
+        min_sessions: u64,
+    ) -> Result<Vec<Vec<(QuestionId, bool)>>, StorageError> {
+        self.inner.response_matrix(min_sessions).await
+    }
+}
+
+#[async_trait]
+impl GuestStore for FaultyStore {
+    async fn guest_tests_taken(&self, device_id: &str) -> Result<i32, StorageError> {
+        self.inner.guest_tests_taken(device_id).await
+    }
+    async fn record_guest_test(
+        &self,
+        device_id: &str,
+        at: OffsetDateTime,
+    ) -> Result<i32, StorageError> {
+        self.inner.record_guest_test(device_id, at).await
+    }
+}
+
+#[async_trait]
+impl SystemConfigStore for FaultyStore {
+    async fn system_config(&self, key: &str) -> Result<Option<serde_json::Value>, StorageError> {
+        self.inner.system_config(key).await
+    }
+    async fn set_system_config(
+        &self,
+        key: &str,
+        value: serde_json::Value,
+        at: OffsetDateTime,
+    ) -> Result<(), StorageError> {
+        self.inner.set_system_config(key, value, at).await
     }
 }
 

@@ -151,7 +151,12 @@ impl QuestionStore for MemoryStore {
             }
         }
         let mut refreshed = Vec::new();
+        let mut done = std::collections::HashSet::new();
         for id in ids {
+            // Each item once, in the order asked, as PostgreSQL answers.
+            if !done.insert(*id) {
+                continue;
+            }
             let (Some(question), Some(list)) = (state.bank.questions.get_mut(id), pairs.get(id))
             else {
                 continue;

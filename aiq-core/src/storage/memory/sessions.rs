@@ -110,10 +110,12 @@ impl SessionStore for MemoryStore {
         }
         if new.record_seen {
             let seen = tests.seen.get(&new.user_id);
+            let mut served = std::collections::HashSet::new();
+            // A question served twice in one session breaks the same unique rule.
             if new
                 .question_ids
                 .iter()
-                .any(|id| seen.is_some_and(|seen| seen.contains_key(id)))
+                .any(|id| seen.is_some_and(|seen| seen.contains_key(id)) || !served.insert(*id))
             {
                 return Err(StorageError::Conflict(Conflict::QuestionSeen));
             }
@@ -212,7 +214,7 @@ impl SessionStore for MemoryStore {
     ) -> Result<u64, StorageError> {
         let mut state = self.state();
         let mut count = 0;
-        for session in (&mut state.tests).sessions.values_mut().filter(|s| {
+        for session in state.tests.sessions.values_mut().filter(|s| {
             s.user_id == GUEST_USER_ID
                 && s.status == SessionStatus::InProgress
                 && s.started_at < started_before

@@ -6,7 +6,10 @@
 //! replicas booting at once migrate exactly once and all come up.
 
 mod auth;
+mod guests;
 mod migrate;
+mod questions;
+mod sessions;
 mod tls;
 mod users;
 
@@ -154,6 +157,9 @@ fn db_error(err: tokio_postgres::Error) -> StorageError {
             Some("users_email_key") => Some(Conflict::UserEmail),
             Some("oauth_identities_provider_subject_key") => Some(Conflict::OAuthIdentity),
             Some("password_reset_tokens_token_hash_key") => Some(Conflict::PasswordResetToken),
+            Some("ix_test_sessions_user_active") => Some(Conflict::ActiveSession),
+            Some("user_questions_user_id_question_id_key") => Some(Conflict::QuestionSeen),
+            Some("responses_test_session_id_question_id_key") => Some(Conflict::Response),
             _ => None,
         } {
             return StorageError::Conflict(conflict);

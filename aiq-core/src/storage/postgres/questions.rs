@@ -1,0 +1,366 @@
+//! `QuestionStore` on PostgreSQL.
+
+use std::collections::HashSet;
+
+use async_trait::async_trait;
+use time::OffsetDateTime;
+use tokio_postgres::Row;
+use tokio_postgres::types::Json;
+
+use super::{PgStore, db_error, timed};
+use crate::questions::{Difficulty, Domain, NewQuestion};
+use crate::selection::Candidate;
+use crate::storage::StorageError;
+use crate::storage::questions::{
+    AUTO_FLAG_MIN_RESPONSES, QualityFlag, Question, QuestionId, QuestionStatistics, QuestionStore,
+    content_key, negative_discrimination_reason,
+};
+use crate::storage::users::UserId;
+
+/// The columns [`question_from_row`] reads.
+const QUESTION_COLUMNS: &str = "id, question_text, question_type, difficulty_level, \
+     correct_answer, answer_options, explanation, stimulus, sub_type, source_model, is_anchor, \
+     metadata, is_active, quality_flag, quality_flag_reason, empirical_difficulty, \
+     discrimination, response_count, irt_difficulty, irt_discrimination, created_at";
+
+fn corrupt(what: &str, value: &str) -> StorageError {
+    StorageError::Backend(format!("unknown {what} {value:?}").into())
+}
+
+fn domain_from(row: &Row, column: &str) -> Result<Domain, StorageError> {
+    let text: &str = row.try_get(column).map_err(db_error)?;
+    Domain::parse(text).ok_or_else(|| corrupt(column, text))
+}
+
+fn difficulty_from(row: &Row, column: &str) -> Result<Difficulty, StorageError> {
+    let text: &str = row.try_get(column).map_err(db_error)?;
+    Difficulty::parse(text).ok_or_else(|| corrupt(column, text))
+}
+
+fn question_from_row(row: &Row) -> Result<Question, StorageError> {
+    let options: Option<Json<Vec<String>>> = row.try_get("answer_options").map_err(db_error)?;
+    let flag: &str = row.try_get("quality_flag").map_err(db_error)?;
+    Ok(Question {
+        id: row.try_get("id").map_err(db_error)?,
+        content: NewQuestion {
+            question_text: row.try_get("question_text").map_err(db_error)?,
+            question_type: domain_from(row, "question_type")?,
+            difficulty_level: difficulty_from(row, "difficulty_level")?,
+            correct_answer: row.try_get("correct_answer").map_err(db_error)?,
+            answer_options: options.map(|Json(options)| options).unwrap_or_default(),
+            explanation: row.try_get("explanation").map_err(db_error)?,
+            stimulus: row.try_get("stimulus").map_err(db_error)?,
+            sub_type: row.try_get("sub_type").map_err(db_error)?,
+            source_model: row.try_get("source_model").map_err(db_error)?,
+            is_anchor: row.try_get("is_anchor").map_err(db_error)?,
+            metadata: row.try_get("metadata").map_err(db_error)?,
+        },
+        is_active: row.try_get("is_active").map_err(db_error)?,
+        quality_flag: QualityFlag::parse(flag).ok_or_else(|| corrupt("quality_flag", flag))?,
+        quality_flag_reason: row.try_get("quality_flag_reason").map_err(db_error)?,
+        empirical_difficulty: row.try_get("empirical_difficulty").map_err(db_error)?,
+        discrimination: row.try_get("discrimination").map_err(db_error)?,
+        response_count: row.try_get("response_count").map_err(db_error)?,
+        irt_difficulty: row.try_get("irt_difficulty").map_err(db_error)?,
+        irt_discrimination: row.try_get("irt_discrimination").map_err(db_error)?,
+        created_at: row.try_get("created_at").map_err(db_error)?,
+    })
+}
+
+/// The import's rows as one array per column, for a single `INSERT ... SELECT FROM unnest`.
+struct ImportColumns<'a> {
+    keys: Vec<String>,
+    texts: Vec<&'a str>,
+    types: Vec<&'static str>,
+    difficulties: Vec<&'static str>,
+    answers: Vec<&'a str>,
+    options: Vec<Json<&'a [String]>>,
+    explanations: Vec<Option<&'a str>>,
+    stimuli: Vec<Option<&'a str>>,
+    sub_types: Vec<Option<&'a str>>,
+    source_models: Vec<Option<&'a str>>,
+    anchors: Vec<bool>,
+    metadata: Vec<Json<&'a serde_json::Value>>,
+}
+
+impl<'a> ImportColumns<'a> {
+    fn new(rows: &'a [NewQuestion]) -> Self {
+        Self {
+            keys: rows.iter().map(content_key).collect(),
+            texts: rows.iter().map(|r| r.question_text.as_str()).collect(),
+            types: rows.iter().map(|r| r.question_type.as_str()).collect(),
+            difficulties: rows.iter().map(|r| r.difficulty_level.as_str()).collect(),
+            answers: rows.iter().map(|r| r.correct_answer.as_str()).collect(),
+            options: rows
+                .iter()
+                .map(|r| Json(r.answer_options.as_slice()))
+                .collect(),
+            explanations: rows.iter().map(|r| r.explanation.as_deref()).collect(),
+            stimuli: rows.iter().map(|r| r.stimulus.as_deref()).collect(),
+            sub_types: rows.iter().map(|r| r.sub_type.as_deref()).collect(),
+            source_models: rows.iter().map(|r| r.source_model.as_deref()).collect(),
+            anchors: rows.iter().map(|r| r.is_anchor).collect(),
+            metadata: rows.iter().map(|r| Json(&r.metadata)).collect(),
+        }
+    }
+}
+
+/// Rows per `INSERT`: keeps each statement's parameters a few hundred kilobytes at most.
+const IMPORT_BATCH: usize = 500;
+
+#[async_trait]
+impl QuestionStore for PgStore {
+    async fn import_questions(&self, rows: &[NewQuestion]) -> Result<Vec<bool>, StorageError> {
+        let _timed = timed("import_questions", "questions");
+        if rows.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut conn = self.conn().await?;
+        let tx = conn.transaction().await.map_err(db_error)?;
+        // Rows are inserted in input order, so of two rows with one key the first is added,
+        // as in memory; DO NOTHING skips the later one within the same statement too.
+        let statement = tx
+            .prepare_cached(
+                "INSERT INTO questions (content_key, question_text, question_type, \
+                 difficulty_level, correct_answer, answer_options, explanation, stimulus, \
+                 sub_type, source_model, is_anchor, metadata, created_at) \
+                 SELECT k, t, ty, d, a, o, e, s, st, sm, an, m, $13 \
+                 FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], \
+                 $6::jsonb[], $7::text[], $8::text[], $9::text[], $10::text[], $11::bool[], \
+                 $12::jsonb[]) WITH ORDINALITY AS u(k, t, ty, d, a, o, e, s, st, sm, an, m, ord) \
+                 ORDER BY ord \
+                 ON CONFLICT (content_key) DO NOTHING RETURNING content_key",
+            )
+            .await
+            .map_err(db_error)?;
+        let now = crate::time::now();
+        let mut added = Vec::with_capacity(rows.len());
+        for chunk in rows.chunks(IMPORT_BATCH) {
+            let c = ImportColumns::new(chunk);
+            let inserted = tx
+                .query(
+                    &statement,
+                    &[
+                        &c.keys,
+                        &c.texts,
+                        &c.types,
+                        &c.difficulties,
+                        &c.answers,
+                        &c.options,
+                        &c.explanations,
+                        &c.stimuli,
+                        &c.sub_types,
+                        &c.source_models,
+                        &c.anchors,
+                        &c.metadata,
+                        &now,
+                    ],
+                )
+                .await
+                .map_err(db_error)?;
+            let mut new_keys: HashSet<String> = inserted
+                .iter()
+                .map(|row| row.try_get::<_, String>(0).map_err(db_error))
+                .collect::<Result<_, _>>()?;
+            // The first row carrying an inserted key is the one that was added.
+            added.extend(c.keys.iter().map(|key| new_keys.remove(key)));
+        }
+        tx.commit().await.map_err(db_error)?;
+        Ok(added)
+    }
+
+    async fn question_count(&self) -> Result<u64, StorageError> {
+        let _timed = timed("question_count", "questions");
+        let conn = self.conn().await?;
+        let statement = conn
+            .prepare_cached("SELECT count(*) FROM questions")
+            .await
+            .map_err(db_error)?;
+        let count: i64 = conn
+            .query_one(&statement, &[])
+            .await
+            .map_err(db_error)?
+            .try_get(0)
+            .map_err(db_error)?;
+        Ok(u64::try_from(count).unwrap_or_default())
+    }
+
+    async fn questions_by_ids(&self, ids: &[QuestionId]) -> Result<Vec<Question>, StorageError> {
+        let _timed = timed("questions_by_ids", "questions");
+        let conn = self.conn().await?;
+        let statement = conn
+            .prepare_cached(&format!(
+                "SELECT {QUESTION_COLUMNS} FROM questions WHERE id = ANY($1) ORDER BY id"
+            ))
+            .await
+            .map_err(db_error)?;
+        let rows = conn.query(&statement, &[&ids]).await.map_err(db_error)?;
+        rows.iter().map(question_from_row).collect()
+    }
+
+    async fn unseen_questions(
+        &self,
+        user: UserId,
+        limit: usize,
+    ) -> Result<Vec<Question>, StorageError> {
+        let _timed = timed("unseen_questions", "questions");
+        let conn = self.conn().await?;
+        let statement = conn
+            .prepare_cached(&format!(
+                "SELECT {QUESTION_COLUMNS} FROM questions q WHERE q.is_active \
+                 AND NOT EXISTS (SELECT 1 FROM user_questions uq \
+                                 WHERE uq.user_id = $1 AND uq.question_id = q.id) \
+                 ORDER BY q.id LIMIT $2"
+            ))
+            .await
+            .map_err(db_error)?;
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let rows = conn
+            .query(&statement, &[&user, &limit])
+            .await
+            .map_err(db_error)?;
+        rows.iter().map(question_from_row).collect()
+    }
+
+    async fn selection_candidates(
+        &self,
+        user: Option<UserId>,
+    ) -> Result<Vec<Candidate>, StorageError> {
+        let _timed = timed("selection_candidates", "questions");
+        let conn = self.conn().await?;
+        let statement = conn
+            .prepare_cached(
+                "SELECT q.id, q.question_type, q.difficulty_level, q.discrimination, q.is_anchor \
+                 FROM questions q \
+                 WHERE q.is_active AND q.quality_flag = 'normal' \
+                 AND (q.discrimination IS NULL OR q.discrimination >= 0) \
+                 AND ($1::bigint IS NULL OR NOT EXISTS ( \
+                     SELECT 1 FROM user_questions uq \
+                     WHERE uq.user_id = $1 AND uq.question_id = q.id)) \
+                 ORDER BY q.id",
+            )
+            .await
+            .map_err(db_error)?;
+        let rows = conn.query(&statement, &[&user]).await.map_err(db_error)?;
+        rows.iter()
+            .map(|row| {
+                Ok(Candidate {
+                    id: row.try_get("id").map_err(db_error)?,
+                    domain: domain_from(row, "question_type")?,
+                    difficulty: difficulty_from(row, "difficulty_level")?,
+                    discrimination: row.try_get("discrimination").map_err(db_error)?,
+                    is_anchor: row.try_get("is_anchor").map_err(db_error)?,
+                })
+            })
+            .collect()
+    }
+
+    async fn refresh_question_statistics(
+        &self,
+        ids: &[QuestionId],
+        now: OffsetDateTime,
+    ) -> Result<Vec<(QuestionId, QuestionStatistics)>, StorageError> {
+        let _timed = timed("refresh_question_statistics", "questions");
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut conn = self.conn().await?;
+        let tx = conn.transaction().await.map_err(db_error)?;
+        // The row locks serialise concurrent refreshes of one item, so the flag decision
+        // below reads the flag it replaces. `corr` of correctness with the session's correct
+        // count is the point-biserial; it is NULL below two responses or without variance.
+        let statement = tx
+            .prepare_cached(
+                "WITH locked AS ( \
+                     SELECT id, quality_flag FROM questions WHERE id = ANY($1) \
+                     ORDER BY id FOR UPDATE) \
+                 SELECT l.id, l.quality_flag, st.n, st.p, st.d FROM locked l \
+                 CROSS JOIN LATERAL ( \
+                     SELECT count(*)::int AS n, \
+                            COALESCE(avg(r.is_correct::int::float8), 0.0) AS p, \
+                            COALESCE(corr(r.is_correct::int, tr.correct_answers), 0.0) AS d \
+                     FROM responses r \
+                     JOIN test_sessions s ON s.id = r.test_session_id AND s.status = 'completed' \
+                     JOIN test_results tr ON tr.test_session_id = s.id \
+                     WHERE r.question_id = l.id) st",
+            )
+            .await
+            .map_err(db_error)?;
+        let rows = tx.query(&statement, &[&ids]).await.map_err(db_error)?;
+        let mut computed = std::collections::HashMap::with_capacity(rows.len());
+        for row in &rows {
+            let id: QuestionId = row.try_get(0).map_err(db_error)?;
+            let flag: &str = row.try_get(1).map_err(db_error)?;
+            let statistics = QuestionStatistics {
+                response_count: row.try_get(2).map_err(db_error)?,
+                empirical_difficulty: row.try_get(3).map_err(db_error)?,
+                discrimination: row.try_get(4).map_err(db_error)?,
+                flagged: false,
+            };
+            let flagged = flag == QualityFlag::Normal.as_str()
+                && statistics.response_count >= AUTO_FLAG_MIN_RESPONSES
+                && statistics.discrimination < 0.0;
+            computed.insert(
+                id,
+                QuestionStatistics {
+                    flagged,
+                    ..statistics
+                },
+            );
+        }
+        // In the order asked, each item once.
+        let mut seen = HashSet::new();
+        let refreshed: Vec<(QuestionId, QuestionStatistics)> = ids
+            .iter()
+            .filter(|id| seen.insert(**id))
+            .filter_map(|id| computed.get(id).map(|s| (*id, *s)))
+            .collect();
+        let update = tx
+            .prepare_cached(
+                "UPDATE questions q SET empirical_difficulty = u.p, discrimination = u.d, \
+                 response_count = u.n, \
+                 quality_flag = CASE WHEN u.flagged THEN 'under_review' ELSE q.quality_flag END, \
+                 quality_flag_reason = CASE WHEN u.flagged THEN u.reason \
+                                       ELSE q.quality_flag_reason END, \
+                 quality_flag_updated_at = CASE WHEN u.flagged THEN $6 \
+                                           ELSE q.quality_flag_updated_at END \
+                 FROM unnest($1::bigint[], $2::float8[], $3::float8[], $4::int[], $5::text[]) \
+                      AS u0(id, p, d, n, reason), \
+                      LATERAL (SELECT u0.*, u0.reason IS NOT NULL AS flagged) u \
+                 WHERE q.id = u.id",
+            )
+            .await
+            .map_err(db_error)?;
+        let reasons: Vec<Option<String>> = refreshed
+            .iter()
+            .map(|(_, s)| {
+                s.flagged
+                    .then(|| negative_discrimination_reason(s.discrimination))
+            })
+            .collect();
+        tx.execute(
+            &update,
+            &[
+                &refreshed.iter().map(|(id, _)| *id).collect::<Vec<_>>(),
+                &refreshed
+                    .iter()
+                    .map(|(_, s)| s.empirical_difficulty)
+                    .collect::<Vec<_>>(),
+                &refreshed
+                    .iter()
+                    .map(|(_, s)| s.discrimination)
+                    .collect::<Vec<_>>(),
+                &refreshed
+                    .iter()
+                    .map(|(_, s)| s.response_count)
+                    .collect::<Vec<_>>(),
+                &reasons,
+                &now,
+            ],
+        )
+        .await
+        .map_err(db_error)?;
+        tx.commit().await.map_err(db_error)?;
+        Ok(refreshed)
+    }
+}
