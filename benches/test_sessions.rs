@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use aiq_core::auth::tokens::Tokens;
 use aiq_core::questions::starter_bank;
-use aiq_core::storage::{MemoryStore, NewUser, PgStore, QuestionStore, Storage, UserStore};
+use aiq_core::storage::{MemoryStore, NewUser, PgStore, QuestionStore, Storage};
 use aiq_core::{Aiq, AiqService, Config};
 use aiq_testkit::TestDb;
 use criterion::{Criterion, criterion_group, criterion_main};
@@ -54,7 +54,11 @@ impl Bench {
         let response = self.service.clone().oneshot(request).await.unwrap();
         let status = response.status();
         let body = response.into_body().collect().await.unwrap().to_bytes();
-        assert!(status.is_success(), "{status}: {}", String::from_utf8_lossy(&body));
+        assert!(
+            status.is_success(),
+            "{status}: {}",
+            String::from_utf8_lossy(&body)
+        );
         serde_json::from_slice(&body).unwrap()
     }
 
@@ -74,7 +78,8 @@ impl Bench {
             .iter()
             .map(|q| serde_json::json!({"question_id": q["id"], "user_answer": q["answer_options"][0]}))
             .collect();
-        let body = serde_json::json!({"session_id": started["session"]["id"], "responses": responses});
+        let body =
+            serde_json::json!({"session_id": started["session"]["id"], "responses": responses});
         http::Request::post("/v1/test/submit")
             .header("authorization", format!("Bearer {token}"))
             .header("content-type", "application/json")

@@ -133,9 +133,15 @@ pub(crate) fn query_in_range<T: PartialOrd + std::fmt::Display + Copy>(
     max: Option<T>,
 ) -> Result<T, ApiError> {
     let (msg, kind) = if value < min {
-        (format!("Input should be greater than or equal to {min}"), "greater_than_equal")
+        (
+            format!("Input should be greater than or equal to {min}"),
+            "greater_than_equal",
+        )
     } else if let Some(max) = max.filter(|max| value > *max) {
-        (format!("Input should be less than or equal to {max}"), "less_than_equal")
+        (
+            format!("Input should be less than or equal to {max}"),
+            "less_than_equal",
+        )
     } else {
         return Ok(value);
     };

@@ -22,6 +22,7 @@ use tower::{Service, ServiceExt};
 const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
 
 use crate::Config;
+use crate::assessment::{AlphaCache, StatisticsQueue};
 use crate::auth::password::Passwords;
 use crate::auth::tokens::Tokens;
 use crate::config::{ConfigError, ConfigProblem};
@@ -30,7 +31,6 @@ use crate::middleware::RateLimits;
 use crate::oauth::OAuthVerifier;
 use crate::ratelimit::{Limiter, MemoryLimiter};
 use crate::state::{AppState, MetricsRenderer};
-use crate::assessment::{AlphaCache, StatisticsQueue};
 use crate::storage::{GuestTokenStore, MemoryGuestTokens, MemoryStore, RevocationStore, Storage};
 
 /// Entry point: `Aiq::builder(config)`.
@@ -157,7 +157,9 @@ impl AiqBuilder {
         });
         let config = Arc::new(self.config);
         let storage = self.storage.unwrap_or_else(|| {
-            Arc::new(MemoryStore::with_questions(&crate::questions::starter_bank()))
+            Arc::new(MemoryStore::with_questions(
+                &crate::questions::starter_bank(),
+            ))
         });
         let revocations = self
             .revocations

@@ -3,11 +3,11 @@
 use std::sync::Arc;
 
 use crate::Config;
+use crate::assessment::{AlphaCache, StatisticsQueue};
 use crate::auth::password::Passwords;
 use crate::auth::tokens::Tokens;
 use crate::mail::Mailer;
 use crate::oauth::OAuthVerifier;
-use crate::assessment::{AlphaCache, StatisticsQueue};
 use crate::storage::{GuestTokenStore, RevocationStore, Storage};
 
 /// Shared, cheap-to-clone state of one service instance.

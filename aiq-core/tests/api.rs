@@ -12,7 +12,7 @@ use aiq_core::selection::Candidate;
 use aiq_core::storage::{
     ClaimOutcome, Completion, GuestStore, MemoryStore, NewPasswordReset, NewSession, NewUser,
     OAuthStore, PasswordChange, PasswordResetStore, PgStore, ProfileUpdate, Question, QuestionId,
-    QuestionStatistics, QuestionStore, ResultId, ResultPage, RevocationStore, SessionId,
+    QuestionStore, RefreshedQuestion, ResultId, ResultPage, RevocationStore, SessionId,
     SessionStore, StartContext, Storage, StorageError, StoredResponse, SystemConfigStore,
     TestResult, TestSession, User, UserId, UserStore,
 };
@@ -194,7 +194,7 @@ impl QuestionStore for FaultyStore {
         &self,
         ids: &[QuestionId],
         now: OffsetDateTime,
-    ) -> Result<Vec<(QuestionId, QuestionStatistics)>, StorageError> {
+    ) -> Result<Vec<RefreshedQuestion>, StorageError> {
         self.inner.refresh_question_statistics(ids, now).await
     }
 }

@@ -5,7 +5,7 @@ mod support;
 use std::sync::Arc;
 
 use aiq_core::questions::starter_bank;
-use aiq_core::storage::{QuestionStore, Storage};
+use aiq_core::storage::Storage;
 use aiq_core::{AiqService, Config};
 use axum::body::Body;
 use http::{Method, Request, StatusCode};
@@ -59,7 +59,10 @@ async fn three_tests_per_device(service: AiqService, store: Arc<dyn Storage>) {
     store.import_questions(&starter_bank()).await.unwrap();
     let missing = send(&service, guest_start(None)).await;
     assert_eq!(missing.status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert_eq!(missing.json()["detail"][0]["loc"], json!(["header", "X-Device-Id"]));
+    assert_eq!(
+        missing.json()["detail"][0]["loc"],
+        json!(["header", "X-Device-Id"])
+    );
     let blank = send(&service, guest_start(Some("   "))).await;
     assert_eq!(blank.status, StatusCode::BAD_REQUEST);
     assert_eq!(
@@ -98,14 +101,22 @@ async fn three_tests_per_device(service: AiqService, store: Arc<dyn Storage>) {
     assert_eq!(fourth.header("retry-after"), Some("0"));
     assert_eq!(fourth.header("x-tests-remaining"), Some("0"));
     // Another device is not affected.
-    assert_eq!(send(&service, guest_start(Some("device-2"))).await.status, StatusCode::OK);
+    assert_eq!(
+        send(&service, guest_start(Some("device-2"))).await.status,
+        StatusCode::OK
+    );
 }
 
 async fn a_failed_submit_still_uses_the_token(service: AiqService, store: Arc<dyn Storage>) {
     store.import_questions(&starter_bank()).await.unwrap();
     let body = send(&service, guest_start(Some("device-x"))).await.json();
     let token = body["guest_token"].as_str().unwrap();
-    let foreign = guest_submit(&service, token, vec![json!({"question_id": 999_999, "user_answer": "a"})]).await;
+    let foreign = guest_submit(
+        &service,
+        token,
+        vec![json!({"question_id": 999_999, "user_answer": "a"})],
+    )
+    .await;
     assert_eq!(foreign.status, StatusCode::BAD_REQUEST);
     assert!(detail(&foreign).starts_with("Invalid question IDs: 999999."));
     let retry = guest_submit(&service, token, right_answers(&store, &body).await).await;
@@ -147,7 +158,12 @@ async fn claim_moves_the_result_once(service: AiqService, store: Arc<dyn Storage
     );
     let anonymous = send(
         &service,
-        support::json(Method::POST, "/v1/test/guest/claim", json!({"claim_token": claim_token}), None),
+        support::json(
+            Method::POST,
+            "/v1/test/guest/claim",
+            json!({"claim_token": claim_token}),
+            None,
+        ),
     )
     .await;
     assert_eq!(anonymous.status, StatusCode::UNAUTHORIZED);
@@ -164,9 +180,14 @@ async fn claim_moves_the_result_once(service: AiqService, store: Arc<dyn Storage
     let again = send(&service, claim(claim_token)).await;
     assert_eq!(
         (again.status, detail(&again).as_str()),
-        (StatusCode::CONFLICT, "This guest result is already claimed by an account.")
+        (
+            StatusCode::CONFLICT,
+            "This guest result is already claimed by an account."
+        )
     );
-    let history = send(&service, authed(Method::GET, "/v1/test/history", &access)).await.json();
+    let history = send(&service, authed(Method::GET, "/v1/test/history", &access))
+        .await
+        .json();
     assert_eq!(history["total_count"], 1);
     assert_eq!(history["results"][0]["iq_score"], 115);
     // The claimed test starts the claimer's cadence.

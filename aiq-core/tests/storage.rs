@@ -1542,40 +1542,48 @@ async fn statistics_are_refreshed_from_completed_sessions(store: Arc<dyn Storage
         .refresh_question_statistics(&[b, a, single, none, a, gone + 100], at(1000))
         .await
         .unwrap();
-    let order: Vec<QuestionId> = refreshed.iter().map(|(id, _)| *id).collect();
+    let order: Vec<QuestionId> = refreshed.iter().map(|r| r.id).collect();
     assert_eq!(
         order,
         vec![b, a, single, none],
         "as asked, once each, known ids only"
     );
-    let stats = |id| refreshed.iter().find(|(q, _)| *q == id).unwrap().1;
+    let stats = |id| *refreshed.iter().find(|r| r.id == id).unwrap();
     // a: x = 1,1,0,0 against y = 2,1,1,0: p = 0.5, r = 1 / sqrt(2).
     let r = std::f64::consts::FRAC_1_SQRT_2;
-    assert_eq!(stats(a).response_count, 4);
-    assert!((stats(a).empirical_difficulty - 0.5).abs() < 1e-12);
-    assert!((stats(a).discrimination - r).abs() < 1e-9, "{:?}", stats(a));
+    assert_eq!(stats(a).statistics.response_count, 4);
+    assert!((stats(a).statistics.empirical_difficulty - 0.5).abs() < 1e-12);
+    assert!(
+        (stats(a).statistics.discrimination - r).abs() < 1e-9,
+        "{:?}",
+        stats(a)
+    );
     // b: x = 0,0,1,1: the mirror image.
-    assert!((stats(b).discrimination + r).abs() < 1e-9, "{:?}", stats(b));
+    assert!(
+        (stats(b).statistics.discrimination + r).abs() < 1e-9,
+        "{:?}",
+        stats(b)
+    );
     assert!(!stats(b).flagged, "negative, but below fifty responses");
     // One response: no discrimination to speak of.
-    assert_eq!(stats(single).response_count, 1);
-    assert!((stats(single).empirical_difficulty - 1.0).abs() < 1e-12);
-    assert_eq!(stats(single).discrimination, 0.0);
+    assert_eq!(stats(single).statistics.response_count, 1);
+    assert!((stats(single).statistics.empirical_difficulty - 1.0).abs() < 1e-12);
+    assert_eq!(stats(single).statistics.discrimination, 0.0);
     assert_eq!(
         (
-            stats(none).response_count,
-            stats(none).empirical_difficulty,
-            stats(none).discrimination
+            stats(none).statistics.response_count,
+            stats(none).statistics.empirical_difficulty,
+            stats(none).statistics.discrimination
         ),
         (0, 0.0, 0.0)
     );
 
     let stored = store.questions_by_ids(&[a, b]).await.unwrap();
     for q in stored {
-        let s = stats(q.id);
+        let s = stats(q.id).statistics;
         assert_eq!(q.empirical_difficulty, Some(s.empirical_difficulty));
         assert_eq!(q.discrimination, Some(s.discrimination));
-        assert_eq!(q.response_count, s.response_count);
+        assert_eq!(q.response_count as usize, s.response_count);
         assert_eq!(q.quality_flag, QualityFlag::Normal);
     }
     assert!(
@@ -1609,12 +1617,15 @@ async fn negative_discrimination_flags_an_item_at_fifty_responses(store: Arc<dyn
     for i in 0..49 {
         take(i).await;
     }
-    let (_, stats) = store
+    let stats = store
         .refresh_question_statistics(&[item], at(1000))
         .await
         .unwrap()[0];
-    assert_eq!(stats.response_count, 49);
-    assert!(stats.discrimination < -0.99 && !stats.flagged, "{stats:?}");
+    assert_eq!(stats.statistics.response_count, 49);
+    assert!(
+        stats.statistics.discrimination < -0.99 && !stats.flagged,
+        "{stats:?}"
+    );
     assert_eq!(
         store.questions_by_ids(&[item]).await.unwrap()[0].quality_flag,
         QualityFlag::Normal
@@ -1625,10 +1636,10 @@ async fn negative_discrimination_flags_an_item_at_fifty_responses(store: Arc<dyn
         .refresh_question_statistics(&[item, x], at(2000))
         .await
         .unwrap();
-    let (_, stats) = refreshed[0];
-    assert_eq!(stats.response_count, 50);
+    let stats = refreshed[0];
+    assert_eq!(stats.statistics.response_count, 50);
     assert!(stats.flagged, "{stats:?}");
-    assert!(!refreshed[1].1.flagged, "positive discrimination");
+    assert!(!refreshed[1].flagged, "positive discrimination");
     let flagged = &store.questions_by_ids(&[item]).await.unwrap()[0];
     assert_eq!(flagged.quality_flag, QualityFlag::UnderReview);
     assert_eq!(
@@ -1644,7 +1655,7 @@ async fn negative_discrimination_flags_an_item_at_fifty_responses(store: Arc<dyn
             .any(|c| c.id == item)
     );
     // Flags only from normal: a second refresh reports no new flag.
-    let (_, again) = store
+    let again = store
         .refresh_question_statistics(&[item], at(3000))
         .await
         .unwrap()[0];

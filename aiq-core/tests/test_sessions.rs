@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use aiq_core::questions::{Difficulty, Domain, starter_bank};
-use aiq_core::storage::{QuestionStore, Storage, SystemConfigStore};
+use aiq_core::storage::Storage;
 use aiq_core::{AiqService, Config};
 use http::{Method, StatusCode};
 use serde_json::{Value, json};
@@ -41,7 +41,10 @@ async fn start(service: &AiqService, token: &str) -> Reply {
 /// Answers for `questions`: the correct option for the first `correct` of them, a wrong one
 /// for the rest.
 async fn answers(store: &Arc<dyn Storage>, questions: &[Value], correct: usize) -> Vec<Value> {
-    let ids: Vec<i64> = questions.iter().map(|q| q["id"].as_i64().unwrap()).collect();
+    let ids: Vec<i64> = questions
+        .iter()
+        .map(|q| q["id"].as_i64().unwrap())
+        .collect();
     let stored: HashMap<i64, _> = store
         .questions_by_ids(&ids)
         .await
@@ -69,7 +72,12 @@ async fn answers(store: &Arc<dyn Storage>, questions: &[Value], correct: usize) 
         .collect()
 }
 
-async fn submit(service: &AiqService, token: &str, session_id: i64, responses: Vec<Value>) -> Reply {
+async fn submit(
+    service: &AiqService,
+    token: &str,
+    session_id: i64,
+    responses: Vec<Value>,
+) -> Reply {
     send(
         service,
         support::json(
@@ -106,7 +114,11 @@ async fn journey(service: AiqService, store: Arc<dyn Storage>) {
             .or_default() += 1;
     }
     assert_eq!(
-        (by_difficulty["easy"], by_difficulty["medium"], by_difficulty["hard"]),
+        (
+            by_difficulty["easy"],
+            by_difficulty["medium"],
+            by_difficulty["hard"]
+        ),
         (5, 13, 7)
     );
     let session_id = body["session"]["id"].as_i64().unwrap();
@@ -125,7 +137,13 @@ async fn journey(service: AiqService, store: Arc<dyn Storage>) {
         detail(&again)
     );
 
-    let submitted = submit(&service, &token, session_id, answers(&store, &questions, 25).await).await;
+    let submitted = submit(
+        &service,
+        &token,
+        session_id,
+        answers(&store, &questions, 25).await,
+    )
+    .await;
     assert_eq!(submitted.status, StatusCode::OK, "{}", submitted.text());
     let body = submitted.json();
     assert_eq!(body["message"], "Test completed! IQ Score: 115");
@@ -138,20 +156,40 @@ async fn journey(service: AiqService, store: Arc<dyn Storage>) {
     assert_eq!(result["correct_answers"], 25);
     assert_eq!(result["model_scores"]["aiq-generator/1"]["total"], 25);
     assert!(result["confidence_interval"].is_null());
-    assert_eq!(result["response_time_flags"]["flags"], json!(["no_time_data"]));
+    assert_eq!(
+        result["response_time_flags"]["flags"],
+        json!(["no_time_data"])
+    );
     let domains = result["domain_scores"].as_object().unwrap();
     let order: Vec<&str> = domains.keys().map(String::as_str).collect();
-    assert_eq!(order, ["pattern", "logic", "spatial", "math", "verbal", "memory"]);
+    assert_eq!(
+        order,
+        ["pattern", "logic", "spatial", "math", "verbal", "memory"]
+    );
     assert_eq!(result["strongest_domain"], "pattern");
     let result_id = result["id"].as_i64().unwrap();
 
     let none = send(&service, authed(Method::GET, "/v1/test/active", &token)).await;
-    assert_eq!((none.status, none.text().as_str()), (StatusCode::OK, "null"));
+    assert_eq!(
+        (none.status, none.text().as_str()),
+        (StatusCode::OK, "null")
+    );
 
-    let fetched = send(&service, authed(Method::GET, &format!("/v1/test/results/{result_id}"), &token)).await;
+    let fetched = send(
+        &service,
+        authed(
+            Method::GET,
+            &format!("/v1/test/results/{result_id}"),
+            &token,
+        ),
+    )
+    .await;
     assert_eq!(fetched.status, StatusCode::OK);
     assert_eq!(fetched.json()["iq_score"], 115);
-    assert_eq!(fetched.json()["model_scores"]["aiq-generator/1"]["correct"], 25);
+    assert_eq!(
+        fetched.json()["model_scores"]["aiq-generator/1"]["correct"],
+        25
+    );
 
     let history = send(&service, authed(Method::GET, "/v1/test/history", &token)).await;
     assert_eq!(history.status, StatusCode::OK);
@@ -161,7 +199,15 @@ async fn journey(service: AiqService, store: Arc<dyn Storage>) {
     assert_eq!(history["results"][0]["id"], result_id);
     assert!(history["results"][0]["model_scores"].is_null());
 
-    let session = send(&service, authed(Method::GET, &format!("/v1/test/session/{session_id}"), &token)).await;
+    let session = send(
+        &service,
+        authed(
+            Method::GET,
+            &format!("/v1/test/session/{session_id}"),
+            &token,
+        ),
+    )
+    .await;
     assert_eq!(session.json()["questions_count"], 25);
     assert!(session.json()["questions"].is_null());
 
@@ -185,18 +231,30 @@ async fn half_right_scores_100_and_statistics_follow(service: AiqService, store:
     let body = start(&service, &token).await.json();
     let questions = body["questions"].as_array().unwrap()[..24].to_vec();
     let session_id = body["session"]["id"].as_i64().unwrap();
-    let reply = submit(&service, &token, session_id, answers(&store, &questions, 12).await).await;
+    let reply = submit(
+        &service,
+        &token,
+        session_id,
+        answers(&store, &questions, 12).await,
+    )
+    .await;
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.text());
     // Unanswered questions are not scored: 12 of 24.
     assert_eq!(reply.json()["result"]["iq_score"], 100);
     assert_eq!(reply.json()["result"]["total_questions"], 24);
 
     service.settle().await;
-    let ids: Vec<i64> = questions.iter().map(|q| q["id"].as_i64().unwrap()).collect();
+    let ids: Vec<i64> = questions
+        .iter()
+        .map(|q| q["id"].as_i64().unwrap())
+        .collect();
     for question in store.questions_by_ids(&ids).await.unwrap() {
         assert_eq!(question.response_count, 1, "question {}", question.id);
         let right = ids.iter().position(|id| *id == question.id).unwrap() < 12;
-        assert_eq!(question.empirical_difficulty, Some(if right { 1.0 } else { 0.0 }));
+        assert_eq!(
+            question.empirical_difficulty,
+            Some(if right { 1.0 } else { 0.0 })
+        );
     }
 }
 
@@ -210,14 +268,23 @@ async fn submit_errors_in_order(service: AiqService, store: Arc<dyn Storage>) {
     let first = questions[0]["id"].as_i64().unwrap();
 
     let missing = submit(&service, &token, 999_999, vec![]).await;
-    assert_eq!((missing.status, detail(&missing).as_str()), (StatusCode::NOT_FOUND, "Test session not found."));
+    assert_eq!(
+        (missing.status, detail(&missing).as_str()),
+        (StatusCode::NOT_FOUND, "Test session not found.")
+    );
     let foreign = submit(&service, &other, session_id, vec![]).await;
     assert_eq!(
         (foreign.status, detail(&foreign).as_str()),
-        (StatusCode::FORBIDDEN, "Not authorized to access this test session.")
+        (
+            StatusCode::FORBIDDEN,
+            "Not authorized to access this test session."
+        )
     );
     let empty = submit(&service, &token, session_id, vec![]).await;
-    assert_eq!((empty.status, detail(&empty).as_str()), (StatusCode::BAD_REQUEST, "Response list cannot be empty."));
+    assert_eq!(
+        (empty.status, detail(&empty).as_str()),
+        (StatusCode::BAD_REQUEST, "Response list cannot be empty.")
+    );
     let wrong_ids = submit(
         &service,
         &token,
@@ -234,10 +301,19 @@ async fn submit_errors_in_order(service: AiqService, store: Arc<dyn Storage>) {
         detail(&wrong_ids),
         "Invalid question IDs: 999993, 999997. These questions do not belong to this test session."
     );
-    let blank = submit(&service, &token, session_id, vec![json!({"question_id": first, "user_answer": " \t "})]).await;
+    let blank = submit(
+        &service,
+        &token,
+        session_id,
+        vec![json!({"question_id": first, "user_answer": " \t "})],
+    )
+    .await;
     assert_eq!(
         (blank.status, detail(&blank)),
-        (StatusCode::BAD_REQUEST, format!("User answer for question {first} cannot be empty."))
+        (
+            StatusCode::BAD_REQUEST,
+            format!("User answer for question {first} cannot be empty.")
+        )
     );
     let twice = submit(
         &service,
@@ -250,27 +326,74 @@ async fn submit_errors_in_order(service: AiqService, store: Arc<dyn Storage>) {
     )
     .await;
     assert_eq!(twice.status, StatusCode::CONFLICT);
-    let invalid = submit(&service, &token, session_id, vec![json!({"question_id": 0, "user_answer": "a"})]).await;
+    let invalid = submit(
+        &service,
+        &token,
+        session_id,
+        vec![json!({"question_id": 0, "user_answer": "a"})],
+    )
+    .await;
     assert_eq!(invalid.status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert_eq!(invalid.json()["detail"][0]["loc"], json!(["body", "responses", 0, "question_id"]));
+    assert_eq!(
+        invalid.json()["detail"][0]["loc"],
+        json!(["body", "responses", 0, "question_id"])
+    );
 
     // Nothing was written by the failures: the session is still in progress and unanswered.
-    let status = send(&service, authed(Method::GET, &format!("/v1/test/session/{session_id}"), &token)).await;
+    let status = send(
+        &service,
+        authed(
+            Method::GET,
+            &format!("/v1/test/session/{session_id}"),
+            &token,
+        ),
+    )
+    .await;
     assert_eq!(status.json()["session"]["status"], "in_progress");
     assert_eq!(status.json()["questions_count"], 0);
 
-    let done = submit(&service, &token, session_id, answers(&store, &questions, 3).await).await;
+    let done = submit(
+        &service,
+        &token,
+        session_id,
+        answers(&store, &questions, 3).await,
+    )
+    .await;
     assert_eq!(done.status, StatusCode::OK);
-    let late = submit(&service, &token, session_id, answers(&store, &questions, 3).await).await;
+    let late = submit(
+        &service,
+        &token,
+        session_id,
+        answers(&store, &questions, 3).await,
+    )
+    .await;
     assert_eq!(
         (late.status, detail(&late).as_str()),
-        (StatusCode::BAD_REQUEST, "Test session is already completed. Only in-progress sessions can be modified.")
+        (
+            StatusCode::BAD_REQUEST,
+            "Test session is already completed. Only in-progress sessions can be modified."
+        )
     );
     let result_id = done.json()["result"]["id"].as_i64().unwrap();
-    let stranger = send(&service, authed(Method::GET, &format!("/v1/test/results/{result_id}"), &other)).await;
+    let stranger = send(
+        &service,
+        authed(
+            Method::GET,
+            &format!("/v1/test/results/{result_id}"),
+            &other,
+        ),
+    )
+    .await;
     assert_eq!(stranger.status, StatusCode::FORBIDDEN);
-    let nothing = send(&service, authed(Method::GET, "/v1/test/results/424242", &token)).await;
-    assert_eq!((nothing.status, detail(&nothing).as_str()), (StatusCode::NOT_FOUND, "Test result not found."));
+    let nothing = send(
+        &service,
+        authed(Method::GET, "/v1/test/results/424242", &token),
+    )
+    .await;
+    assert_eq!(
+        (nothing.status, detail(&nothing).as_str()),
+        (StatusCode::NOT_FOUND, "Test result not found.")
+    );
 }
 
 async fn abandon_then_fresh_questions(service: AiqService, store: Arc<dyn Storage>) {
@@ -278,12 +401,31 @@ async fn abandon_then_fresh_questions(service: AiqService, store: Arc<dyn Storag
     let token = user(&service, "abandon@example.com").await;
     let first = start(&service, &token).await.json();
     let session_id = first["session"]["id"].as_i64().unwrap();
-    let abandoned = send(&service, authed(Method::POST, &format!("/v1/test/{session_id}/abandon"), &token)).await;
+    let abandoned = send(
+        &service,
+        authed(
+            Method::POST,
+            &format!("/v1/test/{session_id}/abandon"),
+            &token,
+        ),
+    )
+    .await;
     assert_eq!(abandoned.status, StatusCode::OK);
-    assert_eq!(abandoned.json()["message"], "Test session abandoned successfully");
+    assert_eq!(
+        abandoned.json()["message"],
+        "Test session abandoned successfully"
+    );
     assert_eq!(abandoned.json()["responses_saved"], 0);
     assert_eq!(abandoned.json()["session"]["status"], "abandoned");
-    let twice = send(&service, authed(Method::POST, &format!("/v1/test/{session_id}/abandon"), &token)).await;
+    let twice = send(
+        &service,
+        authed(
+            Method::POST,
+            &format!("/v1/test/{session_id}/abandon"),
+            &token,
+        ),
+    )
+    .await;
     assert_eq!(
         detail(&twice),
         "Test session is already abandoned. Only in-progress sessions can be modified."
@@ -292,7 +434,12 @@ async fn abandon_then_fresh_questions(service: AiqService, store: Arc<dyn Storag
     // Fewer than 7 answers: no cooldown; and no question comes back.
     let second = start(&service, &token).await;
     assert_eq!(second.status, StatusCode::OK, "{}", second.text());
-    let seen: Vec<i64> = first["questions"].as_array().unwrap().iter().map(|q| q["id"].as_i64().unwrap()).collect();
+    let seen: Vec<i64> = first["questions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|q| q["id"].as_i64().unwrap())
+        .collect();
     for question in second.json()["questions"].as_array().unwrap() {
         assert!(!seen.contains(&question["id"].as_i64().unwrap()));
     }
@@ -307,8 +454,16 @@ async fn ten_concurrent_starts_make_one_session(service: AiqService, store: Arc<
         async move { start(&service, &token).await }
     })
     .await;
-    let ok = replies.iter().filter(|r| r.status == StatusCode::OK).count();
-    assert_eq!(ok, 1, "{:?}", replies.iter().map(|r| r.status).collect::<Vec<_>>());
+    let ok = replies
+        .iter()
+        .filter(|r| r.status == StatusCode::OK)
+        .count();
+    assert_eq!(
+        ok,
+        1,
+        "{:?}",
+        replies.iter().map(|r| r.status).collect::<Vec<_>>()
+    );
     for reply in replies.iter().filter(|r| r.status != StatusCode::OK) {
         assert!(
             reply.status == StatusCode::BAD_REQUEST || reply.status == StatusCode::CONFLICT,
@@ -333,8 +488,16 @@ async fn ten_concurrent_submits_make_one_result(service: AiqService, store: Arc<
         async move { submit(&service, &token, session_id, responses).await }
     })
     .await;
-    let ok: Vec<&Reply> = replies.iter().filter(|r| r.status == StatusCode::OK).collect();
-    assert_eq!(ok.len(), 1, "{:?}", replies.iter().map(|r| r.status).collect::<Vec<_>>());
+    let ok: Vec<&Reply> = replies
+        .iter()
+        .filter(|r| r.status == StatusCode::OK)
+        .collect();
+    assert_eq!(
+        ok.len(),
+        1,
+        "{:?}",
+        replies.iter().map(|r| r.status).collect::<Vec<_>>()
+    );
     for reply in replies.iter().filter(|r| r.status != StatusCode::OK) {
         assert!(
             reply.status == StatusCode::BAD_REQUEST || reply.status == StatusCode::CONFLICT,
@@ -343,7 +506,9 @@ async fn ten_concurrent_submits_make_one_result(service: AiqService, store: Arc<
             reply.text()
         );
     }
-    let history = send(&service, authed(Method::GET, "/v1/test/history", &token)).await.json();
+    let history = send(&service, authed(Method::GET, "/v1/test/history", &token))
+        .await
+        .json();
     assert_eq!(history["total_count"], 1);
     assert_eq!(store.response_count(session_id).await.unwrap(), 25);
 }
@@ -351,7 +516,10 @@ async fn ten_concurrent_submits_make_one_result(service: AiqService, store: Arc<
 async fn weighted_scoring_follows_system_config(service: AiqService, store: Arc<dyn Storage>) {
     load_bank(&store).await;
     let now = aiq_core::time::now();
-    store.set_system_config("use_weighted_scoring", json!({"enabled": true}), now).await.unwrap();
+    store
+        .set_system_config("use_weighted_scoring", json!({"enabled": true}), now)
+        .await
+        .unwrap();
     // Only pattern counts: answering every pattern item right scores 115 whatever the rest.
     store
         .set_system_config("domain_weights", json!({"pattern": 1.0}), now)
@@ -360,7 +528,10 @@ async fn weighted_scoring_follows_system_config(service: AiqService, store: Arc<
     let token = user(&service, "weighted@example.com").await;
     let body = start(&service, &token).await.json();
     let questions = body["questions"].as_array().unwrap();
-    let ids: Vec<i64> = questions.iter().map(|q| q["id"].as_i64().unwrap()).collect();
+    let ids: Vec<i64> = questions
+        .iter()
+        .map(|q| q["id"].as_i64().unwrap())
+        .collect();
     let stored = store.questions_by_ids(&ids).await.unwrap();
     let responses: Vec<Value> = stored
         .iter()
@@ -368,26 +539,55 @@ async fn weighted_scoring_follows_system_config(service: AiqService, store: Arc<
             let answer = if q.domain() == Domain::Pattern {
                 q.content.correct_answer.clone()
             } else {
-                q.content.answer_options.iter().find(|o| !q.content.is_correct(o)).unwrap().clone()
+                q.content
+                    .answer_options
+                    .iter()
+                    .find(|o| !q.content.is_correct(o))
+                    .unwrap()
+                    .clone()
             };
             json!({"question_id": q.id, "user_answer": answer})
         })
         .collect();
-    let reply = submit(&service, &token, body["session"]["id"].as_i64().unwrap(), responses).await;
+    let reply = submit(
+        &service,
+        &token,
+        body["session"]["id"].as_i64().unwrap(),
+        responses,
+    )
+    .await;
     assert_eq!(reply.json()["result"]["iq_score"], 115, "{}", reply.text());
 }
 
 async fn unseen_questions_are_listed_not_marked(service: AiqService, store: Arc<dyn Storage>) {
     load_bank(&store).await;
     let token = user(&service, "unseen@example.com").await;
-    let reply = send(&service, authed(Method::GET, "/v1/questions/unseen?count=7", &token)).await;
+    let reply = send(
+        &service,
+        authed(Method::GET, "/v1/questions/unseen?count=7", &token),
+    )
+    .await;
     assert_eq!(reply.status, StatusCode::OK);
     assert_eq!(reply.json()["questions"].as_array().unwrap().len(), 7);
-    assert_eq!((reply.json()["total_count"].clone(), reply.json()["requested_count"].clone()), (json!(7), json!(7)));
-    let again = send(&service, authed(Method::GET, "/v1/questions/unseen?count=7", &token)).await;
+    assert_eq!(
+        (
+            reply.json()["total_count"].clone(),
+            reply.json()["requested_count"].clone()
+        ),
+        (json!(7), json!(7))
+    );
+    let again = send(
+        &service,
+        authed(Method::GET, "/v1/questions/unseen?count=7", &token),
+    )
+    .await;
     assert_eq!(again.json()["questions"], reply.json()["questions"]);
     for bad in ["count=0", "count=101", "count=abc"] {
-        let reply = send(&service, authed(Method::GET, &format!("/v1/questions/unseen?{bad}"), &token)).await;
+        let reply = send(
+            &service,
+            authed(Method::GET, &format!("/v1/questions/unseen?{bad}"), &token),
+        )
+        .await;
         assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY, "{bad}");
     }
 }
@@ -405,11 +605,18 @@ async fn an_exhausted_pool_is_a_404(service: AiqService, store: Arc<dyn Storage>
     // Fewer than requested is allowed silently.
     assert_eq!(first.json()["total_questions"], 3);
     let id = first.json()["session"]["id"].as_i64().unwrap();
-    send(&service, authed(Method::POST, &format!("/v1/test/{id}/abandon"), &token)).await;
+    send(
+        &service,
+        authed(Method::POST, &format!("/v1/test/{id}/abandon"), &token),
+    )
+    .await;
     let empty = start(&service, &token).await;
     assert_eq!(
         (empty.status, detail(&empty).as_str()),
-        (StatusCode::NOT_FOUND, "No unseen questions available. Question pool may be exhausted.")
+        (
+            StatusCode::NOT_FOUND,
+            "No unseen questions available. Question pool may be exhausted."
+        )
     );
 }
 

@@ -100,7 +100,10 @@ pub(crate) fn generate_bank(seed: u64, per_cell: usize, out: Option<&str>) -> Ex
     };
     match written {
         Ok(()) => {
-            eprintln!("generated {} questions (seed {seed}, {per_cell} per cell)", bank.len());
+            eprintln!(
+                "generated {} questions (seed {seed}, {per_cell} per cell)",
+                bank.len()
+            );
             ExitCode::SUCCESS
         }
         Err(error) => {

@@ -4,8 +4,8 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use aiq_core::config::RateLimitStorage;
-use aiq_core::ratelimit::{FallbackLimiter, MemoryLimiter, RedisLimiter};
 use aiq_core::questions::starter_bank;
+use aiq_core::ratelimit::{FallbackLimiter, MemoryLimiter, RedisLimiter};
 use aiq_core::storage::{
     GUEST_TOKENS_PREFIX, MemoryStore, PgStore, QuestionStore, REDIS_REVOCATIONS_PREFIX,
     RedisGuestTokens, RedisRevocations, Storage, redis_display_url,
@@ -60,7 +60,10 @@ pub(crate) async fn run(config: Config) -> ExitCode {
                 "DATABASE_URL is not set: using the in-memory store, data is not persisted and is lost when the server stops"
             );
             let bank = starter_bank();
-            tracing::info!(questions = bank.len(), "in-memory store holds the starter question bank");
+            tracing::info!(
+                questions = bank.len(),
+                "in-memory store holds the starter question bank"
+            );
             (Arc::new(MemoryStore::with_questions(&bank)), None)
         }
     };
@@ -154,10 +157,10 @@ pub(crate) async fn run(config: Config) -> ExitCode {
         Err(error) => tracing::warn!(%error, "listening on an unknown address"),
     }
 
-    let result = service.serve(listener, shutdown_signal()).await;
+    let result = service.clone().serve(listener, shutdown_signal()).await;
     // Item statistics queued by the last submits; bounded so a stuck database cannot hold the
     // exit.
-    if tokio::time::timeout(config.app.shutdown_timeout, service.settle())
+    if tokio::time::timeout(config.http.shutdown_timeout, service.settle())
         .await
         .is_err()
     {

@@ -58,8 +58,7 @@ pub(crate) async fn start_guest_test(
             user_id: GUEST_USER_ID,
             started_at: now,
             question_ids: composition.question_ids.clone(),
-            composition_metadata: serde_json::to_value(&composition.metadata)
-                .unwrap_or_default(),
+            composition_metadata: serde_json::to_value(&composition.metadata).unwrap_or_default(),
             is_adaptive: false,
             record_seen: false,
         })

@@ -28,7 +28,11 @@ struct Cached {
 impl AlphaCache {
     /// The 95% interval around `iq`, when the cached alpha allows one. A stale or missing alpha
     /// starts a recomputation and this submit uses what is cached.
-    pub(crate) fn confidence_interval(&self, state: &AppState, iq: i32) -> Option<ConfidenceInterval> {
+    pub(crate) fn confidence_interval(
+        &self,
+        state: &AppState,
+        iq: i32,
+    ) -> Option<ConfidenceInterval> {
         self.current(state)
             .and_then(|alpha| crate::scoring::confidence_interval(iq, alpha))
     }

@@ -80,8 +80,7 @@ pub(crate) async fn start_test(
             user_id: user.id,
             started_at: now,
             question_ids: composition.question_ids.clone(),
-            composition_metadata: serde_json::to_value(&composition.metadata)
-                .unwrap_or_default(),
+            composition_metadata: serde_json::to_value(&composition.metadata).unwrap_or_default(),
             is_adaptive,
             record_seen: true,
         })

@@ -79,11 +79,11 @@ async fn work(inner: Arc<Inner>, state: AppState) {
             .await
         {
             Ok(refreshed) => {
-                for (id, statistics) in refreshed.iter().filter(|(_, s)| s.flagged) {
+                for question in refreshed.iter().filter(|q| q.flagged) {
                     tracing::warn!(
-                        question_id = id,
-                        discrimination = statistics.discrimination,
-                        responses = statistics.response_count,
+                        question_id = question.id,
+                        discrimination = question.statistics.discrimination,
+                        responses = question.statistics.response_count,
                         "question flagged for review: negative discrimination"
                     );
                     metrics::counter!(telemetry::QUESTIONS_FLAGGED).increment(1);

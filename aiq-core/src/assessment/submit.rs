@@ -8,8 +8,8 @@ use super::{AssessmentError, Taker};
 use crate::input::Answer;
 use crate::questions::Domain;
 use crate::scoring::{
-    ScoredItem, ScoringMethod, ctt_iq, domain_scores, percentile, response_time_flags, validity_analysis,
-    weighted_iq,
+    ScoredItem, ScoringMethod, ctt_iq, domain_scores, percentile, response_time_flags,
+    validity_analysis, weighted_iq,
 };
 use crate::state::AppState;
 use crate::storage::{
@@ -126,8 +126,7 @@ pub(crate) async fn submit_test(
         })?;
 
     metrics::gauge!(telemetry::TEST_SESSIONS_ACTIVE).decrement(1.0);
-    metrics::counter!(telemetry::TEST_SESSIONS_COMPLETED, "test.kind" => taker.kind())
-        .increment(1);
+    metrics::counter!(telemetry::TEST_SESSIONS_COMPLETED, "test.kind" => taker.kind()).increment(1);
     metrics::histogram!(telemetry::TEST_IQ_SCORE).record(f64::from(iq));
     state.statistics.refresh(state, ids);
     Ok(Submitted {

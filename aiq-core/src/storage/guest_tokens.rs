@@ -43,8 +43,12 @@ pub struct GuestToken {
 #[async_trait]
 pub trait GuestTokenStore: std::fmt::Debug + Send + Sync + 'static {
     /// Stores `payload` under `token` for `ttl`.
-    async fn put(&self, token: &str, payload: &GuestToken, ttl: Duration)
-    -> Result<(), StorageError>;
+    async fn put(
+        &self,
+        token: &str,
+        payload: &GuestToken,
+        ttl: Duration,
+    ) -> Result<(), StorageError>;
 
     /// Removes and returns the payload: of two concurrent callers at most one gets it.
     async fn take(&self, token: &str) -> Result<Option<GuestToken>, StorageError>;
@@ -158,9 +162,7 @@ fn unavailable(err: redis::RedisError) -> StorageError {
 
 fn decode(value: Option<String>) -> Result<Option<GuestToken>, StorageError> {
     value
-        .map(|text| {
-            serde_json::from_str(&text).map_err(|e| StorageError::Backend(Box::new(e)))
-        })
+        .map(|text| serde_json::from_str(&text).map_err(|e| StorageError::Backend(Box::new(e))))
         .transpose()
 }
 

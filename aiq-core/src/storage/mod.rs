@@ -39,8 +39,7 @@ pub use self::password_reset::{NewPasswordReset, PasswordChange, PasswordResetSt
 pub(crate) use self::postgres::is_valid_url as postgres_url_is_valid;
 pub use self::postgres::{MigrationReport, PgStore};
 pub use self::questions::{
-    AUTO_FLAG_MIN_RESPONSES, QualityFlag, Question, QuestionId, QuestionStatistics, QuestionStore,
-    content_key,
+    QualityFlag, Question, QuestionId, QuestionStore, RefreshedQuestion, content_key,
 };
 pub(crate) use self::redis::connect as redis_connect;
 pub use self::redis::{

@@ -8,6 +8,7 @@ use time::OffsetDateTime;
 use super::StorageError;
 use super::users::UserId;
 use crate::questions::{Difficulty, Domain, NewQuestion};
+use crate::scoring::ItemStatistics;
 use crate::selection::Candidate;
 
 /// A question's id.
@@ -120,25 +121,15 @@ pub fn content_key(question: &NewQuestion) -> String {
         .collect()
 }
 
-/// The statistics of one question after a refresh.
+/// One question's statistics after a refresh.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct QuestionStatistics {
-    /// Share of correct responses.
-    pub empirical_difficulty: f64,
-    /// Point-biserial discrimination (0.0 below two responses or without variance).
-    pub discrimination: f64,
-    /// Responses counted.
-    pub response_count: i32,
+pub struct RefreshedQuestion {
+    /// The question.
+    pub id: QuestionId,
+    /// Share correct, discrimination and response count.
+    pub statistics: ItemStatistics,
     /// Whether this refresh moved the item to `under_review`.
     pub flagged: bool,
-}
-
-/// Responses an item needs before negative discrimination flags it for review.
-pub const AUTO_FLAG_MIN_RESPONSES: i32 = 50;
-
-/// The reason recorded when negative discrimination flags an item for review.
-pub(crate) fn negative_discrimination_reason(discrimination: f64) -> String {
-    format!("Negative discrimination: {discrimination:.3}")
 }
 
 /// Reading and maintaining the item bank.
@@ -172,11 +163,12 @@ pub trait QuestionStore {
 
     /// Recomputes the statistics of these questions over all their responses in completed
     /// sessions: share correct, point-biserial against each session's correct count, count;
-    /// flags an item `under_review` when it has at least [`AUTO_FLAG_MIN_RESPONSES`] responses
-    /// and negative discrimination (only from `normal`).
+    /// flags an item `under_review` when [`ItemStatistics::should_flag`] says so (only from
+    /// `normal`), with [`ItemStatistics::flag_reason`]. Each id is answered once, in the order
+    /// asked.
     async fn refresh_question_statistics(
         &self,
         ids: &[QuestionId],
         now: OffsetDateTime,
-    ) -> Result<Vec<(QuestionId, QuestionStatistics)>, StorageError>;
+    ) -> Result<Vec<RefreshedQuestion>, StorageError>;
 }

@@ -6,7 +6,9 @@ use axum::http::HeaderMap;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::schema::{self, QuestionResponse, ResultExtras, TestResultResponse, TestSessionResponse};
+use super::schema::{
+    self, QuestionResponse, ResultExtras, TestResultResponse, TestSessionResponse,
+};
 use super::submit::SubmitTestResponse;
 use super::{ResponseItem, answered};
 use crate::assessment;

@@ -148,8 +148,12 @@ impl TestResultResponse {
             _ => scores.domain_scores,
         };
         let model_scores = extras.models.and_then(|models| {
-            model_scores(models.iter().map(|(model, correct)| (model.as_deref(), *correct)))
-                .and_then(|scores| serde_json::to_value(scores).ok())
+            model_scores(
+                models
+                    .iter()
+                    .map(|(model, correct)| (model.as_deref(), *correct)),
+            )
+            .and_then(|scores| serde_json::to_value(scores).ok())
         });
         let confidence_interval = match (scores.ci_lower, scores.ci_upper, scores.standard_error) {
             (Some(lower), Some(upper), Some(standard_error)) => Some(ConfidenceInterval {

@@ -77,7 +77,10 @@ pub(super) async fn active_session(
     State(state): State<AppState>,
     current: CurrentUser,
 ) -> Result<Json<Option<TestSessionStatusResponse>>, ApiError> {
-    let context = state.storage.start_context(current.user.id, i64::MAX).await?;
+    let context = state
+        .storage
+        .start_context(current.user.id, i64::MAX)
+        .await?;
     Ok(Json(match context.active {
         Some(session) => Some(status_of(&state, session).await?),
         None => None,

@@ -61,8 +61,7 @@ pub(super) async fn start_test(
     // `adaptive=true` is served as a fixed-form test until the adaptive engine lands.
     let _adaptive = query.adaptive.unwrap_or(false);
     let started =
-        assessment::start_test(&state, &current.user, usize::try_from(count).unwrap_or(25))
-            .await?;
+        assessment::start_test(&state, &current.user, usize::try_from(count).unwrap_or(25)).await?;
     Ok(Json(StartTestResponse {
         session: started.session.into(),
         total_questions: started.questions.len(),

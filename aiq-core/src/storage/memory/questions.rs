@@ -7,12 +7,11 @@ use time::OffsetDateTime;
 
 use super::MemoryStore;
 use crate::questions::NewQuestion;
-use crate::scoring::point_biserial;
+use crate::scoring::ItemStatistics;
 use crate::selection::Candidate;
 use crate::storage::StorageError;
 use crate::storage::questions::{
-    AUTO_FLAG_MIN_RESPONSES, QualityFlag, Question, QuestionId, QuestionStatistics, QuestionStore,
-    content_key, negative_discrimination_reason,
+    QualityFlag, Question, QuestionId, QuestionStore, RefreshedQuestion, content_key,
 };
 use crate::storage::sessions::SessionStatus;
 use crate::storage::users::UserId;
@@ -125,7 +124,7 @@ impl QuestionStore for MemoryStore {
         &self,
         ids: &[QuestionId],
         _now: OffsetDateTime,
-    ) -> Result<Vec<(QuestionId, QuestionStatistics)>, StorageError> {
+    ) -> Result<Vec<RefreshedQuestion>, StorageError> {
         let mut state = self.state();
         let state = &mut *state;
         // (correct, the session's correct count) per question, over completed sessions.
@@ -161,41 +160,25 @@ impl QuestionStore for MemoryStore {
             else {
                 continue;
             };
-            let statistics = statistics_of(list);
+            let statistics = ItemStatistics::from_responses(list).unwrap_or(ItemStatistics {
+                empirical_difficulty: 0.0,
+                discrimination: 0.0,
+                response_count: 0,
+            });
             question.empirical_difficulty = Some(statistics.empirical_difficulty);
             question.discrimination = Some(statistics.discrimination);
-            question.response_count = statistics.response_count;
-            let flagged = question.quality_flag == QualityFlag::Normal
-                && statistics.response_count >= AUTO_FLAG_MIN_RESPONSES
-                && statistics.discrimination < 0.0;
+            question.response_count = i32::try_from(statistics.response_count).unwrap_or(i32::MAX);
+            let flagged = question.quality_flag == QualityFlag::Normal && statistics.should_flag();
             if flagged {
                 question.quality_flag = QualityFlag::UnderReview;
-                question.quality_flag_reason =
-                    Some(negative_discrimination_reason(statistics.discrimination));
+                question.quality_flag_reason = Some(statistics.flag_reason());
             }
-            refreshed.push((
-                *id,
-                QuestionStatistics {
-                    flagged,
-                    ..statistics
-                },
-            ));
+            refreshed.push(RefreshedQuestion {
+                id: *id,
+                statistics,
+                flagged,
+            });
         }
         Ok(refreshed)
-    }
-}
-
-fn statistics_of(pairs: &[(bool, f64)]) -> QuestionStatistics {
-    let count = pairs.len();
-    let correct = pairs.iter().filter(|(correct, _)| *correct).count();
-    QuestionStatistics {
-        empirical_difficulty: if count == 0 {
-            0.0
-        } else {
-            correct as f64 / count as f64
-        },
-        discrimination: point_biserial(pairs),
-        response_count: i32::try_from(count).unwrap_or(i32::MAX),
-        flagged: false,
     }
 }

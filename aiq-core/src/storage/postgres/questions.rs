@@ -9,11 +9,11 @@ use tokio_postgres::types::Json;
 
 use super::{PgStore, db_error, timed};
 use crate::questions::{Difficulty, Domain, NewQuestion};
+use crate::scoring::ItemStatistics;
 use crate::selection::Candidate;
 use crate::storage::StorageError;
 use crate::storage::questions::{
-    AUTO_FLAG_MIN_RESPONSES, QualityFlag, Question, QuestionId, QuestionStatistics, QuestionStore,
-    content_key, negative_discrimination_reason,
+    QualityFlag, Question, QuestionId, QuestionStore, RefreshedQuestion, content_key,
 };
 use crate::storage::users::UserId;
 
@@ -259,7 +259,7 @@ impl QuestionStore for PgStore {
         &self,
         ids: &[QuestionId],
         now: OffsetDateTime,
-    ) -> Result<Vec<(QuestionId, QuestionStatistics)>, StorageError> {
+    ) -> Result<Vec<RefreshedQuestion>, StorageError> {
         let _timed = timed("refresh_question_statistics", "questions");
         if ids.is_empty() {
             return Ok(Vec::new());
@@ -291,29 +291,28 @@ impl QuestionStore for PgStore {
         for row in &rows {
             let id: QuestionId = row.try_get(0).map_err(db_error)?;
             let flag: &str = row.try_get(1).map_err(db_error)?;
-            let statistics = QuestionStatistics {
-                response_count: row.try_get(2).map_err(db_error)?,
+            let count: i32 = row.try_get(2).map_err(db_error)?;
+            let statistics = ItemStatistics {
+                response_count: usize::try_from(count).unwrap_or(0),
                 empirical_difficulty: row.try_get(3).map_err(db_error)?,
                 discrimination: row.try_get(4).map_err(db_error)?,
-                flagged: false,
             };
-            let flagged = flag == QualityFlag::Normal.as_str()
-                && statistics.response_count >= AUTO_FLAG_MIN_RESPONSES
-                && statistics.discrimination < 0.0;
+            let flagged = flag == QualityFlag::Normal.as_str() && statistics.should_flag();
             computed.insert(
                 id,
-                QuestionStatistics {
+                RefreshedQuestion {
+                    id,
+                    statistics,
                     flagged,
-                    ..statistics
                 },
             );
         }
         // In the order asked, each item once.
         let mut seen = HashSet::new();
-        let refreshed: Vec<(QuestionId, QuestionStatistics)> = ids
+        let refreshed: Vec<RefreshedQuestion> = ids
             .iter()
             .filter(|id| seen.insert(**id))
-            .filter_map(|id| computed.get(id).map(|s| (*id, *s)))
+            .filter_map(|id| computed.get(id).copied())
             .collect();
         let update = tx
             .prepare_cached(
@@ -333,26 +332,23 @@ impl QuestionStore for PgStore {
             .map_err(db_error)?;
         let reasons: Vec<Option<String>> = refreshed
             .iter()
-            .map(|(_, s)| {
-                s.flagged
-                    .then(|| negative_discrimination_reason(s.discrimination))
-            })
+            .map(|r| r.flagged.then(|| r.statistics.flag_reason()))
             .collect();
         tx.execute(
             &update,
             &[
-                &refreshed.iter().map(|(id, _)| *id).collect::<Vec<_>>(),
+                &refreshed.iter().map(|r| r.id).collect::<Vec<_>>(),
                 &refreshed
                     .iter()
-                    .map(|(_, s)| s.empirical_difficulty)
+                    .map(|r| r.statistics.empirical_difficulty)
                     .collect::<Vec<_>>(),
                 &refreshed
                     .iter()
-                    .map(|(_, s)| s.discrimination)
+                    .map(|r| r.statistics.discrimination)
                     .collect::<Vec<_>>(),
                 &refreshed
                     .iter()
-                    .map(|(_, s)| s.response_count)
+                    .map(|r| i32::try_from(r.statistics.response_count).unwrap_or(i32::MAX))
                     .collect::<Vec<_>>(),
                 &reasons,
                 &now,
