@@ -339,6 +339,10 @@ async fn submit_errors_in_order(service: AiqService, store: Arc<dyn Storage>) {
         json!(["body", "responses", 0, "question_id"])
     );
 
+    let not_a_number = send(&service, authed(Method::GET, "/v1/test/session/abc", &token)).await;
+    assert_eq!(not_a_number.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(not_a_number.json()["detail"][0]["loc"], json!(["path"]));
+
     // Nothing was written by the failures: the session is still in progress and unanswered.
     let status = send(
         &service,

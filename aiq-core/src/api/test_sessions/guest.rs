@@ -111,6 +111,13 @@ pub(super) async fn submit(
     ApiJson(body): ApiJson<GuestSubmitRequest>,
 ) -> Result<Json<GuestSubmitTestResponse>, ApiError> {
     let token = body.guest_token.as_str().trim();
+    if token.is_empty() {
+        return Err(ApiError::Validation(vec![ValidationIssue::new(
+            ["body", "guest_token"],
+            "Value error, guest_token cannot be blank.",
+            "value_error",
+        )]));
+    }
     let (submitted, claim_token) = assessment::submit_guest_test(
         &state,
         token,
@@ -160,6 +167,13 @@ pub(super) async fn claim(
     ApiJson(body): ApiJson<GuestClaimRequest>,
 ) -> Result<Json<GuestClaimResponse>, ApiError> {
     let token = body.claim_token.as_str().trim();
+    if token.is_empty() {
+        return Err(ApiError::Validation(vec![ValidationIssue::new(
+            ["body", "claim_token"],
+            "Value error, claim_token cannot be blank.",
+            "value_error",
+        )]));
+    }
     let (session, result, responses_count) =
         assessment::claim_guest_result(&state, &current.user, token).await?;
     Ok(Json(GuestClaimResponse {

@@ -1,7 +1,7 @@
 //! `GET /v1/test/results/{id}` and `GET /v1/test/history`.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -9,7 +9,7 @@ use super::schema::{ResultExtras, TestResultResponse, model_pairs};
 use crate::assessment::AssessmentError;
 use crate::auth::CurrentUser;
 use crate::error::ApiError;
-use crate::extract::{ApiQuery, query_in_range};
+use crate::extract::{ApiPath, ApiQuery, query_in_range};
 use crate::state::AppState;
 use crate::storage::DOMAIN_POPULATION_STATS;
 
@@ -30,7 +30,7 @@ use crate::storage::DOMAIN_POPULATION_STATS;
 pub(super) async fn get_result(
     State(state): State<AppState>,
     current: CurrentUser,
-    Path(result_id): Path<i64>,
+    ApiPath(result_id): ApiPath<i64>,
 ) -> Result<Json<TestResultResponse>, ApiError> {
     let result = state
         .storage

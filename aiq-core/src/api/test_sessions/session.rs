@@ -1,7 +1,7 @@
 //! `GET /v1/test/session/{id}`, `GET /v1/test/active`, `POST /v1/test/{id}/abandon`.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -9,6 +9,7 @@ use super::schema::{self, QuestionResponse, TestSessionResponse};
 use crate::assessment::{self, owned_session, questions_in_order};
 use crate::auth::CurrentUser;
 use crate::error::ApiError;
+use crate::extract::ApiPath;
 use crate::state::AppState;
 use crate::storage::{SessionStatus, TestSession};
 
@@ -56,7 +57,7 @@ async fn status_of(
 pub(super) async fn get_session(
     State(state): State<AppState>,
     current: CurrentUser,
-    Path(session_id): Path<i64>,
+    ApiPath(session_id): ApiPath<i64>,
 ) -> Result<Json<TestSessionStatusResponse>, ApiError> {
     let session = owned_session(&state, &current.user, session_id).await?;
     Ok(Json(status_of(&state, session).await?))
@@ -113,7 +114,7 @@ pub(crate) struct TestSessionAbandonResponse {
 pub(super) async fn abandon(
     State(state): State<AppState>,
     current: CurrentUser,
-    Path(session_id): Path<i64>,
+    ApiPath(session_id): ApiPath<i64>,
 ) -> Result<Json<TestSessionAbandonResponse>, ApiError> {
     let (session, responses_saved) =
         assessment::abandon_test(&state, &current.user, session_id).await?;
