@@ -13,5 +13,6 @@ pub mod generate;
 
 pub use self::bank::{BankError, BankLine, STARTER_BANK_JSONL, parse_bank, starter_bank};
 pub use self::model::{
-    Difficulty, Domain, MAX_ANSWER_CHARS, MAX_TEXT_CHARS, NewQuestion, QuestionProblem, answers_match,
+    Difficulty, Domain, MAX_ANSWER_CHARS, MAX_TEXT_CHARS, NewQuestion, QuestionProblem,
+    answers_match,
 };

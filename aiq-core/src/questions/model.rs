@@ -9,7 +9,17 @@ use serde::{Deserialize, Serialize};
 /// The declaration order is the old enum order, which decides ties (strongest/weakest domain,
 /// anchor picking).
 #[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, utoipa::ToSchema,
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
 )]
 #[serde(rename_all = "lowercase")]
 pub enum Domain {
@@ -69,7 +79,17 @@ impl Domain {
 
 /// How hard a question is meant to be.
 #[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, utoipa::ToSchema,
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
 )]
 #[serde(rename_all = "lowercase")]
 pub enum Difficulty {
@@ -207,7 +227,10 @@ impl NewQuestion {
     pub fn validate(&self) -> Result<(), QuestionProblem> {
         check_text("question_text", &self.question_text, MAX_TEXT_CHARS)?;
         check_text("correct_answer", &self.correct_answer, MAX_ANSWER_CHARS)?;
-        for (field, value) in [("explanation", &self.explanation), ("stimulus", &self.stimulus)] {
+        for (field, value) in [
+            ("explanation", &self.explanation),
+            ("stimulus", &self.stimulus),
+        ] {
             if let Some(value) = value {
                 check_text(field, value, MAX_TEXT_CHARS)?;
             }
