@@ -169,7 +169,11 @@ impl MathItem {
                 left_to_right.into_iter().collect()
             }
             Self::PercentOf { percent, of } => {
-                vec![(of * (percent + 10), 100), (of * 100, *percent)]
+                vec![
+                    (of * percent, 10),
+                    (of * (percent + 10), 100),
+                    (of * (100 - percent), 100),
+                ]
             }
             Self::PercentChange { start, up, down } => vec![
                 (start * (100 + up - down), 100),
@@ -382,7 +386,7 @@ fn draw(difficulty: Difficulty, rng: &mut StdRng) -> MathItem {
             }
         }
         (Difficulty::Easy, _) => MathItem::Distance {
-            speed: between(rng, 3, 24),
+            speed: between(rng, 8, 24),
             hours: between(rng, 2, 6),
             name: pick(rng, NAMES).to_string(),
         },
@@ -466,7 +470,23 @@ fn draw(difficulty: Difficulty, rng: &mut StdRng) -> MathItem {
                 to: 5 * between(rng, 2, 7),
             },
             _ => {
-                let (a, b) = (between(rng, 2, 12), between(rng, 3, 20));
+                let (a, b) = *pick(
+                    rng,
+                    &[
+                        (2, 3),
+                        (3, 7),
+                        (4, 6),
+                        (4, 16),
+                        (6, 9),
+                        (8, 12),
+                        (5, 20),
+                        (9, 18),
+                        (10, 40),
+                        (12, 18),
+                        (14, 6),
+                        (15, 35),
+                    ],
+                );
                 MathItem::Work {
                     hours: [a, b],
                     names: two_names(rng),
@@ -481,7 +501,8 @@ pub(super) fn generate(difficulty: Difficulty, rng: &mut StdRng) -> Option<Draft
     let ((num, den), unit) = item.value()?;
     let correct = item.answer()?;
     // Whole-number answers where the story needs them (ages, litres, money in cents).
-    if matches!(item, MathItem::AgesSum { .. } | MathItem::AgesRatio { .. }) && num % den != 0 {
+    let ages = matches!(item, MathItem::AgesSum { .. } | MathItem::AgesRatio { .. });
+    if ages && (num % den != 0 || num / den > 90) {
         return None;
     }
     if num <= 0 || matches!(item, MathItem::Work { hours, .. } if hours[0] == hours[1]) {
@@ -508,7 +529,7 @@ pub(super) fn generate(difficulty: Difficulty, rng: &mut StdRng) -> Option<Draft
     ]);
     let distractors = near
         .into_iter()
-        .filter(|(n, d)| *d > 0 && *n > 0)
+        .filter(|(n, d)| *d > 0 && *n > 0 && (!ages || n % d == 0))
         .filter_map(|(n, d)| decimal(n, d).map(|s| format!("{s}{unit}")))
         .collect();
     Some(Draft {

@@ -82,10 +82,7 @@ fn length(difficulty: Difficulty, easy: usize) -> usize {
 /// `n` distinct words from several categories, and a few more for distractors.
 fn words(rng: &mut StdRng, n: usize) -> Vec<String> {
     let cats = sample(rng, CATEGORIES.len(), 3);
-    let mut pool: Vec<&str> = cats
-        .iter()
-        .flat_map(|c| CATEGORIES[*c].words.iter().copied())
-        .collect();
+    let mut pool: Vec<&str> = cats.iter().flat_map(|c| CATEGORIES[*c].members()).collect();
     shuffle(rng, &mut pool);
     pool.into_iter().take(n).map(str::to_owned).collect()
 }
@@ -128,7 +125,8 @@ pub(super) fn generate(difficulty: Difficulty, rng: &mut StdRng) -> Option<Draft
         _ => {
             let n = length(difficulty, 3);
             let cat = &CATEGORIES[below(rng, CATEGORIES.len())];
-            let names = sample(rng, cat.words.len(), n);
+            let members = cat.members();
+            let names = sample(rng, members.len(), n);
             let top = if difficulty == Difficulty::Hard {
                 99
             } else {
@@ -138,7 +136,7 @@ pub(super) fn generate(difficulty: Difficulty, rng: &mut StdRng) -> Option<Draft
             let pairs = names
                 .iter()
                 .zip(&numbers)
-                .map(|(w, k)| (cat.words[*w].to_owned(), *k as u32 + 1))
+                .map(|(w, k)| (members[*w].to_owned(), *k as u32 + 1))
                 .collect();
             MemoryItem::PairNumber {
                 pairs,

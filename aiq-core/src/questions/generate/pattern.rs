@@ -12,41 +12,48 @@ use super::{Difficulty, Draft, between, coin, params, pick, to_meta};
 #[serde(tag = "family", rename_all = "snake_case")]
 enum Series {
     /// `start, start + step, ...`
-    ArithmeticSeries { start: i64, step: i64, shown: usize },
+    #[serde(rename = "arithmetic_series")]
+    Arithmetic { start: i64, step: i64, shown: usize },
     /// `start, start * ratio, ...`
-    GeometricSeries {
+    #[serde(rename = "geometric_series")]
+    Geometric {
         start: i64,
         ratio: i64,
         shown: usize,
     },
     /// The steps alternate: `+steps[0], +steps[1], +steps[0], ...`
-    AlternatingSeries {
+    #[serde(rename = "alternating_series")]
+    Alternating {
         start: i64,
         steps: [i64; 2],
         shown: usize,
     },
     /// The differences grow by `diff_step`: first difference `diff`.
-    SecondOrderSeries {
+    #[serde(rename = "second_order_series")]
+    SecondOrder {
         start: i64,
         diff: i64,
         diff_step: i64,
         shown: usize,
     },
     /// Two arithmetic series taking turns.
-    InterleavedSeries {
+    #[serde(rename = "interleaved_series")]
+    Interleaved {
         starts: [i64; 2],
         steps: [i64; 2],
         shown: usize,
     },
     /// Each term is the previous one times `mul` plus `add`.
-    MulAddSeries {
+    #[serde(rename = "mul_add_series")]
+    MulAdd {
         start: i64,
         mul: i64,
         add: i64,
         shown: usize,
     },
     /// Letters (A = 0) whose steps cycle through `steps`.
-    LetterSeries {
+    #[serde(rename = "letter_series")]
+    Letters {
         start: i64,
         steps: Vec<i64>,
         shown: usize,
@@ -56,13 +63,13 @@ enum Series {
 impl Series {
     fn shown(&self) -> usize {
         match self {
-            Self::ArithmeticSeries { shown, .. }
-            | Self::GeometricSeries { shown, .. }
-            | Self::AlternatingSeries { shown, .. }
-            | Self::SecondOrderSeries { shown, .. }
-            | Self::InterleavedSeries { shown, .. }
-            | Self::MulAddSeries { shown, .. }
-            | Self::LetterSeries { shown, .. } => *shown,
+            Self::Arithmetic { shown, .. }
+            | Self::Geometric { shown, .. }
+            | Self::Alternating { shown, .. }
+            | Self::SecondOrder { shown, .. }
+            | Self::Interleaved { shown, .. }
+            | Self::MulAdd { shown, .. }
+            | Self::Letters { shown, .. } => *shown,
         }
     }
 
@@ -73,18 +80,18 @@ impl Series {
             let prev = out.last().copied().unwrap_or(0);
             let value = match self {
                 // Parameters are bounded by `recompute_answer`; saturation keeps a wild ratio finite.
-                Self::ArithmeticSeries { start, step, .. } => start + i as i64 * step,
-                Self::GeometricSeries { start, ratio, .. } => {
+                Self::Arithmetic { start, step, .. } => start + i as i64 * step,
+                Self::Geometric { start, ratio, .. } => {
                     start.saturating_mul(ratio.saturating_pow(i as u32))
                 }
-                Self::AlternatingSeries { start, steps, .. } => {
+                Self::Alternating { start, steps, .. } => {
                     if i == 0 {
                         *start
                     } else {
                         prev + steps[(i - 1) % 2]
                     }
                 }
-                Self::SecondOrderSeries {
+                Self::SecondOrder {
                     start,
                     diff,
                     diff_step,
@@ -96,10 +103,10 @@ impl Series {
                         prev + diff + (i as i64 - 1) * diff_step
                     }
                 }
-                Self::InterleavedSeries { starts, steps, .. } => {
+                Self::Interleaved { starts, steps, .. } => {
                     starts[i % 2] + (i / 2) as i64 * steps[i % 2]
                 }
-                Self::MulAddSeries {
+                Self::MulAdd {
                     start, mul, add, ..
                 } => {
                     if i == 0 {
@@ -108,7 +115,7 @@ impl Series {
                         prev.saturating_mul(*mul).saturating_add(*add)
                     }
                 }
-                Self::LetterSeries { start, steps, .. } => {
+                Self::Letters { start, steps, .. } => {
                     if i == 0 || steps.is_empty() {
                         *start
                     } else {
@@ -122,7 +129,7 @@ impl Series {
     }
 
     fn is_letters(&self) -> bool {
-        matches!(self, Self::LetterSeries { .. })
+        matches!(self, Self::Letters { .. })
     }
 
     fn show(&self, value: i64) -> String {
@@ -150,27 +157,27 @@ impl Series {
             }
         };
         match self {
-            Self::ArithmeticSeries { step, .. } => {
+            Self::Arithmetic { step, .. } => {
                 format!("Each term {} to the one before.", signed(*step))
             }
-            Self::GeometricSeries { ratio, .. } => {
+            Self::Geometric { ratio, .. } => {
                 format!("Each term is the one before times {ratio}.")
             }
-            Self::AlternatingSeries { steps, .. } => format!(
+            Self::Alternating { steps, .. } => format!(
                 "The steps alternate: the series {} then {}, again and again.",
                 signed(steps[0]),
                 signed(steps[1])
             ),
-            Self::SecondOrderSeries {
+            Self::SecondOrder {
                 diff, diff_step, ..
             } => format!(
                 "The differences between terms start at {diff} and change by {diff_step} each time."
             ),
-            Self::InterleavedSeries { steps, .. } => format!(
+            Self::Interleaved { steps, .. } => format!(
                 "Two series take turns: the 1st, 3rd, 5th... terms change by {} each time, the 2nd, 4th, 6th... by {}.",
                 steps[0], steps[1]
             ),
-            Self::MulAddSeries { mul, add, .. } => {
+            Self::MulAdd { mul, add, .. } => {
                 let op = if *add < 0 {
                     format!("minus {}", -add)
                 } else {
@@ -178,7 +185,7 @@ impl Series {
                 };
                 format!("Each term is the one before times {mul}, {op}.")
             }
-            Self::LetterSeries { steps, .. } => {
+            Self::Letters { steps, .. } => {
                 let list: Vec<String> = steps.iter().map(|s| format!("{s:+}")).collect();
                 format!(
                     "The letters move through the alphabet in steps of {}, repeating.",
@@ -208,17 +215,17 @@ pub(super) fn recompute(meta: &Value) -> Option<String> {
 
 fn draw(difficulty: Difficulty, rng: &mut StdRng) -> Series {
     match (difficulty, between(rng, 0, 3)) {
-        (Difficulty::Easy, 0 | 1) => Series::ArithmeticSeries {
+        (Difficulty::Easy, 0 | 1) => Series::Arithmetic {
             start: between(rng, 1, 20),
             step: between(rng, 2, 9),
             shown: 5,
         },
-        (Difficulty::Easy, 2) => Series::GeometricSeries {
-            start: between(rng, 1, 5),
+        (Difficulty::Easy, 2) => Series::Geometric {
+            start: between(rng, 1, 12),
             ratio: 2,
             shown: 5,
         },
-        (Difficulty::Easy, _) => Series::LetterSeries {
+        (Difficulty::Easy, _) => Series::Letters {
             start: between(rng, 0, 8),
             steps: vec![between(rng, 1, 3)],
             shown: 5,
@@ -229,7 +236,7 @@ fn draw(difficulty: Difficulty, rng: &mut StdRng) -> Series {
             } else {
                 between(rng, 11, 25)
             };
-            Series::ArithmeticSeries {
+            Series::Arithmetic {
                 start: between(rng, 40, 120),
                 step,
                 shown: 5,
@@ -237,13 +244,13 @@ fn draw(difficulty: Difficulty, rng: &mut StdRng) -> Series {
         }
         (Difficulty::Medium, 1) => {
             let (a, b) = (between(rng, 2, 9), -between(rng, 1, 6));
-            Series::AlternatingSeries {
+            Series::Alternating {
                 start: between(rng, 1, 30),
                 steps: if coin(rng) { [a, b] } else { [b, a] },
                 shown: 7,
             }
         }
-        (Difficulty::Medium, 2) => Series::SecondOrderSeries {
+        (Difficulty::Medium, 2) => Series::SecondOrder {
             start: between(rng, 1, 20),
             diff: between(rng, 1, 5),
             diff_step: between(rng, 1, 3),
@@ -251,21 +258,21 @@ fn draw(difficulty: Difficulty, rng: &mut StdRng) -> Series {
         },
         (Difficulty::Medium, _) => {
             if coin(rng) {
-                Series::GeometricSeries {
+                Series::Geometric {
                     start: between(rng, 1, 4),
                     ratio: 3,
                     shown: 5,
                 }
             } else {
                 let a = between(rng, 1, 4);
-                Series::LetterSeries {
+                Series::Letters {
                     start: between(rng, 0, 6),
                     steps: vec![a, a + between(rng, 1, 2)],
                     shown: 6,
                 }
             }
         }
-        (Difficulty::Hard, 0) => Series::SecondOrderSeries {
+        (Difficulty::Hard, 0) => Series::SecondOrder {
             start: between(rng, 2, 40),
             diff: between(rng, -6, 6),
             diff_step: *pick(rng, &[-3, -2, 2, 3, 4, 5]),
@@ -278,13 +285,13 @@ fn draw(difficulty: Difficulty, rng: &mut StdRng) -> Series {
             } else {
                 between(rng, 8, 12)
             };
-            Series::InterleavedSeries {
+            Series::Interleaved {
                 starts: [between(rng, 1, 20), between(rng, 20, 60)],
                 steps: [s1, s2],
                 shown: 8,
             }
         }
-        (Difficulty::Hard, 2) => Series::MulAddSeries {
+        (Difficulty::Hard, 2) => Series::MulAdd {
             start: between(rng, 1, 6),
             mul: between(rng, 2, 3),
             add: *pick(rng, &[-3, -2, -1, 1, 2, 3]),
@@ -292,7 +299,7 @@ fn draw(difficulty: Difficulty, rng: &mut StdRng) -> Series {
         },
         (Difficulty::Hard, _) => {
             let steps = vec![between(rng, 1, 3), between(rng, 2, 4), -between(rng, 1, 2)];
-            Series::LetterSeries {
+            Series::Letters {
                 start: between(rng, 0, 5),
                 steps,
                 shown: 7,
@@ -334,7 +341,7 @@ fn alternative_fits(terms: &[i64]) -> Vec<i64> {
         let odds: Vec<i64> = terms.iter().skip(1).step_by(2).copied().collect();
         let steady = |s: &[i64]| s.windows(3).all(|w| w[1] - w[0] == w[2] - w[1]);
         if steady(&evens) && steady(&odds) {
-            let s = if n % 2 == 0 { &evens } else { &odds };
+            let s = if n.is_multiple_of(2) { &evens } else { &odds };
             out.push(s[s.len() - 1] + s[1] - s[0]);
         }
     }
@@ -354,26 +361,26 @@ pub(super) fn generate(difficulty: Difficulty, rng: &mut StdRng) -> Option<Draft
     if fits.iter().any(|f| *f != answer) {
         return None; // another simple rule fits the shown terms: ambiguous
     }
+    let steady = terms.windows(3).all(|w| w[1] - w[0] == w[2] - w[1]);
+    if steady && !matches!(series, Series::Arithmetic { .. } | Series::Letters { .. }) {
+        return None; // e.g. 3, 3, 3 from "times 2 minus 3": not the family it claims
+    }
     let last = terms[shown - 1];
     let d = last - terms[shown - 2];
     let mut near = vec![last + d];
     match &series {
-        Series::GeometricSeries { ratio, .. } => {
-            near.extend([last * ratio + ratio, last * (ratio + 1)])
-        }
-        Series::AlternatingSeries { steps, .. } => near.extend([last + steps[shown % 2], last - d]),
-        Series::SecondOrderSeries { diff_step, .. } => {
+        Series::Geometric { ratio, .. } => near.extend([last * ratio + ratio, last * (ratio + 1)]),
+        Series::Alternating { steps, .. } => near.extend([last + steps[shown % 2], last - d]),
+        Series::SecondOrder { diff_step, .. } => {
             near.extend([answer + diff_step, answer - diff_step])
         }
-        Series::InterleavedSeries { steps, .. } => {
+        Series::Interleaved { steps, .. } => {
             let other = terms[shown - 1] + steps[(shown - 1) % 2];
             near.extend([other, answer + steps[(shown - 1) % 2] - steps[shown % 2]]);
         }
-        Series::MulAddSeries { mul, add, .. } => {
-            near.extend([last * mul, last * mul - add, answer + 1])
-        }
-        Series::LetterSeries { steps, .. } => near.extend(steps.iter().map(|s| last + s)),
-        Series::ArithmeticSeries { step, .. } => near.extend([answer + step, answer + 2 * step]),
+        Series::MulAdd { mul, add, .. } => near.extend([last * mul, last * mul - add, answer + 1]),
+        Series::Letters { steps, .. } => near.extend(steps.iter().map(|s| last + s)),
+        Series::Arithmetic { step, .. } => near.extend([answer + step, answer + 2 * step]),
     }
     near.extend([answer + 1, answer - 1, answer + 2, answer - 2, answer + 3]);
     let distractors = near

@@ -155,7 +155,7 @@ fn images(grid: &Grid) -> Vec<Grid> {
     ] {
         out.push(apply(grid, step));
     }
-    out.push(apply(&apply(grid, Step::Rot90), Step::MirrorLr));
+    out.push(apply(&apply(grid, Step::Rot90), Step::MirrorTb)); // the other diagonal
     out
 }
 
@@ -219,7 +219,7 @@ fn transform(difficulty: Difficulty, rng: &mut StdRng) -> Option<Draft> {
         .collect();
     let how: Vec<&str> = steps.iter().map(|s| describe(*s)).collect();
     let text = format!(
-        "Grids are written row by row from the top, rows separated by |, with # for a filled square and . for an empty one. This grid:\n\n{}\n\nwritten {}, is {}. Which option shows the result?",
+        "Grids are written row by row from the top, rows separated by |, with # for a filled square and . for an empty one. This grid:\n\n{}\n\n(in one line: [{}]) is {}. Which option shows the result?",
         rows.join("\n"),
         rows.join("|"),
         how.join(" and then ")
@@ -235,7 +235,7 @@ fn transform(difficulty: Difficulty, rng: &mut StdRng) -> Option<Draft> {
         text,
         stimulus: None,
         explanation: format!(
-            "{} gives {correct}.{hint}",
+            "{} gives [{correct}].{hint}",
             capitalise(&how.join(" and then "))
         ),
         correct,

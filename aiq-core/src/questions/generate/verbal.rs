@@ -35,7 +35,7 @@ fn level(difficulty: Difficulty) -> u8 {
 }
 
 fn category_of(word: &str) -> Option<usize> {
-    CATEGORIES.iter().position(|c| c.words.contains(&word))
+    CATEGORIES.iter().position(|c| c.members().contains(&word))
 }
 
 /// The partner of `cue` in a list of pairs (either way round).
@@ -184,11 +184,12 @@ fn odd_one_out(difficulty: Difficulty, rng: &mut StdRng) -> Option<Draft> {
     let minor = &CATEGORIES[*pick(rng, &minors)];
     let major = &CATEGORIES[major];
     let count = if difficulty == Difficulty::Easy { 3 } else { 4 };
-    let mut words: Vec<String> = sample(rng, major.words.len(), count)
+    let (major_words, minor_words) = (major.members(), minor.members());
+    let mut words: Vec<String> = sample(rng, major_words.len(), count)
         .into_iter()
-        .map(|i| major.words[i].to_owned())
+        .map(|i| major_words[i].to_owned())
         .collect();
-    let odd = minor.words[below(rng, minor.words.len())].to_owned();
+    let odd = minor_words[below(rng, minor_words.len())].to_owned();
     let distractors = words.clone();
     words.push(odd.clone());
     shuffle(rng, &mut words);
