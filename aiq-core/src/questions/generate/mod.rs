@@ -2,6 +2,16 @@
 //! difficulty, each with the generator's parameters in `metadata` so that the correct answer can
 //! be recomputed ([`recompute_answer`]).
 //!
+//! The families, by domain (the `sub_type` of each item, and the `family` tag of its `metadata`):
+//! - pattern: `arithmetic_series`, `geometric_series`, `alternating_series`,
+//!   `second_order_series`, `interleaved_series`, `mul_add_series`, `letter_series`;
+//! - math: `arithmetic`, `percent_of`, `what_percent`, `percent_change`, `distance`, `meeting`,
+//!   `ages_sum`, `ages_ratio`, `mixture`, `dilution`, `work`;
+//! - logic: `syllogism`, `ordering`, `truth_liar`, `conditional`;
+//! - verbal: `analogy`, `odd_one_out`, `synonym`, `antonym` (from our own word lists);
+//! - spatial: `grid_transform` (rotations and reflections of `#`/`.` grids), `grid_path`;
+//! - memory: `digit_position`, `digit_sum`, `word_after`, `word_missing`, `pair_number`.
+//!
 //! Every family draws its parameters from a seeded [`StdRng`], computes the answer from those
 //! parameters, and builds near-miss distractors (off by one step, wrong operation, wrong
 //! direction, ...). Drafts that would be ambiguous (a series that fits two rules, a puzzle with
@@ -34,12 +44,30 @@ mod verbal;
 mod words;
 
 /// The seed the shipped starter bank (`aiq-core/data/starter-bank.jsonl`) was generated with.
+///
+/// ```
+/// use aiq_core::questions::generate::{STARTER_PER_CELL, STARTER_SEED, generate_bank};
+/// let first = &generate_bank(STARTER_SEED, 1)[0];
+/// assert_eq!(first, &aiq_core::questions::starter_bank()[0]);
+/// # let _ = STARTER_PER_CELL;
+/// ```
 pub const STARTER_SEED: u64 = 20_260_101;
 
 /// Items per (domain, difficulty) cell in the starter bank: 18 cells, 990 items.
+///
+/// ```
+/// use aiq_core::questions::generate::STARTER_PER_CELL;
+/// assert_eq!(aiq_core::questions::starter_bank().len(), 18 * STARTER_PER_CELL);
+/// ```
 pub const STARTER_PER_CELL: usize = 55;
 
 /// The `source_model` of every generated item.
+///
+/// ```
+/// use aiq_core::questions::generate::SOURCE_MODEL;
+/// let bank = aiq_core::questions::starter_bank();
+/// assert!(bank.iter().all(|q| q.source_model.as_deref() == Some(SOURCE_MODEL)));
+/// ```
 pub const SOURCE_MODEL: &str = "aiq-generator/1";
 
 /// Anchors per domain in a generated bank, as (difficulty, how many).

@@ -68,9 +68,9 @@ pub(super) const CATEGORIES: &[Category] = &[
         words: "carrot, onion, cabbage, potato, spinach, lettuce, celery, turnip, leek, radish, broccoli, parsnip",
     },
     Category {
-        name: "trees",
+        name: "flowers",
         family: "plants",
-        words: "oak, birch, maple, willow, pine, elm, beech, cedar, ash, poplar, spruce, yew",
+        words: "rose, tulip, daisy, lily, daffodil, orchid, poppy, sunflower, carnation, marigold, dahlia, snowdrop",
     },
     Category {
         name: "mammals",
@@ -145,7 +145,7 @@ pub(super) const CATEGORIES: &[Category] = &[
     Category {
         name: "boats",
         family: "transport",
-        words: "canoe, yacht, ferry, kayak, raft, barge, dinghy, gondola, tugboat, catamaran, trawler, submarine",
+        words: "canoe, yacht, ferry, kayak, raft, barge, dinghy, gondola, tugboat, catamaran, trawler, houseboat",
     },
     Category {
         name: "aircraft",
