@@ -264,8 +264,11 @@ impl MathItem {
                 names[0]
             ),
             Self::Mixture { litres, percents } => format!(
-                "{} litres of a {}% salt solution are mixed with {} litres of a {}% salt solution. What is the salt percentage of the mixture?",
-                litres[0], percents[0], litres[1], percents[1]
+                "You mix {} of a {}% salt solution with {} of a {}% salt solution. What is the salt percentage of the mixture?",
+                volume(litres[0]),
+                percents[0],
+                volume(litres[1]),
+                percents[1]
             ),
             Self::Dilution { litres, from, to } => format!(
                 "How many litres of water must be added to {litres} litres of a {from}% juice drink to make it a {to}% juice drink?"
@@ -292,6 +295,14 @@ impl MathItem {
             Self::Work { hours, .. } => format!("Together they do 1/{} + 1/{} of the job per hour; invert.", hours[0], hours[1]),
         };
         format!("{how} The answer is {answer}.")
+    }
+}
+
+fn volume(litres: i64) -> String {
+    if litres == 1 {
+        "1 litre".to_owned()
+    } else {
+        format!("{litres} litres")
     }
 }
 

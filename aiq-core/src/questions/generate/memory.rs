@@ -185,7 +185,7 @@ pub(super) fn generate(difficulty: Difficulty, rng: &mut StdRng) -> Option<Draft
                 .iter()
                 .filter_map(|i| words.get(*i).cloned())
                 .collect();
-            near.extend(words.iter().cloned());
+            near.extend(words.iter().filter(|w| **w != words[*after]).cloned());
             (
                 format!("Which word came right after \"{}\"?", words[*after]),
                 near,

@@ -103,6 +103,34 @@ pub(super) fn generate(difficulty: Difficulty, rng: &mut StdRng) -> Option<Draft
     }
 }
 
+/// "a" before a vowel becomes "an" ("an eagle", "an astronomer").
+fn articles(text: &str) -> String {
+    let words: Vec<&str> = text.split(' ').collect();
+    let fixed: Vec<&str> = words
+        .iter()
+        .enumerate()
+        .map(|(i, w)| {
+            let vowel = words
+                .get(i + 1)
+                .is_some_and(|n| n.starts_with(['a', 'e', 'i', 'o', 'u']));
+            match *w {
+                "a" if vowel => "an",
+                "A" if vowel => "An",
+                other => other,
+            }
+        })
+        .collect();
+    fixed.join(" ")
+}
+
+/// The plural of an analogy cue ("wolves", "bees").
+fn plural(word: &str) -> String {
+    match word.strip_suffix('f') {
+        Some(stem) => format!("{stem}ves"),
+        None => format!("{word}s"),
+    }
+}
+
 fn capital(text: &str) -> String {
     let mut chars = text.chars();
     chars
@@ -145,7 +173,14 @@ fn analogy(difficulty: Difficulty, rng: &mut StdRng) -> Option<Draft> {
         cue: cue.0.to_owned(),
     };
     let correct = item.answer()?;
-    let phrase = |a: &str, b: &str| rel.phrase.replace("{a}", a).replace("{b}", b);
+    let phrase = |a: &str, b: &str| {
+        articles(
+            &rel.phrase
+                .replace("{as}", &plural(a))
+                .replace("{a}", a)
+                .replace("{b}", b),
+        )
+    };
     Some(Draft {
         text: format!(
             "{} is to {} as {} is to what?",
@@ -287,6 +322,11 @@ mod tests {
         assert_eq!(recompute(&meta).as_deref(), Some("carrot"));
         let meta = json!({"family": "odd_one_out", "words": ["apple", "pear", "carrot", "onion"]});
         assert_eq!(recompute(&meta), None); // two and two: no odd one
+        assert_eq!(
+            articles("a eagle lives in a eyrie"),
+            "an eagle lives in an eyrie"
+        );
+        assert_eq!(plural("wolf"), "wolves");
         let meta = json!({"family": "synonym", "cue": "large"});
         assert_eq!(recompute(&meta).as_deref(), Some("big"));
         let meta = json!({"family": "antonym", "cue": "hot"});

@@ -325,7 +325,7 @@ pub(super) const ANTONYMS: &[(&str, &str, u8)] = &[
 pub(super) struct Relation {
     /// The relation's name in metadata.
     pub(super) name: &'static str,
-    /// "B is the young of A", as `{a}` / `{b}` template.
+    /// How the pair relates, with `{a}` (`{as}` for its plural) and `{b}` for the words.
     pub(super) phrase: &'static str,
     /// 0 easy, 1 medium, 2 hard.
     pub(super) level: u8,
@@ -451,7 +451,7 @@ pub(super) const RELATIONS: &[Relation] = &[
     },
     Relation {
         name: "degree",
-        phrase: "{b} is a stronger {a}",
+        phrase: "{b} is a stronger form of {a}",
         level: 1,
         pairs: &[
             ("warm", "hot"),
@@ -470,7 +470,7 @@ pub(super) const RELATIONS: &[Relation] = &[
     },
     Relation {
         name: "group",
-        phrase: "a group of {a}s is a {b}",
+        phrase: "a group of {as} is a {b}",
         level: 2,
         pairs: &[
             ("wolf", "pack"),

@@ -228,10 +228,13 @@ fn claim_text(c: Claim, names: &[String], speaker: usize) -> String {
             names[if a == speaker { b } else { a }],
             who(if a == speaker { a } else { b })
         ),
-        Claim::ExactlyTruthful { count } => format!(
-            "Exactly {count} of us {} the truth.",
-            if count == 1 { "tells" } else { "tell" }
-        ),
+        Claim::ExactlyTruthful { count } => match count {
+            0 => "None of us tells the truth.".to_owned(),
+            c if c == names.len() => "All of us tell the truth.".to_owned(),
+            1 => "Exactly one of us tells the truth.".to_owned(),
+            2 => "Exactly two of us tell the truth.".to_owned(),
+            c => format!("Exactly {c} of us tell the truth."),
+        },
     }
 }
 
