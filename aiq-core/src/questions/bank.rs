@@ -2,8 +2,10 @@
 
 use super::{NewQuestion, QuestionProblem};
 
-/// The starter bank shipped with the crate: JSON Lines produced by
-/// `aiq-server questions generate` with the seed recorded in `data/README.md`.
+/// The starter bank shipped with the crate: JSON Lines of
+/// [`generate_bank`](super::generate::generate_bank)`(`[`STARTER_SEED`](super::generate::STARTER_SEED)`,
+/// `[`STARTER_PER_CELL`](super::generate::STARTER_PER_CELL)`)`; `data/README.md` says how to
+/// regenerate it and how it was reviewed.
 pub const STARTER_BANK_JSONL: &str = include_str!("../../data/starter-bank.jsonl");
 
 /// One row of a bank file: its 1-based line number and the question, or why it was rejected.
