@@ -121,7 +121,10 @@ async fn a_failed_submit_still_uses_the_token(service: AiqService, store: Arc<dy
     assert!(detail(&foreign).starts_with("Invalid question IDs: 999999."));
     let blank = guest_submit(&service, "   ", vec![]).await;
     assert_eq!(blank.status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert_eq!(blank.json()["detail"][0]["msg"], "Value error, guest_token cannot be blank.");
+    assert_eq!(
+        blank.json()["detail"][0]["msg"],
+        "Value error, guest_token cannot be blank."
+    );
     let retry = guest_submit(&service, token, right_answers(&store, &body).await).await;
     assert_eq!(retry.status, StatusCode::BAD_REQUEST);
     assert!(detail(&retry).starts_with("Invalid or expired guest token"));

@@ -7,7 +7,7 @@ mod support;
 use std::sync::Arc;
 
 use aiq_core::questions::starter_bank;
-use aiq_core::storage::{QuestionStore, Storage};
+use aiq_core::storage::Storage;
 use aiq_core::{Aiq, AiqService, Config};
 use http::{Method, StatusCode};
 use metrics_exporter_prometheus::PrometheusBuilder;
@@ -49,7 +49,12 @@ async fn active_sessions_gauge_is_kept_and_restored() {
     assert_eq!(gauge(&handle.render()), 3.0);
 
     let abandon = format!("/v1/test/{}/abandon", sessions[0]["session"]["id"]);
-    assert_eq!(send(&first, authed(Method::POST, &abandon, &tokens[0])).await.status, StatusCode::OK);
+    assert_eq!(
+        send(&first, authed(Method::POST, &abandon, &tokens[0]))
+            .await
+            .status,
+        StatusCode::OK
+    );
     assert_eq!(gauge(&handle.render()), 2.0);
 
     let question = &sessions[1]["questions"][0];

@@ -105,8 +105,9 @@ pub(crate) struct TestResultResponse {
     completed_at: OffsetDateTime,
     #[schema(value_type = Option<Object>)]
     response_time_flags: Option<serde_json::Value>,
+    /// Keys in the order `pattern, logic, spatial, math, verbal, memory`.
     #[schema(value_type = Option<Object>)]
-    domain_scores: Option<serde_json::Value>,
+    domain_scores: Option<DomainScores>,
     strongest_domain: Option<Domain>,
     weakest_domain: Option<Domain>,
     #[schema(value_type = Option<Object>)]
@@ -132,21 +133,21 @@ impl TestResultResponse {
         } else {
             0.0
         };
+        // Stored as JSON (PostgreSQL's jsonb does not keep key order); the typed value writes the
+        // domains in the order the app shows them.
         let domains: Option<DomainScores> = scores
             .domain_scores
-            .clone()
             .and_then(|value| serde_json::from_value(value).ok());
         let (strongest, weakest) = domains.as_ref().map_or((None, None), strongest_weakest);
         let population: Option<HashMap<Domain, PopulationStats>> = extras
             .population
             .and_then(|value| serde_json::from_value(value.clone()).ok());
-        let domain_scores = match (domains, population) {
-            (Some(mut domains), Some(population)) => {
-                domains.add_percentiles(&population);
-                serde_json::to_value(&domains).ok()
+        let domain_scores = domains.map(|mut domains| {
+            if let Some(population) = &population {
+                domains.add_percentiles(population);
             }
-            _ => scores.domain_scores,
-        };
+            domains
+        });
         let model_scores = extras.models.and_then(|models| {
             model_scores(
                 models
