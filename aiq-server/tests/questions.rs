@@ -1,0 +1,190 @@
+//! The question bank commands and a whole test taken over TCP, with the binary as a process.
+
+mod support;
+
+use aiq_testkit::TestDb;
+use support::{Server, client, command};
+
+const STARTER_BANK: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../aiq-core/data/starter-bank.jsonl"
+);
+
+#[tokio::test]
+async fn a_newcomer_takes_a_whole_test_on_the_memory_store() {
+    let mut server = Server::start(&[]);
+    let loaded = server.wait_for_line("starter question bank");
+    assert!(loaded.contains("questions=990"), "{loaded}");
+    let client = client();
+    let registered: serde_json::Value = client
+        .post(server.url("/v1/auth/register"))
+        .json(&serde_json::json!({
+            "email": "new@example.com", "password": "correct horse 9",
+            "first_name": "New", "last_name": "Comer"
+        }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = registered["access_token"].as_str().unwrap();
+    let none = client
+        .get(server.url("/v1/test/active"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(none.text().await.unwrap(), "null");
+
+    let started: serde_json::Value = client
+        .post(server.url("/v1/test/start"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let questions = started["questions"].as_array().unwrap();
+    assert_eq!(questions.len(), 25);
+    let responses: Vec<serde_json::Value> = questions
+        .iter()
+        .map(|q| serde_json::json!({"question_id": q["id"], "user_answer": q["answer_options"][1]}))
+        .collect();
+    let submitted = client
+        .post(server.url("/v1/test/submit"))
+        .bearer_auth(token)
+        .json(&serde_json::json!({"session_id": started["session"]["id"], "responses": responses}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(submitted.status(), 200);
+    let submitted: serde_json::Value = submitted.json().await.unwrap();
+    let iq = submitted["result"]["iq_score"].as_i64().unwrap();
+    assert!((85..=115).contains(&iq), "{submitted}");
+
+    let history: serde_json::Value = client
+        .get(server.url("/v1/test/history"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(history["total_count"], 1);
+    assert_eq!(history["results"][0]["iq_score"], iq);
+}
+
+fn import(db: &TestDb, file: &str) -> (bool, String) {
+    let output = command(&[("DATABASE_URL", db.url())])
+        .args(["questions", "import", file])
+        .output()
+        .unwrap();
+    (
+        output.status.success(),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+    )
+}
+
+#[test]
+fn import_reports_every_row_and_adds_nothing_twice() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let db = runtime.block_on(TestDb::create());
+    let dir = tempdir();
+    let file = dir.join("bank.jsonl");
+    let valid = |text: &str| {
+        serde_json::json!({
+            "question_text": text, "question_type": "math", "difficulty_level": "easy",
+            "correct_answer": "4", "answer_options": ["3", "4", "5", "6"]
+        })
+        .to_string()
+    };
+    let three_options = serde_json::json!({
+        "question_text": "2+1?", "question_type": "math", "difficulty_level": "easy",
+        "correct_answer": "3", "answer_options": ["3", "4", "5"]
+    });
+    std::fs::write(
+        &file,
+        format!(
+            "{}\nnot json\n\n{three_options}\n{}\n",
+            valid("2+2?"),
+            valid("1+3?")
+        ),
+    )
+    .unwrap();
+    let file = file.to_str().unwrap();
+
+    let (ok, report) = import(&db, file);
+    assert!(!ok, "rejected rows make the command fail: {report}");
+    assert!(
+        report.contains("line 2: rejected: not a question"),
+        "{report}"
+    );
+    assert!(
+        report.contains("line 4: rejected: has 3 answer options"),
+        "{report}"
+    );
+    assert!(
+        report.contains("added 2, skipped 0, rejected 2"),
+        "{report}"
+    );
+    let (_, again) = import(&db, file);
+    assert!(
+        again.contains("line 1: skipped: already in the bank"),
+        "{again}"
+    );
+    assert!(again.contains("added 0, skipped 2, rejected 2"), "{again}");
+
+    let (ok, starter) = import(&db, STARTER_BANK);
+    assert!(ok, "{starter}");
+    assert!(
+        starter.contains("added 990, skipped 0, rejected 0"),
+        "{starter}"
+    );
+    let (ok, twice) = import(&db, STARTER_BANK);
+    assert!(ok);
+    assert!(
+        twice.contains("added 0, skipped 990, rejected 0"),
+        "{twice}"
+    );
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn import_without_a_database_says_what_to_set() {
+    let output = command(&[])
+        .args(["questions", "import", STARTER_BANK])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("DATABASE_URL is not set"));
+}
+
+#[test]
+fn generate_reproduces_the_starter_bank() {
+    let dir = tempdir();
+    let out = dir.join("generated.jsonl");
+    let output = command(&[])
+        .args(["questions", "generate", "--out", out.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_eq!(
+        std::fs::read_to_string(out).unwrap(),
+        std::fs::read_to_string(STARTER_BANK).unwrap()
+    );
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+/// A fresh directory under the system's temporary directory.
+fn tempdir() -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("aiq-questions-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
