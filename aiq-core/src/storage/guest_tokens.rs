@@ -156,6 +156,18 @@ impl RedisGuestTokens {
     }
 }
 
+impl RedisGuestTokens {
+    /// Runs `command` (`GET` or `GETDEL`) on the token's key and decodes the payload.
+    async fn read(&self, command: &str, token: &str) -> Result<Option<GuestToken>, StorageError> {
+        let value: Option<String> = redis::cmd(command)
+            .arg(format!("{}{token}", self.prefix))
+            .query_async(&mut self.connection.clone())
+            .await
+            .map_err(unavailable)?;
+        decode(value)
+    }
+}
+
 fn unavailable(err: redis::RedisError) -> StorageError {
     StorageError::Unavailable(Box::new(err))
 }
@@ -188,20 +200,10 @@ impl GuestTokenStore for RedisGuestTokens {
     }
 
     async fn take(&self, token: &str) -> Result<Option<GuestToken>, StorageError> {
-        let value: Option<String> = redis::cmd("GETDEL")
-            .arg(format!("{}{token}", self.prefix))
-            .query_async(&mut self.connection.clone())
-            .await
-            .map_err(unavailable)?;
-        decode(value)
+        self.read("GETDEL", token).await
     }
 
     async fn get(&self, token: &str) -> Result<Option<GuestToken>, StorageError> {
-        let value: Option<String> = redis::cmd("GET")
-            .arg(format!("{}{token}", self.prefix))
-            .query_async(&mut self.connection.clone())
-            .await
-            .map_err(unavailable)?;
-        decode(value)
+        self.read("GET", token).await
     }
 }
