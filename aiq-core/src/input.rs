@@ -306,14 +306,14 @@ impl<const MIN: usize, const MAX: usize> TryFrom<String> for Bounded<MIN, MAX> {
 }
 
 /// A submitted answer: control characters removed, surrounding whitespace trimmed, at most
-/// [`MAX_ANSWER_CHARS`] characters kept. Otherwise stored verbatim (no HTML escaping, no keyword
+/// [`MAX_USER_ANSWER_CHARS`] characters kept. Otherwise stored verbatim (no HTML escaping, no keyword
 /// filter: see DECISIONS.md "Input"). It may be empty; the handler decides what that means.
 #[derive(Clone, PartialEq, Eq, Deserialize)]
 #[serde(from = "String")]
 pub(crate) struct Answer(String);
 
 /// The longest answer kept (the `responses.user_answer` column).
-pub(crate) const MAX_ANSWER_CHARS: usize = 1000;
+pub(crate) const MAX_USER_ANSWER_CHARS: usize = 1000;
 
 impl Answer {
     pub(crate) fn as_str(&self) -> &str {
@@ -328,7 +328,7 @@ impl Answer {
 impl From<String> for Answer {
     fn from(value: String) -> Self {
         let cleaned: String = value.chars().filter(|c| !c.is_control()).collect();
-        Self(cleaned.trim().chars().take(MAX_ANSWER_CHARS).collect())
+        Self(cleaned.trim().chars().take(MAX_USER_ANSWER_CHARS).collect())
     }
 }
 

@@ -235,9 +235,11 @@ impl AiqService {
         &self.config
     }
 
-    /// Sets the gauges that describe stored state (`test.sessions.active`) from storage; call it
-    /// once at start-up so the gauge is right after a restart. Starts, submits and abandons
-    /// move it afterwards.
+    /// Sets the gauges that describe stored state (`test.sessions.active`: sessions in progress
+    /// in the whole database, guest sessions included) from storage. Call it at start-up and
+    /// periodically (`aiq-server` does every minute): starts, submits and abandons move the gauge
+    /// in between, and this corrects what they cannot see (account deletions, other instances).
+    /// Every instance reports the same database-wide value, so dashboards take `max`, not `sum`.
     ///
     /// # Errors
     /// The store could not be read.

@@ -21,12 +21,19 @@ fn exported() -> BTreeSet<String> {
         telemetry::RATELIMIT_DENIED,
         telemetry::RATELIMIT_FALLBACK_CHECKS,
         telemetry::RATELIMIT_TRACKED_KEYS,
+        telemetry::TEST_SESSIONS_ACTIVE,
+        telemetry::TEST_SESSIONS_STARTED,
+        telemetry::TEST_SESSIONS_COMPLETED,
+        telemetry::TEST_SESSIONS_ABANDONED,
+        telemetry::QUESTIONS_SERVED,
+        telemetry::QUESTIONS_FLAGGED,
     ] {
         names.insert(prometheus(counter_or_gauge));
     }
     for histogram in [
         telemetry::HTTP_REQUEST_DURATION,
         telemetry::DB_QUERY_DURATION,
+        telemetry::TEST_IQ_SCORE,
     ] {
         for suffix in ["_bucket", "_sum", "_count"] {
             names.insert(format!("{}{suffix}", prometheus(histogram)));

@@ -70,6 +70,14 @@ async fn three_tests_per_device(service: AiqService, store: Arc<dyn Storage>) {
         "X-Device-Id header is required for guest tests. Please provide a non-empty device identifier."
     );
 
+    let long = "d".repeat(256);
+    let too_long = send(&service, guest_start(Some(&long))).await;
+    assert_eq!(too_long.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        !too_long.text().contains(&long),
+        "the 422 does not echo the header"
+    );
+
     for expected_remaining in [2, 1, 0] {
         let started = send(&service, guest_start(Some("device-1"))).await;
         assert_eq!(started.status, StatusCode::OK, "{}", started.text());
@@ -174,6 +182,9 @@ async fn claim_moves_the_result_once(service: AiqService, store: Arc<dyn Storage
     .await;
     assert_eq!(anonymous.status, StatusCode::UNAUTHORIZED);
 
+    // A claim token sent to submit is refused and left usable.
+    let misused = guest_submit(&service, claim_token, vec![]).await;
+    assert_eq!(misused.status, StatusCode::BAD_REQUEST);
     let claimed = send(&service, claim(claim_token)).await;
     assert_eq!(claimed.status, StatusCode::OK, "{}", claimed.text());
     let claimed = claimed.json();
@@ -182,6 +193,10 @@ async fn claim_moves_the_result_once(service: AiqService, store: Arc<dyn Storage
     let user_id = claimed["session"]["user_id"].as_i64().unwrap();
     assert!(user_id > 0);
     assert_eq!(claimed["result"]["user_id"], user_id);
+    assert_eq!(
+        claimed["result"]["model_scores"]["aiq-generator/1"]["correct"],
+        25
+    );
 
     let again = send(&service, claim(claim_token)).await;
     assert_eq!(

@@ -129,6 +129,14 @@ async fn journey(service: AiqService, store: Arc<dyn Storage>) {
     assert_eq!(active.json()["questions"].as_array().unwrap().len(), 25);
     assert_eq!(active.json()["questions_count"], 0);
 
+    let adaptive = send(
+        &service,
+        authed(Method::POST, "/v1/test/start?adaptive=true", &token),
+    )
+    .await;
+    assert_eq!(adaptive.status, StatusCode::BAD_REQUEST);
+    assert!(detail(&adaptive).contains("Adaptive tests are not available"));
+
     let again = start(&service, &token).await;
     assert_eq!(again.status, StatusCode::BAD_REQUEST);
     assert!(

@@ -139,9 +139,18 @@ pub(crate) async fn run(config: Config) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    if let Err(error) = service.sync_gauges().await {
-        tracing::warn!(%error, "cannot read the active test sessions for the gauge");
-    }
+    // The gauge of sessions in progress is a fact about the database: read it at start-up and
+    // every minute (so deletions, other instances and crashes cannot leave it drifting).
+    let gauges = service.clone();
+    tokio::spawn(async move {
+        let mut ticks = tokio::time::interval(std::time::Duration::from_secs(60));
+        loop {
+            ticks.tick().await;
+            if let Err(error) = gauges.sync_gauges().await {
+                tracing::warn!(%error, "cannot read the active test sessions for the gauge");
+            }
+        }
+    });
     let listener = match TcpListener::bind((config.app.host.as_str(), config.app.port)).await {
         Ok(listener) => listener,
         Err(error) => {

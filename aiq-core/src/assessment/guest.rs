@@ -1,7 +1,7 @@
 //! Guest tests (§2.5, §3.9): anonymous sessions owned by the guest sentinel, limited per device,
 //! submitted with a single-use token and adopted by an account with a claim token.
 
-use super::start::{fresh_rng, questions_in_order, record_start};
+use super::common::{fresh_rng, questions_in_order, record_start};
 use super::submit::{Answered, Submitted, submit_test};
 use super::{AssessmentError, StartedTest, Taker};
 use crate::selection::compose;
@@ -63,6 +63,7 @@ pub(crate) async fn start_guest_test(
             record_seen: false,
         })
         .await?;
+    record_start(Taker::Guest, composition.question_ids.len());
     let guest_token = uuid::Uuid::new_v4().to_string();
     state
         .guest_tokens
@@ -78,7 +79,6 @@ pub(crate) async fn start_guest_test(
         )
         .await?;
     let questions = questions_in_order(state, &composition.question_ids).await?;
-    record_start(Taker::Guest, questions.len());
     Ok(GuestStart {
         test: StartedTest { session, questions },
         guest_token,
@@ -86,31 +86,49 @@ pub(crate) async fn start_guest_test(
     })
 }
 
-/// Submits a guest test. The token is taken first, so even a submission that fails validation
-/// uses it up (as the old backend did). Returns the submission and a claim token.
+/// Submits a guest test. A submit token is taken first, so even a submission that fails
+/// validation uses it up (as the old backend did); a claim token sent here is left alone.
+/// Returns the submission and a claim token. Once the result is stored, nothing turns the
+/// answer into an error: the claim token is stored before, the device count after, best effort.
 pub(crate) async fn submit_guest_test(
     state: &AppState,
     token: &str,
     answers: Vec<Answered>,
     time_limit_exceeded: bool,
 ) -> Result<(Submitted, String), AssessmentError> {
-    let payload = state
+    let is_submit_token = state
         .guest_tokens
-        .take(token)
+        .get(token)
         .await?
-        .filter(|payload| payload.token_type == GuestTokenKind::Submit)
-        .ok_or(AssessmentError::InvalidGuestToken)?;
+        .is_some_and(|payload| payload.token_type == GuestTokenKind::Submit);
+    let payload = match is_submit_token {
+        true => state.guest_tokens.take(token).await?,
+        false => None,
+    }
+    .ok_or(AssessmentError::InvalidGuestToken)?;
     let session = state
         .storage
         .session(payload.session_id)
         .await?
         .ok_or(AssessmentError::SessionNotFound)?;
+    // §2.5's order: not in progress before not a guest session (submit_test checks the status
+    // again, for the user path).
     if session.status != crate::storage::SessionStatus::InProgress {
         return Err(AssessmentError::NotInProgress(session.status));
     }
     if session.user_id != GUEST_USER_ID {
         return Err(AssessmentError::InvalidGuestToken);
     }
+    // Harmless if the submit fails: a claim only succeeds for a completed session.
+    let claim_token = uuid::Uuid::new_v4().to_string();
+    let claim = GuestToken {
+        token_type: GuestTokenKind::Claim,
+        ..payload.clone()
+    };
+    state
+        .guest_tokens
+        .put(&claim_token, &claim, state.config.guest.token_ttl)
+        .await?;
     let submitted = submit_test(
         state,
         Taker::Guest,
@@ -120,22 +138,13 @@ pub(crate) async fn submit_guest_test(
         &payload.question_ids,
     )
     .await?;
-    state
+    if let Err(error) = state
         .storage
         .record_guest_test(&payload.device_id, crate::time::now())
-        .await?;
-    let claim_token = uuid::Uuid::new_v4().to_string();
-    state
-        .guest_tokens
-        .put(
-            &claim_token,
-            &GuestToken {
-                token_type: GuestTokenKind::Claim,
-                ..payload
-            },
-            state.config.guest.token_ttl,
-        )
-        .await?;
+        .await
+    {
+        tracing::error!(%error, "guest test stored but not counted against its device");
+    }
     Ok((submitted, claim_token))
 }
 

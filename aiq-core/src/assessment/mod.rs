@@ -3,6 +3,8 @@
 //! answers; every rule a client can break is an [`AssessmentError`], mapped to a status and the
 //! old backend's message in one place (`From<AssessmentError> for ApiError`).
 
+mod abandon;
+mod common;
 mod error;
 mod guest;
 mod reliability;
@@ -10,12 +12,12 @@ mod start;
 mod statistics;
 mod submit;
 
+pub(crate) use self::abandon::abandon_test;
+pub(crate) use self::common::{owned_session, questions_in_order};
 pub(crate) use self::error::AssessmentError;
 pub(crate) use self::guest::{claim_guest_result, start_guest_test, submit_guest_test};
 pub(crate) use self::reliability::AlphaCache;
-pub(crate) use self::start::{
-    StartedTest, abandon_test, owned_session, questions_in_order, start_test,
-};
+pub(crate) use self::start::{StartedTest, start_test};
 pub(crate) use self::statistics::StatisticsQueue;
 pub(crate) use self::submit::{Answered, Submitted, submit_test};
 

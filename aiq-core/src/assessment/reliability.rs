@@ -44,37 +44,55 @@ impl AlphaCache {
             cached.refreshing = true;
             let this = self.clone();
             let state = state.clone();
-            tokio::spawn(async move { this.recompute(&state).await });
+            tokio::spawn(async move {
+                // In a task of its own: a panic there must not leave `refreshing` set forever.
+                let computed = tokio::spawn(compute(state)).await.unwrap_or_else(|error| {
+                    tracing::error!(%error, "reliability: the alpha computation panicked");
+                    None
+                });
+                this.store(computed);
+            });
         }
         cached.alpha
     }
 
-    /// Recomputes alpha from the stored responses now.
-    pub(crate) async fn recompute(&self, state: &AppState) -> Option<f64> {
-        let min_sessions = u64::try_from(MIN_ALPHA_SESSIONS).unwrap_or(u64::MAX);
-        let alpha = match state.storage.response_matrix(min_sessions).await {
-            Ok(matrix) => {
-                let sessions: Vec<HashMap<QuestionId, bool>> = matrix
-                    .into_iter()
-                    .map(|answers| answers.into_iter().collect())
-                    .collect();
-                cronbach_alpha(&sessions).ok().map(|report| report.alpha)
-            }
-            Err(error) => {
-                tracing::warn!(%error, "reliability: could not read responses");
-                None
-            }
-        };
+    /// Keeps a newly computed alpha; an attempt that failed (`None` from an error, not from too
+    /// little data) keeps the previous value until the next attempt.
+    fn store(&self, computed: Option<Computed>) {
         let mut cached = self.lock();
-        cached.alpha = alpha;
+        if let Some(Computed(alpha)) = computed {
+            cached.alpha = alpha;
+        }
         cached.computed_at = Some(Instant::now());
         cached.refreshing = false;
-        alpha
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Cached> {
         self.inner
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+/// A finished computation: alpha, or `None` when the data does not allow one yet.
+struct Computed(Option<f64>);
+
+/// Reads the responses and computes alpha; `None` when the store could not be read.
+async fn compute(state: AppState) -> Option<Computed> {
+    let min_sessions = u64::try_from(MIN_ALPHA_SESSIONS).unwrap_or(u64::MAX);
+    match state.storage.response_matrix(min_sessions).await {
+        Ok(matrix) => {
+            let sessions: Vec<HashMap<QuestionId, bool>> = matrix
+                .into_iter()
+                .map(|answers| answers.into_iter().collect())
+                .collect();
+            Some(Computed(
+                cronbach_alpha(&sessions).ok().map(|report| report.alpha),
+            ))
+        }
+        Err(error) => {
+            tracing::warn!(%error, "reliability: could not read responses");
+            None
+        }
     }
 }

@@ -73,12 +73,17 @@ async fn work(inner: Arc<Inner>, state: AppState) {
             }
             continue;
         }
-        match state
-            .storage
-            .refresh_question_statistics(&batch, crate::time::now())
-            .await
-        {
-            Ok(refreshed) => {
+        // Run in a task of its own, so a panic in a store comes back as an error here instead
+        // of ending the worker with `running` still set (which would stop every later refresh).
+        let storage = state.storage.clone();
+        let ids = batch.clone();
+        let refresh = tokio::spawn(async move {
+            storage
+                .refresh_question_statistics(&ids, crate::time::now())
+                .await
+        });
+        match refresh.await {
+            Ok(Ok(refreshed)) => {
                 for question in refreshed.iter().filter(|q| q.flagged) {
                     tracing::warn!(
                         question_id = question.id,
@@ -89,8 +94,11 @@ async fn work(inner: Arc<Inner>, state: AppState) {
                     metrics::counter!(telemetry::QUESTIONS_FLAGGED).increment(1);
                 }
             }
-            Err(error) => {
+            Ok(Err(error)) => {
                 tracing::error!(%error, questions = batch.len(), "item statistics refresh failed");
+            }
+            Err(error) => {
+                tracing::error!(%error, questions = batch.len(), "item statistics refresh panicked");
             }
         }
     }

@@ -192,5 +192,24 @@ async fn weights(state: &AppState) -> Result<Option<HashMap<Domain, f64>>, Stora
     let Some(value) = state.storage.system_config(DOMAIN_WEIGHTS).await? else {
         return Ok(None);
     };
-    Ok(serde_json::from_value::<HashMap<Domain, f64>>(value).ok())
+    // Keys that name no domain are ignored (and said), so one stray key does not switch the
+    // weighted score off.
+    match serde_json::from_value::<HashMap<String, f64>>(value) {
+        Ok(weights) => Ok(Some(
+            weights
+                .into_iter()
+                .filter_map(|(key, weight)| match Domain::parse(&key) {
+                    Some(domain) => Some((domain, weight)),
+                    None => {
+                        tracing::warn!(key, "system_config.domain_weights: not a domain, ignored");
+                        None
+                    }
+                })
+                .collect(),
+        )),
+        Err(error) => {
+            tracing::warn!(%error, "system_config.domain_weights is not an object of numbers");
+            Ok(None)
+        }
+    }
 }

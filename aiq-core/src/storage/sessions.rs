@@ -307,7 +307,8 @@ pub trait SessionStore {
         user: UserId,
     ) -> Result<ClaimOutcome, StorageError>;
 
-    /// Sessions in progress across all users (the `test.sessions.active` gauge at start-up).
+    /// Sessions in progress across all users, guest sessions included (the
+    /// `test.sessions.active` gauge).
     async fn active_session_count(&self) -> Result<u64, StorageError>;
 
     /// For Cronbach's alpha: per completed session, the (question, correct) pairs; empty when

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::schema::{
-    self, QuestionResponse, ResultExtras, TestResultResponse, TestSessionResponse,
+    self, QuestionResponse, ResultExtras, TestResultResponse, TestSessionResponse, model_pairs,
 };
 use super::submit::SubmitTestResponse;
 use super::{ResponseItem, answered};
@@ -17,6 +17,10 @@ use crate::error::{ApiError, ValidationIssue};
 use crate::extract::ApiJson;
 use crate::input::Bounded;
 use crate::state::AppState;
+use crate::storage::DOMAIN_POPULATION_STATS;
+
+/// The longest device id kept (the `guest_device_limits.device_id` column).
+const MAX_DEVICE_ID_CHARS: usize = 255;
 
 /// A started guest test.
 #[derive(Debug, Serialize, ToSchema)]
@@ -65,6 +69,13 @@ pub(super) async fn start(
             )])
         })?
         .trim();
+    if device_id.chars().count() > MAX_DEVICE_ID_CHARS {
+        return Err(ApiError::Validation(vec![ValidationIssue::new(
+            ["header", "X-Device-Id"],
+            format!("String should have at most {MAX_DEVICE_ID_CHARS} characters"),
+            "string_too_long",
+        )]));
+    }
     let started = assessment::start_guest_test(&state, device_id).await?;
     Ok(Json(GuestStartTestResponse {
         session: started.test.session.into(),
@@ -79,7 +90,7 @@ pub(super) async fn start(
 #[derive(Debug, Deserialize, ToSchema)]
 pub(crate) struct GuestSubmitRequest {
     #[schema(value_type = String, min_length = 1)]
-    guest_token: Bounded<1, 200>,
+    guest_token: Bounded<1, 2000>,
     responses: Vec<ResponseItem>,
     #[serde(default)]
     time_limit_exceeded: bool,
@@ -126,7 +137,7 @@ pub(super) async fn submit(
     )
     .await?;
     Ok(Json(GuestSubmitTestResponse {
-        submitted: SubmitTestResponse::new(&state, submitted).await?,
+        submitted: SubmitTestResponse::new(&state, submitted).await,
         claim_token,
     }))
 }
@@ -135,7 +146,7 @@ pub(super) async fn submit(
 #[derive(Debug, Deserialize, ToSchema)]
 pub(crate) struct GuestClaimRequest {
     #[schema(value_type = String, min_length = 1)]
-    claim_token: Bounded<1, 200>,
+    claim_token: Bounded<1, 2000>,
 }
 
 /// A guest result now in the user's account.
@@ -176,9 +187,15 @@ pub(super) async fn claim(
     }
     let (session, result, responses_count) =
         assessment::claim_guest_result(&state, &current.user, token).await?;
+    let models = model_pairs(&state.storage.session_responses(session.id).await?);
+    let population = state.storage.system_config(DOMAIN_POPULATION_STATS).await?;
+    let extras = ResultExtras {
+        models: Some(&models),
+        population: population.as_ref(),
+    };
     Ok(Json(GuestClaimResponse {
         session: session.into(),
-        result: TestResultResponse::new(result, &ResultExtras::default()),
+        result: TestResultResponse::new(result, &extras),
         responses_count,
         message: "Guest result claimed successfully.",
     }))

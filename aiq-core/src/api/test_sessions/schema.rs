@@ -42,7 +42,8 @@ impl From<Question> for QuestionResponse {
             question_text: question.content.question_text.trim().to_owned(),
             question_type: question.content.question_type,
             difficulty_level: question.content.difficulty_level,
-            answer_options: Some(question.content.answer_options),
+            // No options: an open-ended question (only in data copied from the old backend).
+            answer_options: Some(question.content.answer_options).filter(|o| !o.is_empty()),
             explanation: None,
             stimulus: question.content.stimulus,
             sub_type: question.content.sub_type,
@@ -139,9 +140,7 @@ impl TestResultResponse {
             .domain_scores
             .and_then(|value| serde_json::from_value(value).ok());
         let (strongest, weakest) = domains.as_ref().map_or((None, None), strongest_weakest);
-        let population: Option<HashMap<Domain, PopulationStats>> = extras
-            .population
-            .and_then(|value| serde_json::from_value(value.clone()).ok());
+        let population = extras.population.and_then(population_stats);
         let domain_scores = domains.map(|mut domains| {
             if let Some(population) = &population {
                 domains.add_percentiles(population);
@@ -190,5 +189,22 @@ impl TestResultResponse {
     /// The score, for messages.
     pub(crate) fn iq_score(&self) -> i32 {
         self.iq_score
+    }
+}
+
+/// `system_config.domain_population_stats` by domain; keys that name no domain are skipped, a
+/// value of the wrong shape is logged and ignored (no percentiles rather than no result).
+fn population_stats(value: &serde_json::Value) -> Option<HashMap<Domain, PopulationStats>> {
+    match serde_json::from_value::<HashMap<String, PopulationStats>>(value.clone()) {
+        Ok(stats) => Some(
+            stats
+                .into_iter()
+                .filter_map(|(key, stats)| Domain::parse(&key).map(|domain| (domain, stats)))
+                .collect(),
+        ),
+        Err(error) => {
+            tracing::warn!(%error, "system_config.domain_population_stats has the wrong shape");
+            None
+        }
     }
 }

@@ -16,7 +16,7 @@ use crate::state::AppState;
 pub(super) struct StartQuery {
     /// Questions in a fixed-form test (1-100, default 25).
     question_count: Option<i64>,
-    /// An adaptive test (not served yet: answered as a fixed-form test).
+    /// An adaptive test (not served yet: 400 until the adaptive engine lands).
     adaptive: Option<bool>,
 }
 
@@ -41,7 +41,7 @@ pub(crate) struct StartTestResponse {
     params(StartQuery),
     responses(
         (status = 200, description = "The session and its questions", body = StartTestResponse),
-        (status = 400, description = "A session is active, or the cadence or cooldown applies"),
+        (status = 400, description = "A session is active, the cadence or cooldown applies, or adaptive=true"),
         (status = 404, description = "No unseen questions are left"),
         (status = 409, description = "Another start won the race"),
     )
@@ -58,8 +58,13 @@ pub(super) async fn start_test(
         1,
         Some(100),
     )?;
-    // `adaptive=true` is served as a fixed-form test until the adaptive engine lands.
-    let _adaptive = query.adaptive.unwrap_or(false);
+    if query.adaptive == Some(true) {
+        return Err(ApiError::BadRequest(
+            "Adaptive tests are not available on this server yet. Start the test without \
+             adaptive=true."
+                .into(),
+        ));
+    }
     let started =
         assessment::start_test(&state, &current.user, usize::try_from(count).unwrap_or(25)).await?;
     Ok(Json(StartTestResponse {

@@ -38,7 +38,7 @@ fn difficulty_from(row: &Row, column: &str) -> Result<Difficulty, StorageError> 
 }
 
 fn question_from_row(row: &Row) -> Result<Question, StorageError> {
-    let options: Option<Json<Vec<String>>> = row.try_get("answer_options").map_err(db_error)?;
+    let options: Option<serde_json::Value> = row.try_get("answer_options").map_err(db_error)?;
     let flag: &str = row.try_get("quality_flag").map_err(db_error)?;
     Ok(Question {
         id: row.try_get("id").map_err(db_error)?,
@@ -47,7 +47,7 @@ fn question_from_row(row: &Row) -> Result<Question, StorageError> {
             question_type: domain_from(row, "question_type")?,
             difficulty_level: difficulty_from(row, "difficulty_level")?,
             correct_answer: row.try_get("correct_answer").map_err(db_error)?,
-            answer_options: options.map(|Json(options)| options).unwrap_or_default(),
+            answer_options: options.map(options_from_json).unwrap_or_default(),
             explanation: row.try_get("explanation").map_err(db_error)?,
             stimulus: row.try_get("stimulus").map_err(db_error)?,
             sub_type: row.try_get("sub_type").map_err(db_error)?,
@@ -65,6 +65,22 @@ fn question_from_row(row: &Row) -> Result<Question, StorageError> {
         irt_discrimination: row.try_get("irt_discrimination").map_err(db_error)?,
         created_at: row.try_get("created_at").map_err(db_error)?,
     })
+}
+
+/// `answer_options` as stored: a list of option texts, or (rows copied from the old backend) a
+/// legacy `{"A": "...", ...}` object, read as its values in sorted-key order. Anything else
+/// (an open-ended question's null included) reads as no options.
+fn options_from_json(value: serde_json::Value) -> Vec<String> {
+    let text = |value: serde_json::Value| match value {
+        serde_json::Value::String(text) => text,
+        other => other.to_string(),
+    };
+    match value {
+        serde_json::Value::Array(items) => items.into_iter().map(text).collect(),
+        // serde_json's Map is ordered by key.
+        serde_json::Value::Object(map) => map.into_iter().map(|(_, v)| text(v)).collect(),
+        _ => Vec::new(),
+    }
 }
 
 /// The import's rows as one array per column, for a single `INSERT ... SELECT FROM unnest`.
