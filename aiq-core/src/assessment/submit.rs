@@ -13,8 +13,8 @@ use crate::scoring::{
 };
 use crate::state::AppState;
 use crate::storage::{
-    Completion, Conflict, DOMAIN_WEIGHTS, NewResponse, NewResult, QuestionId, SessionStatus,
-    StorageError, TestResult, TestSession, USE_WEIGHTED_SCORING,
+    Completion, Conflict, DOMAIN_POPULATION_STATS, DOMAIN_WEIGHTS, NewResponse, NewResult,
+    QuestionId, SessionStatus, StorageError, TestResult, TestSession, USE_WEIGHTED_SCORING,
 };
 use crate::telemetry;
 
@@ -34,6 +34,8 @@ pub(crate) struct Submitted {
     pub(crate) responses_count: usize,
     /// Per response, the question's `source_model` and whether it was right.
     pub(crate) models: Vec<(Option<String>, bool)>,
+    /// `system_config.domain_population_stats` as read before the submission was stored.
+    pub(crate) population: Option<serde_json::Value>,
 }
 
 /// Scores and stores `answers` for `session`, whose owner the caller has checked.
@@ -105,7 +107,9 @@ pub(crate) async fn submit_test(
             time_spent_seconds: answered.time_spent_seconds,
         });
     }
-    let result = score(state, &items, i32::try_from(elapsed).ok()).await?;
+    // The switches scoring and the answer read, in parallel and before anything is written.
+    let (weights, population) = tokio::join!(weights(state), population(state));
+    let result = score(state, &items, weights?, i32::try_from(elapsed).ok());
     let iq = result.iq_score;
     let completion = Completion {
         session_id: session.id,
@@ -136,6 +140,7 @@ pub(crate) async fn submit_test(
             .into_iter()
             .map(|item| (item.source_model, item.is_correct))
             .collect(),
+        population,
         result,
     })
 }
@@ -143,15 +148,16 @@ pub(crate) async fn submit_test(
 /// Scores a submission (§3.5-§3.8): CTT or, when switched on in `system_config`, the weighted
 /// variant; percentile; domain scores; response-time flags; validity; and the confidence interval
 /// once the cached reliability allows one.
-async fn score(
+fn score(
     state: &AppState,
     items: &[ScoredItem],
+    weights: Option<HashMap<Domain, f64>>,
     completion_time_seconds: Option<i32>,
-) -> Result<NewResult, StorageError> {
+) -> NewResult {
     let total = items.len();
     let correct = items.iter().filter(|item| item.is_correct).count();
     let domain_scores = domain_scores(items);
-    let iq = match weights(state).await? {
+    let iq = match weights {
         Some(weights) => weighted_iq(&domain_scores, &weights),
         None => ctt_iq(correct, total),
     };
@@ -161,7 +167,7 @@ async fn score(
         .stored_flags()
         .and_then(|flags| serde_json::to_value(flags).ok());
 
-    Ok(NewResult {
+    NewResult {
         iq_score: iq,
         percentile_rank: Some(percentile(iq)),
         total_questions: i32::try_from(total).unwrap_or(i32::MAX),
@@ -175,7 +181,20 @@ async fn score(
         validity_flags: flags,
         domain_scores: serde_json::to_value(&domain_scores).ok(),
         scoring_method: ScoringMethod::Ctt.as_str().to_owned(),
-    })
+    }
+}
+
+/// `system_config.domain_population_stats`, for domain percentiles in the answer; a failed read
+/// costs the percentiles, never the submission.
+async fn population(state: &AppState) -> Option<serde_json::Value> {
+    state
+        .storage
+        .system_config(DOMAIN_POPULATION_STATS)
+        .await
+        .unwrap_or_else(|error| {
+            tracing::warn!(%error, "domain population statistics unavailable");
+            None
+        })
 }
 
 /// The domain weights, when weighted scoring is switched on and weights are set.

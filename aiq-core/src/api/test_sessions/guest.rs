@@ -137,7 +137,7 @@ pub(super) async fn submit(
     )
     .await?;
     Ok(Json(GuestSubmitTestResponse {
-        submitted: SubmitTestResponse::new(&state, submitted).await,
+        submitted: SubmitTestResponse::new(submitted),
         claim_token,
     }))
 }

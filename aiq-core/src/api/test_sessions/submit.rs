@@ -13,7 +13,6 @@ use crate::error::ApiError;
 use crate::extract::ApiJson;
 use crate::input::PositiveId;
 use crate::state::AppState;
-use crate::storage::DOMAIN_POPULATION_STATS;
 
 /// The answers of a test.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -36,22 +35,12 @@ pub(crate) struct SubmitTestResponse {
 
 impl SubmitTestResponse {
     /// The answer to a submission, built from what was just stored.
-    pub(super) async fn new(state: &AppState, submitted: Submitted) -> Self {
-        // The result is stored already: a failed read here costs the domain percentiles, not the
-        // answer (a retry would only hear "already completed").
-        let population = state
-            .storage
-            .system_config(DOMAIN_POPULATION_STATS)
-            .await
-            .unwrap_or_else(|error| {
-                tracing::warn!(%error, "domain population statistics unavailable");
-                None
-            });
+    pub(super) fn new(submitted: Submitted) -> Self {
         let result = TestResultResponse::new(
             submitted.result,
             &ResultExtras {
                 models: Some(&submitted.models),
-                population: population.as_ref(),
+                population: submitted.population.as_ref(),
             },
         );
         Self {
@@ -99,5 +88,5 @@ pub(super) async fn submit(
         &allowed,
     )
     .await?;
-    Ok(Json(SubmitTestResponse::new(&state, submitted).await))
+    Ok(Json(SubmitTestResponse::new(submitted)))
 }
