@@ -179,7 +179,8 @@ impl GroupStore for PgStore {
             .prepare_cached(
                 "WITH g AS ( \
                      INSERT INTO groups (name, created_by, created_at, invite_code, max_members) \
-                     SELECT $1, $2, $3, $4, $5 WHERE NOT EXISTS ( \
+                     SELECT $1::varchar, $2::bigint, $3::timestamptz, $4::varchar, $5::int \
+                     WHERE NOT EXISTS ( \
                          SELECT 1 FROM group_invites WHERE invite_code = $4) \
                      RETURNING id, name, created_by, created_at, invite_code, max_members), \
                  m AS ( \
@@ -273,7 +274,8 @@ impl GroupStore for PgStore {
             .prepare_cached(&format!(
                 "INSERT INTO group_invites (group_id, invited_by, invite_code, created_at, \
                                             expires_at) \
-                 SELECT $1, $2, $3, $4, $5 WHERE NOT EXISTS ( \
+                 SELECT $1::bigint, $2::bigint, $3::varchar, $4::timestamptz, $5::timestamptz \
+                 WHERE NOT EXISTS ( \
                      SELECT 1 FROM groups WHERE invite_code = $3) \
                  RETURNING {INVITE_COLUMNS}"
             ))
