@@ -225,6 +225,64 @@ impl TryFrom<String> for PersonName {
     }
 }
 
+/// A group's display name: 1-30 characters once trimmed and whitespace-collapsed, digits and
+/// punctuation kept (the old backend stripped them), no control characters.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "String")]
+pub(crate) struct GroupName(String);
+
+impl GroupName {
+    pub(crate) fn into_string(self) -> String {
+        self.0
+    }
+}
+
+impl TryFrom<String> for GroupName {
+    type Error = &'static str;
+
+    fn try_from(raw: String) -> Result<Self, Self::Error> {
+        if raw.is_empty() {
+            return Err("String should have at least 1 character");
+        }
+        if raw.chars().any(char::is_control) {
+            return Err("Group name contains invalid characters");
+        }
+        let cleaned = raw.split_whitespace().collect::<Vec<_>>().join(" ");
+        match cleaned.chars().count() {
+            0 => Err("Group name contains invalid characters"),
+            1..=30 => Ok(Self(cleaned)),
+            _ => Err("String should have at most 30 characters"),
+        }
+    }
+}
+
+/// An invite code as typed: trimmed, not empty, at most 64 characters (codes are 8; matched
+/// case-sensitively).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "String")]
+pub(crate) struct InviteCodeInput(String);
+
+impl InviteCodeInput {
+    pub(crate) fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for InviteCodeInput {
+    type Error = &'static str;
+
+    fn try_from(raw: String) -> Result<Self, Self::Error> {
+        let trimmed = raw.trim();
+        if trimmed.is_empty() {
+            Err("Invite code cannot be empty")
+        } else if trimmed.chars().count() > 64 || trimmed.chars().any(char::is_control) {
+            Err("Invalid invite code format")
+        } else {
+            Ok(Self(trimmed.to_owned()))
+        }
+    }
+}
+
 /// A country or region, with the same rules as a name.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(try_from = "String")]
@@ -479,6 +537,33 @@ mod tests {
             Location::try_from("\t".to_owned()).unwrap_err(),
             "Location contains invalid characters"
         );
+    }
+
+    #[test]
+    fn group_names_keep_digits_and_refuse_blanks() {
+        assert_eq!(
+            GroupName::try_from("  Team   1! ".to_owned())
+                .unwrap()
+                .into_string(),
+            "Team 1!"
+        );
+        assert_eq!(
+            GroupName::try_from("   ".to_owned()).unwrap_err(),
+            "Group name contains invalid characters"
+        );
+        assert_eq!(
+            GroupName::try_from("a\nb".to_owned()).unwrap_err(),
+            "Group name contains invalid characters"
+        );
+        assert!(GroupName::try_from("x".repeat(31)).is_err());
+        assert!(GroupName::try_from(format!("  {}  ", "x".repeat(30))).is_ok());
+        assert_eq!(
+            InviteCodeInput::try_from(" AB12CD34 ".to_owned())
+                .unwrap()
+                .as_str(),
+            "AB12CD34"
+        );
+        assert!(InviteCodeInput::try_from("  ".to_owned()).is_err());
     }
 
     #[test]

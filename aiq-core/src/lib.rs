@@ -43,6 +43,7 @@ pub mod clock;
 pub mod config;
 pub mod error;
 pub mod extract;
+pub mod groups;
 mod input;
 pub mod mail;
 pub mod middleware;

@@ -315,6 +315,81 @@ impl SystemConfigStore for FaultyStore {
     }
 }
 
+#[async_trait]
+impl aiq_core::storage::GroupStore for FaultyStore {
+    async fn create_group(
+        &self,
+        group: aiq_core::storage::NewGroup,
+    ) -> Result<aiq_core::storage::Group, StorageError> {
+        self.inner.create_group(group).await
+    }
+    async fn group(&self, id: i64) -> Result<Option<aiq_core::storage::Group>, StorageError> {
+        self.inner.group(id).await
+    }
+    async fn user_groups(
+        &self,
+        user: UserId,
+    ) -> Result<Vec<aiq_core::storage::Group>, StorageError> {
+        self.inner.user_groups(user).await
+    }
+    async fn group_members(
+        &self,
+        id: i64,
+    ) -> Result<Vec<aiq_core::storage::GroupMember>, StorageError> {
+        self.inner.group_members(id).await
+    }
+    async fn create_invite(
+        &self,
+        invite: aiq_core::storage::NewInvite,
+    ) -> Result<Option<aiq_core::storage::GroupInvite>, StorageError> {
+        self.inner.create_invite(invite).await
+    }
+    async fn invite_by_code(
+        &self,
+        code: &str,
+    ) -> Result<Option<aiq_core::storage::GroupInvite>, StorageError> {
+        self.inner.invite_by_code(code).await
+    }
+    async fn join_group(
+        &self,
+        code: &str,
+        user: UserId,
+        now: OffsetDateTime,
+    ) -> Result<aiq_core::storage::JoinOutcome, StorageError> {
+        self.inner.join_group(code, user, now).await
+    }
+    async fn remove_member(
+        &self,
+        group: i64,
+        actor: UserId,
+        target: UserId,
+    ) -> Result<Result<(), aiq_core::storage::GroupDenied>, StorageError> {
+        self.inner.remove_member(group, actor, target).await
+    }
+    async fn transfer_ownership(
+        &self,
+        group: i64,
+        actor: UserId,
+        new_owner: UserId,
+    ) -> Result<Result<(), aiq_core::storage::GroupDenied>, StorageError> {
+        self.inner.transfer_ownership(group, actor, new_owner).await
+    }
+    async fn delete_group(
+        &self,
+        group: i64,
+        actor: UserId,
+    ) -> Result<Result<(), aiq_core::storage::GroupDenied>, StorageError> {
+        self.inner.delete_group(group, actor).await
+    }
+    async fn leaderboard(
+        &self,
+        group: i64,
+        since: Option<OffsetDateTime>,
+    ) -> Result<Vec<aiq_core::storage::LeaderboardRow>, StorageError> {
+        self.inner.leaderboard(group, since).await
+    }
+}
+
 /// The headers every response must carry, whatever produced it.
 fn assert_standard_headers(reply: &Reply) {
     for (name, value) in [

@@ -20,6 +20,8 @@ pub enum Conflict {
     Response,
     /// The session is no longer in progress (another request completed or abandoned it).
     SessionNotInProgress,
+    /// A group or a single-use invite has this invite code already.
+    InviteCode,
 }
 
 impl std::fmt::Display for Conflict {
@@ -32,6 +34,7 @@ impl std::fmt::Display for Conflict {
             Self::QuestionSeen => "a record of this question shown to this user",
             Self::Response => "a response to this question in this session",
             Self::SessionNotInProgress => "a completion or abandonment of this session",
+            Self::InviteCode => "a group or invite with this code",
         })
     }
 }

@@ -14,6 +14,7 @@
 //! share a Redis; it passes the same revocation tests.
 
 mod error;
+mod groups;
 mod guest_tokens;
 mod memory;
 mod oauth;
@@ -29,6 +30,10 @@ mod users;
 use async_trait::async_trait;
 
 pub use self::error::{Conflict, StorageError};
+pub use self::groups::{
+    DEFAULT_MAX_MEMBERS, Group, GroupDenied, GroupId, GroupInvite, GroupMember, GroupRole,
+    GroupStore, InviteId, JoinOutcome, LeaderboardRow, NewGroup, NewInvite,
+};
 pub use self::guest_tokens::{
     GUEST_TOKENS_PREFIX, GuestToken, GuestTokenKind, GuestTokenStore, MemoryGuestTokens,
     RedisGuestTokens,
@@ -78,6 +83,7 @@ pub trait Storage:
     + SessionStore
     + GuestStore
     + SystemConfigStore
+    + GroupStore
     + std::fmt::Debug
     + Send
     + Sync

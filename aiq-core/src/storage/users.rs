@@ -218,6 +218,10 @@ pub trait UserStore {
     async fn user_by_email(&self, email: &str) -> Result<Option<User>, StorageError>;
 
     /// Deletes the user and everything that belongs to them; false when there was no such user.
+    ///
+    /// Their group memberships go; invites they generated or used stay, without their id. A
+    /// group they owned passes to its longest-standing remaining member (earliest `joined_at`),
+    /// or is deleted when no member remains. Groups they created but no longer own are kept.
     async fn delete_user(&self, id: UserId) -> Result<bool, StorageError>;
 
     /// Records a successful login at `at`, replacing the password hash when `new_password_hash`

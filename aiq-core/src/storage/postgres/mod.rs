@@ -6,6 +6,7 @@
 //! replicas booting at once migrate exactly once and all come up.
 
 mod auth;
+mod groups;
 mod guests;
 mod migrate;
 mod questions;
@@ -160,6 +161,9 @@ fn db_error(err: tokio_postgres::Error) -> StorageError {
             Some("ix_test_sessions_user_active") => Some(Conflict::ActiveSession),
             Some("user_questions_user_id_question_id_key") => Some(Conflict::QuestionSeen),
             Some("responses_test_session_id_question_id_key") => Some(Conflict::Response),
+            Some("groups_invite_code_key" | "group_invites_invite_code_key") => {
+                Some(Conflict::InviteCode)
+            }
             _ => None,
         } {
             return StorageError::Conflict(conflict);

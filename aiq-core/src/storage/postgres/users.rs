@@ -82,12 +82,16 @@ impl UserStore for PgStore {
 
     async fn delete_user(&self, id: UserId) -> Result<bool, StorageError> {
         let _timed = timed("delete_user", "users");
-        let conn = self.conn().await?;
-        let statement = conn
+        let mut conn = self.conn().await?;
+        let tx = conn.transaction().await.map_err(db_error)?;
+        // Groups they own pass on (or go) first; the cascades below take the rest.
+        super::groups::release_groups_of(&tx, id).await?;
+        let statement = tx
             .prepare_cached("DELETE FROM users WHERE id = $1")
             .await
             .map_err(db_error)?;
-        let deleted = conn.execute(&statement, &[&id]).await.map_err(db_error)?;
+        let deleted = tx.execute(&statement, &[&id]).await.map_err(db_error)?;
+        tx.commit().await.map_err(db_error)?;
         Ok(deleted == 1)
     }
 
