@@ -7,6 +7,7 @@ mod auth;
 mod docs;
 mod health;
 mod metrics;
+mod notifications;
 mod root;
 mod test_sessions;
 mod user;
@@ -41,6 +42,7 @@ pub(crate) fn openapi_path(api_prefix: &str) -> String {
         (name = "questions", description = "The item bank as test takers see it"),
         (name = "test", description = "Fixed-form tests: start, answer, results, history"),
         (name = "guest", description = "Tests without an account"),
+        (name = "notifications", description = "Push notification device and preference"),
     )
 )]
 struct ApiDoc;
@@ -69,7 +71,15 @@ pub(crate) fn router(state: AppState) -> Router {
         .merge(auth::router())
         .routes(routes!(user::get_profile, user::update_profile))
         .routes(routes!(user::delete_account))
-        .merge(test_sessions::router());
+        .merge(test_sessions::router())
+        .routes(routes!(
+            notifications::register_device,
+            notifications::unregister_device
+        ))
+        .routes(routes!(
+            notifications::get_preferences,
+            notifications::update_preferences
+        ));
     let (router, mut openapi) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(root::root))
         .routes(routes!(root::apple_app_site_association))

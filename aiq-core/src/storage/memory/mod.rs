@@ -6,6 +6,7 @@
 
 mod auth;
 mod questions;
+mod reminders;
 mod sessions;
 mod users;
 
@@ -47,6 +48,8 @@ struct State {
     revocations_sweep_at: usize,
     bank: questions::Bank,
     tests: sessions::TestData,
+    /// `users.test_reminder_sent_for`: the result each user's last test reminder was for.
+    test_reminder_sent_for: HashMap<UserId, super::ResultId>,
 }
 
 impl State {
@@ -70,6 +73,7 @@ impl State {
         self.oauth_identities.retain(|_, owner| *owner != id);
         self.reset_tokens.retain(|token| token.user_id != id);
         self.tests.remove_user(id);
+        self.test_reminder_sent_for.remove(&id);
         Some(user)
     }
 }
@@ -115,6 +119,7 @@ impl MemoryStore {
                 revocations_sweep_at: auth::SWEEP_THRESHOLD,
                 bank: questions::Bank::default(),
                 tests: sessions::TestData::default(),
+                test_reminder_sent_for: HashMap::new(),
             }),
         }
     }

@@ -45,6 +45,11 @@ impl TestData {
             .and_then(|id| self.results.get(id))
     }
 
+    /// The user's results, in id order.
+    pub(super) fn results_of(&self, user: UserId) -> impl Iterator<Item = &TestResult> {
+        self.results.values().filter(move |r| r.user_id == user)
+    }
+
     /// Removes what belongs to a deleted user, as the database's cascades do.
     pub(super) fn remove_user(&mut self, user: UserId) {
         let sessions: Vec<SessionId> = self

@@ -9,6 +9,7 @@ mod auth;
 mod guests;
 mod migrate;
 mod questions;
+mod reminders;
 mod sessions;
 mod tls;
 mod users;
