@@ -48,6 +48,7 @@ mod input;
 pub mod mail;
 pub mod middleware;
 pub mod oauth;
+pub mod push;
 pub mod questions;
 pub mod ratelimit;
 pub mod scoring;

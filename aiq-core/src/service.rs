@@ -29,6 +29,7 @@ use crate::config::{ConfigError, ConfigProblem};
 use crate::mail::Mailer;
 use crate::middleware::RateLimits;
 use crate::oauth::OAuthVerifier;
+use crate::push::PushSender;
 use crate::ratelimit::{Limiter, MemoryLimiter};
 use crate::state::{AppState, MetricsRenderer};
 use crate::storage::{GuestTokenStore, MemoryGuestTokens, MemoryStore, RevocationStore, Storage};
@@ -55,6 +56,7 @@ impl Aiq {
             storage: None,
             revocations: None,
             mailer: None,
+            push: None,
             limiter: None,
             metrics_renderer: None,
             guest_tokens: None,
@@ -69,6 +71,7 @@ pub struct AiqBuilder {
     storage: Option<Arc<dyn Storage>>,
     revocations: Option<Arc<dyn RevocationStore>>,
     mailer: Option<Arc<dyn Mailer>>,
+    push: Option<Arc<dyn PushSender>>,
     limiter: Option<Arc<dyn Limiter>>,
     metrics_renderer: Option<MetricsRenderer>,
     guest_tokens: Option<Arc<dyn GuestTokenStore>>,
@@ -103,6 +106,14 @@ impl AiqBuilder {
     /// ([`mail::from_config`](crate::mail::from_config)).
     pub fn mailer(mut self, mailer: Arc<dyn Mailer>) -> Self {
         self.mailer = Some(mailer);
+        self
+    }
+
+    /// How push notifications are sent; by default the one the configuration asks for
+    /// ([`push::from_config`](crate::push::from_config): APNs when `APNS_*` is set, otherwise
+    /// only logged).
+    pub fn push(mut self, push: Arc<dyn PushSender>) -> Self {
+        self.push = Some(push);
         self
     }
 
@@ -146,6 +157,13 @@ impl AiqBuilder {
                 problems: vec![ConfigProblem::new("SMTP_HOST", e.to_string())],
             })?,
         };
+        let push = match self.push {
+            Some(push) => push,
+            None => crate::push::from_config(&self.config).map_err(|e| ConfigError {
+                production: self.config.app.environment.is_production(),
+                problems: vec![ConfigProblem::new("APNS_KEY_PATH", e.to_string())],
+            })?,
+        };
         let rate_limits = self.config.rate_limit.enabled.then(|| {
             let limiter = self.limiter.unwrap_or_else(|| {
                 Arc::new(MemoryLimiter::new(
@@ -171,6 +189,7 @@ impl AiqBuilder {
             passwords: Passwords::new(),
             tokens,
             mailer,
+            push,
             oauth: OAuthVerifier::new(&config.oauth),
             metrics_renderer: self.metrics_renderer,
             guest_tokens: self

@@ -8,6 +8,7 @@ use crate::auth::password::Passwords;
 use crate::auth::tokens::Tokens;
 use crate::mail::Mailer;
 use crate::oauth::OAuthVerifier;
+use crate::push::PushSender;
 use crate::storage::{GuestTokenStore, RevocationStore, Storage};
 
 /// Shared, cheap-to-clone state of one service instance.
@@ -21,6 +22,8 @@ pub(crate) struct AppState {
     pub(crate) passwords: Passwords,
     pub(crate) tokens: Tokens,
     pub(crate) mailer: Arc<dyn Mailer>,
+    /// Push notifications (the logout-all alert).
+    pub(crate) push: Arc<dyn PushSender>,
     pub(crate) oauth: OAuthVerifier,
     /// Renders the installed metrics recorder for `/v1/metrics`, if the embedder gave one.
     pub(crate) metrics_renderer: Option<MetricsRenderer>,
@@ -41,6 +44,7 @@ impl std::fmt::Debug for AppState {
             .field("storage", &self.storage)
             .field("revocations", &self.revocations)
             .field("mailer", &self.mailer)
+            .field("push", &self.push)
             .finish_non_exhaustive()
     }
 }

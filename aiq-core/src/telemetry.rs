@@ -40,6 +40,9 @@ pub const TEST_IQ_SCORE: &str = "test.iq_score";
 pub const QUESTIONS_SERVED: &str = "questions.served";
 /// Counter: items moved to `under_review` by the statistics job.
 pub const QUESTIONS_FLAGGED: &str = "questions.flagged";
+/// Counter: push notifications handed to APNs, labelled `notification.success` and
+/// `notification.type`.
+pub const NOTIFICATIONS_APNS: &str = "notifications.apns";
 
 /// Bucket bounds for [`TEST_IQ_SCORE`]: 5-point steps over the reachable range.
 pub const IQ_SCORE_BUCKETS: [f64; 17] = [

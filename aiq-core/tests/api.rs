@@ -12,9 +12,9 @@ use aiq_core::selection::Candidate;
 use aiq_core::storage::{
     ClaimOutcome, Completion, GuestStore, MemoryStore, NewPasswordReset, NewSession, NewUser,
     OAuthStore, PasswordChange, PasswordResetStore, PgStore, ProfileUpdate, Question, QuestionId,
-    QuestionStore, RefreshedQuestion, ResultId, ResultPage, RevocationStore, SessionId,
-    SessionStore, StartContext, Storage, StorageError, StoredResponse, SystemConfigStore,
-    TestResult, TestSession, User, UserId, UserStore,
+    QuestionStore, RefreshedQuestion, ReminderCandidate, ReminderStore, ResultId, ResultPage,
+    RevocationStore, SessionId, SessionStore, StartContext, Storage, StorageError, StoredResponse,
+    SystemConfigStore, TestResult, TestSession, User, UserId, UserStore,
 };
 use async_trait::async_trait;
 use axum::body::Body;
@@ -96,6 +96,48 @@ impl UserStore for FaultyStore {
         at: OffsetDateTime,
     ) -> Result<Option<User>, StorageError> {
         self.inner.revoke_all_tokens(id, at).await
+    }
+    async fn set_device_token(
+        &self,
+        id: UserId,
+        token: Option<&str>,
+    ) -> Result<bool, StorageError> {
+        self.inner.set_device_token(id, token).await
+    }
+    async fn clear_device_token_if(&self, id: UserId, token: &str) -> Result<bool, StorageError> {
+        self.inner.clear_device_token_if(id, token).await
+    }
+}
+
+#[async_trait]
+impl ReminderStore for FaultyStore {
+    async fn test_reminder_candidates(
+        &self,
+        from: OffsetDateTime,
+        to: OffsetDateTime,
+    ) -> Result<Vec<ReminderCandidate>, StorageError> {
+        self.inner.test_reminder_candidates(from, to).await
+    }
+    async fn mark_test_reminder_sent(
+        &self,
+        user: UserId,
+        result: ResultId,
+    ) -> Result<bool, StorageError> {
+        self.inner.mark_test_reminder_sent(user, result).await
+    }
+    async fn day_30_reminder_candidates(
+        &self,
+        from: OffsetDateTime,
+        to: OffsetDateTime,
+    ) -> Result<Vec<ReminderCandidate>, StorageError> {
+        self.inner.day_30_reminder_candidates(from, to).await
+    }
+    async fn mark_day_30_reminder_sent(
+        &self,
+        user: UserId,
+        at: OffsetDateTime,
+    ) -> Result<bool, StorageError> {
+        self.inner.mark_day_30_reminder_sent(user, at).await
     }
 }
 

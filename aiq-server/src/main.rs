@@ -8,10 +8,13 @@
 //! - `aiq-server check-config`: prints the effective configuration, secrets masked, and exits
 //!   non-zero when it is invalid;
 //! - `aiq-server questions import FILE`: loads a question bank file into the database;
-//! - `aiq-server questions generate`: writes a new bank file from the item generator.
+//! - `aiq-server questions generate`: writes a new bank file from the item generator;
+//! - `aiq-server notify`: sends the push reminders due now (the daily cron) and prints the run
+//!   summary as one JSON line; exits non-zero when a send failed.
 
 mod json_lines;
 mod logging;
+mod notify;
 mod questions;
 mod serve;
 
@@ -37,6 +40,9 @@ enum Command {
     Migrate,
     /// Print the effective configuration with secrets masked; exit non-zero if it is invalid.
     CheckConfig,
+    /// Send the push reminders due now (test and day-30 reminders), print the run summary as
+    /// one JSON line; exit non-zero when a send failed.
+    Notify,
     /// Manage the question bank.
     #[command(subcommand)]
     Questions(QuestionsCommand),
@@ -107,6 +113,10 @@ fn main() -> ExitCode {
         Command::Serve => {
             logging::init(&config);
             runtime().block_on(serve::run(config))
+        }
+        Command::Notify => {
+            logging::init(&config);
+            runtime().block_on(notify::run(&config))
         }
         Command::Questions(QuestionsCommand::Import { file }) => {
             logging::init(&config);

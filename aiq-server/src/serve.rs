@@ -68,7 +68,15 @@ pub(crate) async fn run(config: Config) -> ExitCode {
         }
     };
 
-    let mut builder = Aiq::builder(config.clone()).storage(storage);
+    let push = match aiq_core::push::from_config(&config) {
+        Ok(push) => push,
+        Err(error) => {
+            tracing::error!(%error, "cannot send push notifications");
+            return ExitCode::from(2);
+        }
+    };
+    tracing::info!(sender = ?push, "push notifications");
+    let mut builder = Aiq::builder(config.clone()).storage(storage).push(push);
     if let Some(url) = config.security.revocations_redis_url(&config.rate_limit) {
         let url = url.expose_secret();
         match RedisRevocations::new(url, REDIS_REVOCATIONS_PREFIX) {

@@ -8,6 +8,7 @@ mod docs;
 mod groups;
 mod health;
 mod metrics;
+mod notifications;
 mod root;
 mod test_sessions;
 mod user;
@@ -43,6 +44,7 @@ pub(crate) fn openapi_path(api_prefix: &str) -> String {
         (name = "test", description = "Fixed-form tests: start, answer, results, history"),
         (name = "guest", description = "Tests without an account"),
         (name = "groups", description = "Groups of users who compare scores"),
+        (name = "notifications", description = "Push notification device and preference"),
     )
 )]
 struct ApiDoc;
@@ -72,7 +74,15 @@ pub(crate) fn router(state: AppState) -> Router {
         .routes(routes!(user::get_profile, user::update_profile))
         .routes(routes!(user::delete_account))
         .merge(test_sessions::router())
-        .merge(groups::router());
+        .merge(groups::router())
+        .routes(routes!(
+            notifications::register_device,
+            notifications::unregister_device
+        ))
+        .routes(routes!(
+            notifications::get_preferences,
+            notifications::update_preferences
+        ));
     let (router, mut openapi) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(root::root))
         .routes(routes!(root::apple_app_site_association))

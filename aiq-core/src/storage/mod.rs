@@ -22,6 +22,7 @@ mod password_reset;
 mod postgres;
 mod questions;
 mod redis;
+mod reminders;
 mod revocations;
 mod sessions;
 mod system_config;
@@ -50,6 +51,7 @@ pub(crate) use self::redis::connect as redis_connect;
 pub use self::redis::{
     DEFAULT_PREFIX as REDIS_REVOCATIONS_PREFIX, RedisRevocations, display_url as redis_display_url,
 };
+pub use self::reminders::{ReminderCandidate, ReminderStore};
 pub use self::revocations::RevocationStore;
 pub use self::sessions::{
     ClaimOutcome, Completion, GuestStore, NewResponse, NewResult, NewSession, ResultId, ResultPage,
@@ -84,6 +86,7 @@ pub trait Storage:
     + GuestStore
     + SystemConfigStore
     + GroupStore
+    + ReminderStore
     + std::fmt::Debug
     + Send
     + Sync

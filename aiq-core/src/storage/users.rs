@@ -251,4 +251,13 @@ pub trait UserStore {
         id: UserId,
         at: OffsetDateTime,
     ) -> Result<Option<User>, StorageError>;
+
+    /// Stores `token` as the user's push device token, or clears it with `None`. False when
+    /// the user does not exist.
+    async fn set_device_token(&self, id: UserId, token: Option<&str>)
+    -> Result<bool, StorageError>;
+
+    /// Clears the user's device token only if it is still `token`: APNs reported it invalid,
+    /// and a token registered since then must survive. False when nothing was cleared.
+    async fn clear_device_token_if(&self, id: UserId, token: &str) -> Result<bool, StorageError>;
 }

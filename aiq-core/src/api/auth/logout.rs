@@ -11,6 +11,7 @@ use crate::auth::{CurrentUser, audit};
 use crate::error::ApiError;
 use crate::extract::ApiJson;
 use crate::input::Bounded;
+use crate::push::{Notification, deliver};
 use crate::state::AppState;
 
 /// Optionally, the refresh token to revoke along with the access token.
@@ -74,7 +75,8 @@ pub(super) async fn logout(
 }
 
 /// Signs out every login of the caller: every token issued before this call is revoked, and
-/// none issued after it is affected.
+/// none issued after it is affected. A user with notifications on and a registered device gets
+/// a "Security Alert" push, sent in the background: it never delays or fails the request.
 #[utoipa::path(
     post,
     path = "/auth/logout-all",
@@ -92,10 +94,29 @@ pub(super) async fn logout_all(
 ) -> Result<StatusCode, ApiError> {
     // Bumping the generation revokes the caller's token too, in one write: a failure leaves
     // nothing half done and the call can simply be retried.
-    state
+    let user = state
         .storage
         .revoke_all_tokens(current.user.id, crate::time::now())
         .await?;
     audit::token_revoked(current.user.id, "all");
+    if let Some(user) = user
+        && user.notification_enabled
+        && let Some(token) = user.apns_device_token.filter(|token| !token.is_empty())
+    {
+        tokio::spawn(async move {
+            let notification = Notification::logout_all();
+            let sent = deliver(
+                state.storage.as_ref(),
+                state.push.as_ref(),
+                user.id,
+                &token,
+                &notification,
+            )
+            .await;
+            if let Err(error) = sent {
+                tracing::warn!(user_id = user.id, %error, "logout-all push: storage failed");
+            }
+        });
+    }
     Ok(StatusCode::NO_CONTENT)
 }

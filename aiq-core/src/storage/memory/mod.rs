@@ -7,6 +7,7 @@
 mod auth;
 mod groups;
 mod questions;
+mod reminders;
 mod sessions;
 mod users;
 
@@ -49,6 +50,8 @@ struct State {
     bank: questions::Bank,
     tests: sessions::TestData,
     groups: groups::GroupData,
+    /// `users.test_reminder_sent_for`: the result each user's last test reminder was for.
+    test_reminder_sent_for: HashMap<UserId, super::ResultId>,
 }
 
 impl State {
@@ -73,6 +76,7 @@ impl State {
         self.reset_tokens.retain(|token| token.user_id != id);
         self.tests.remove_user(id);
         self.groups.remove_user(id);
+        self.test_reminder_sent_for.remove(&id);
         Some(user)
     }
 }
@@ -119,6 +123,7 @@ impl MemoryStore {
                 bank: questions::Bank::default(),
                 tests: sessions::TestData::default(),
                 groups: groups::GroupData::default(),
+                test_reminder_sent_for: HashMap::new(),
             }),
         }
     }

@@ -45,7 +45,7 @@ impl TestData {
             .and_then(|id| self.results.get(id))
     }
 
-    /// The results that belong to `user` (the leaderboards read them).
+    /// The user's results, in id order (leaderboards and reminders read them).
     pub(super) fn results_of(&self, user: UserId) -> impl Iterator<Item = &TestResult> {
         self.results.values().filter(move |r| r.user_id == user)
     }

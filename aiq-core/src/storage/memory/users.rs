@@ -83,4 +83,28 @@ impl UserStore for MemoryStore {
             user.clone()
         }))
     }
+
+    async fn set_device_token(
+        &self,
+        id: UserId,
+        token: Option<&str>,
+    ) -> Result<bool, StorageError> {
+        let mut state = self.state();
+        Ok(state.users.get_mut(&id).is_some_and(|user| {
+            user.apns_device_token = token.map(str::to_owned);
+            true
+        }))
+    }
+
+    async fn clear_device_token_if(&self, id: UserId, token: &str) -> Result<bool, StorageError> {
+        let mut state = self.state();
+        Ok(state
+            .users
+            .get_mut(&id)
+            .filter(|user| user.apns_device_token.as_deref() == Some(token))
+            .is_some_and(|user| {
+                user.apns_device_token = None;
+                true
+            }))
+    }
 }

@@ -10,6 +10,7 @@ mod groups;
 mod guests;
 mod migrate;
 mod questions;
+mod reminders;
 mod sessions;
 mod tls;
 mod users;

@@ -174,6 +174,41 @@ impl UserStore for PgStore {
             .map_err(db_error)?;
         row.as_ref().map(user_from_row).transpose()
     }
+
+    async fn set_device_token(
+        &self,
+        id: UserId,
+        token: Option<&str>,
+    ) -> Result<bool, StorageError> {
+        let _timed = timed("set_device_token", "users");
+        let conn = self.conn().await?;
+        let statement = conn
+            .prepare_cached("UPDATE users SET apns_device_token = $2 WHERE id = $1")
+            .await
+            .map_err(db_error)?;
+        let updated = conn
+            .execute(&statement, &[&id, &token])
+            .await
+            .map_err(db_error)?;
+        Ok(updated == 1)
+    }
+
+    async fn clear_device_token_if(&self, id: UserId, token: &str) -> Result<bool, StorageError> {
+        let _timed = timed("clear_device_token_if", "users");
+        let conn = self.conn().await?;
+        let statement = conn
+            .prepare_cached(
+                "UPDATE users SET apns_device_token = NULL \
+                 WHERE id = $1 AND apns_device_token = $2",
+            )
+            .await
+            .map_err(db_error)?;
+        let updated = conn
+            .execute(&statement, &[&id, &token])
+            .await
+            .map_err(db_error)?;
+        Ok(updated == 1)
+    }
 }
 
 /// Inserts `user` on `client` (a pooled connection or a transaction).

@@ -1,0 +1,720 @@
+//! The APNs sender against a local HTTP/2 server, and the reminder run on both stores.
+
+mod support;
+
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
+
+use aiq_core::Config;
+use aiq_core::clock::ManualClock;
+use aiq_core::config::ApnsConfig;
+use aiq_core::push::reminders::{self, RunSummary};
+use aiq_core::push::{ApnsSender, Delivery, Notification, PushError, PushSender, deliver};
+use aiq_core::storage::{
+    Completion, MemoryStore, NewResult, NewSession, NewUser, ProfileUpdate, Storage, UserId,
+};
+use base64::Engine;
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use serde_json::json;
+use time::macros::datetime;
+use time::{Duration, OffsetDateTime};
+
+// ---------------------------------------------------------------------------------------------
+// A local stand-in for APNs: HTTP/2 without TLS (prior knowledge).
+
+/// One request as the server saw it.
+#[derive(Debug, Clone)]
+struct Seen {
+    version: http::Version,
+    method: http::Method,
+    path: String,
+    headers: http::HeaderMap,
+    body: serde_json::Value,
+}
+
+/// Serves APNs-like answers chosen by the device token's first characters: `dead` → 410
+/// Unregistered, `bad0` → 400 BadDeviceToken, `4000` → 400 BadTopic, `e500` → 500; else 200.
+async fn apns_server() -> (String, Arc<Mutex<Vec<Seen>>>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let log = seen.clone();
+    tokio::spawn(async move {
+        loop {
+            let (stream, _) = listener.accept().await.unwrap();
+            let log = log.clone();
+            tokio::spawn(async move {
+                let service = service_fn(move |request: http::Request<hyper::body::Incoming>| {
+                    let log = log.clone();
+                    async move {
+                        let (parts, body) = request.into_parts();
+                        let body = body.collect().await.unwrap().to_bytes();
+                        let path = parts.uri.path().to_owned();
+                        log.lock().unwrap().push(Seen {
+                            version: parts.version,
+                            method: parts.method,
+                            path: path.clone(),
+                            headers: parts.headers,
+                            body: serde_json::from_slice(&body).unwrap_or_default(),
+                        });
+                        let token = path.rsplit('/').next().unwrap_or_default();
+                        let (status, reason) = match &token[..4.min(token.len())] {
+                            "dead" => (410, Some("Unregistered")),
+                            "bad0" => (400, Some("BadDeviceToken")),
+                            "4000" => (400, Some("BadTopic")),
+                            "e500" => (500, Some("InternalServerError")),
+                            _ => (200, None),
+                        };
+                        let body = reason
+                            .map(|reason| json!({"reason": reason}).to_string())
+                            .unwrap_or_default();
+                        Ok::<_, std::convert::Infallible>(
+                            http::Response::builder()
+                                .status(status)
+                                .header("apns-id", "00000000-0000-0000-0000-000000000001")
+                                .body(Full::new(Bytes::from(body)))
+                                .unwrap(),
+                        )
+                    }
+                });
+                let _ = hyper::server::conn::http2::Builder::new(TokioExecutor::new())
+                    .serve_connection(TokioIo::new(stream), service)
+                    .await;
+            });
+        }
+    });
+    (format!("http://{address}"), seen)
+}
+
+const KEY_PATH: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/tests/fixtures/apns-test-key.p8"
+);
+const PUBLIC_KEY: &str = include_str!("fixtures/apns-test-key.pub.pem");
+const START: i64 = 1_780_000_000;
+
+fn apns_config() -> ApnsConfig {
+    ApnsConfig {
+        key_id: "KEY1234567".into(),
+        team_id: "TEAM123456".into(),
+        bundle_id: "com.example.aiq".into(),
+        key_path: KEY_PATH.into(),
+        use_sandbox: true,
+    }
+}
+
+async fn sender() -> (ApnsSender, Arc<Mutex<Vec<Seen>>>, Arc<ManualClock>) {
+    let (url, seen) = apns_server().await;
+    let clock = Arc::new(ManualClock::new(START * 1_000_000));
+    let sender = ApnsSender::new(&apns_config())
+        .unwrap()
+        .with_base_url(url)
+        .with_clock(clock.clone());
+    (sender, seen, clock)
+}
+
+#[derive(Debug, serde::Deserialize)]
+struct ProviderClaims {
+    iss: String,
+    iat: i64,
+}
+
+/// Verifies the provider JWT with the test key's public half.
+fn verify_provider_token(authorization: &str) -> (jsonwebtoken::Header, ProviderClaims) {
+    let jwt = authorization
+        .strip_prefix("bearer ")
+        .expect("bearer scheme");
+    let der: String = PUBLIC_KEY
+        .lines()
+        .filter(|line| !line.starts_with("-----"))
+        .collect();
+    let spki = base64::engine::general_purpose::STANDARD
+        .decode(der)
+        .unwrap();
+    // The SubjectPublicKeyInfo ends with the uncompressed point (0x04 || x || y).
+    let point = &spki[spki.len() - 65..];
+    assert_eq!(point[0], 4);
+    let key = jsonwebtoken::DecodingKey::from_ec_der(point);
+    let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::ES256);
+    validation.validate_exp = false;
+    validation.required_spec_claims = HashSet::new();
+    let data = jsonwebtoken::decode::<ProviderClaims>(jwt, &key, &validation)
+        .expect("the provider token verifies with the team key");
+    (data.header, data.claims)
+}
+
+const TOKEN: &str = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+
+#[tokio::test]
+async fn a_notification_is_posted_over_http2_with_a_signed_provider_token() {
+    let (sender, seen, _) = sender().await;
+    let notification = Notification::logout_all();
+    sender.send(TOKEN, &notification).await.unwrap();
+
+    let seen = seen.lock().unwrap().clone();
+    assert_eq!(seen.len(), 1);
+    let request = &seen[0];
+    assert_eq!(request.version, http::Version::HTTP_2);
+    assert_eq!(request.method, http::Method::POST);
+    assert_eq!(request.path, format!("/3/device/{TOKEN}"));
+    let header = |name: &str| request.headers.get(name).unwrap().to_str().unwrap();
+    assert_eq!(header("apns-topic"), "com.example.aiq");
+    assert_eq!(header("apns-push-type"), "alert");
+    assert_eq!(header("apns-priority"), "10");
+    let (jwt_header, claims) = verify_provider_token(header("authorization"));
+    assert_eq!(jwt_header.alg, jsonwebtoken::Algorithm::ES256);
+    assert_eq!(jwt_header.kid.as_deref(), Some("KEY1234567"));
+    assert_eq!(claims.iss, "TEAM123456");
+    assert_eq!(claims.iat, START);
+    assert_eq!(
+        request.body,
+        json!({
+            "aps": {
+                "alert": {
+                    "title": "Security Alert",
+                    "body": "All sessions have been logged out. If this wasn't you, please change your password immediately.",
+                },
+                "sound": "default",
+            },
+            "type": "logout_all",
+            "deep_link": "aiq://login",
+        })
+    );
+}
+
+#[tokio::test]
+async fn the_provider_token_is_reused_then_renewed_before_fifty_minutes() {
+    let (sender, seen, clock) = sender().await;
+    let notification = Notification::logout_all();
+    sender.send(TOKEN, &notification).await.unwrap();
+    clock.advance(std::time::Duration::from_secs(49 * 60));
+    sender.send(TOKEN, &notification).await.unwrap();
+    clock.advance(std::time::Duration::from_secs(60));
+    sender.send(TOKEN, &notification).await.unwrap();
+
+    let iats: Vec<i64> = seen
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            verify_provider_token(s.headers["authorization"].to_str().unwrap())
+                .1
+                .iat
+        })
+        .collect();
+    assert_eq!(iats, [START, START, START + 50 * 60]);
+}
+
+#[tokio::test]
+async fn apple_error_replies_are_classified() {
+    let (sender, _, _) = sender().await;
+    let notification = Notification::logout_all();
+    let reply = |prefix: &str| format!("{prefix}{}", &TOKEN[prefix.len()..]);
+    for (prefix, expected) in [("dead", "Unregistered"), ("bad0", "BadDeviceToken")] {
+        match sender.send(&reply(prefix), &notification).await {
+            Err(PushError::InvalidToken { reason }) => assert_eq!(reason, expected),
+            other => panic!("{prefix}: {other:?}"),
+        }
+    }
+    for (prefix, status, expected) in [
+        ("4000", 400, "BadTopic"),
+        ("e500", 500, "InternalServerError"),
+    ] {
+        match sender.send(&reply(prefix), &notification).await {
+            Err(PushError::Rejected {
+                status: got,
+                reason,
+            }) => {
+                assert_eq!((got, reason.as_str()), (status, expected));
+            }
+            other => panic!("{prefix}: {other:?}"),
+        }
+    }
+    // Not hex: refused without a request (it would go into the URL path).
+    assert!(matches!(
+        sender.send("../../etc", &notification).await,
+        Err(PushError::InvalidToken { .. })
+    ));
+}
+
+#[tokio::test]
+async fn an_unregistered_token_is_cleared_and_other_failures_keep_it() {
+    let (sender, _, _) = sender().await;
+    let store = MemoryStore::new();
+    let dead = format!("dead{}", &TOKEN[4..]);
+    let user = pushable_user(&store, "dead@example.com", &dead).await;
+    let delivery = deliver(&store, &sender, user, &dead, &Notification::logout_all())
+        .await
+        .unwrap();
+    assert!(matches!(delivery, Delivery::TokenCleared(_)));
+    assert_eq!(store_token(&store, user).await, None);
+
+    let failing = format!("e500{}", &TOKEN[4..]);
+    let user = pushable_user(&store, "e500@example.com", &failing).await;
+    let delivery = deliver(&store, &sender, user, &failing, &Notification::logout_all())
+        .await
+        .unwrap();
+    assert!(matches!(delivery, Delivery::Failed(_)));
+    assert_eq!(store_token(&store, user).await, Some(failing));
+}
+
+#[tokio::test]
+async fn a_token_registered_after_the_send_is_not_cleared() {
+    let (sender, _, _) = sender().await;
+    let store = MemoryStore::new();
+    let dead = format!("dead{}", &TOKEN[4..]);
+    let user = pushable_user(&store, "moved@example.com", TOKEN).await;
+    let delivery = deliver(&store, &sender, user, &dead, &Notification::logout_all())
+        .await
+        .unwrap();
+    assert!(matches!(delivery, Delivery::TokenCleared(_)));
+    assert_eq!(store_token(&store, user).await.as_deref(), Some(TOKEN));
+}
+
+#[test]
+fn configuration_picks_the_sender() {
+    let mut config = Config::default();
+    let sender = aiq_core::push::from_config(&config).unwrap();
+    assert!(format!("{sender:?}").starts_with("LogPush"));
+    config.apns = apns_config();
+    let sender = aiq_core::push::from_config(&config).unwrap();
+    assert!(format!("{sender:?}").contains("api.sandbox.push.apple.com"));
+    config.apns.use_sandbox = false;
+    let sender = aiq_core::push::from_config(&config).unwrap();
+    assert!(format!("{sender:?}").contains("\"https://api.push.apple.com\""));
+    config.apns.team_id = String::new();
+    let error = aiq_core::push::from_config(&config).unwrap_err();
+    assert!(error.to_string().contains("APNS_TEAM_ID"), "{error}");
+    config.apns = apns_config();
+    config.apns.key_path = "/nonexistent/key.p8".into();
+    assert!(matches!(
+        aiq_core::push::from_config(&config),
+        Err(PushError::Config(_))
+    ));
+}
+
+// ---------------------------------------------------------------------------------------------
+// The reminder run, on both stores.
+
+macro_rules! both {
+    ($($name:ident),* $(,)?) => {
+        mod memory {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name(std::sync::Arc::new(aiq_core::storage::MemoryStore::new())).await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    let (store, _db) = crate::support::pg_store().await;
+                    super::$name(std::sync::Arc::new(store)).await;
+                }
+            )*
+        }
+    };
+}
+
+both!(
+    test_reminders_cover_days_90_to_97_once_per_window,
+    day_30_reminders_cover_days_29_to_31_once,
+    failed_sends_are_retried_and_invalid_tokens_cleared,
+    only_enabled_users_with_a_token_are_selected,
+);
+
+const NOW: OffsetDateTime = datetime!(2026-06-01 09:00 UTC);
+
+/// A push sender that records what it sends; tokens starting with `dead` are unregistered,
+/// and everything fails while `fail` is set.
+#[derive(Debug, Default)]
+struct RecordingPush {
+    sent: Mutex<Vec<(String, Notification)>>,
+    fail: std::sync::atomic::AtomicBool,
+}
+
+#[async_trait::async_trait]
+impl PushSender for RecordingPush {
+    async fn send(&self, token: &str, notification: &Notification) -> Result<(), PushError> {
+        if token.starts_with("dead") {
+            return Err(PushError::InvalidToken {
+                reason: "Unregistered".into(),
+            });
+        }
+        if self.fail.load(std::sync::atomic::Ordering::SeqCst) {
+            return Err(PushError::Unavailable("connection refused".into()));
+        }
+        self.sent
+            .lock()
+            .unwrap()
+            .push((token.to_owned(), notification.clone()));
+        Ok(())
+    }
+}
+
+impl RecordingPush {
+    fn take(&self) -> Vec<(String, Notification)> {
+        std::mem::take(&mut *self.sent.lock().unwrap())
+    }
+}
+
+fn device(user: i64) -> String {
+    format!("{user:064x}")
+}
+
+async fn pushable_user(store: &dyn Storage, email: &str, token: &str) -> UserId {
+    let mut new = NewUser::with_password(email, "hash");
+    new.first_name = Some("Ada".into());
+    let user = store.create_user(new).await.unwrap();
+    assert!(store.set_device_token(user.id, Some(token)).await.unwrap());
+    user.id
+}
+
+async fn store_token(store: &dyn Storage, user: UserId) -> Option<String> {
+    store
+        .user_by_id(user)
+        .await
+        .unwrap()
+        .unwrap()
+        .apns_device_token
+}
+
+/// Records a completed test for `user` at `completed_at`; returns the result id.
+async fn take_test(store: &dyn Storage, user: UserId, completed_at: OffsetDateTime) -> i64 {
+    let session = store
+        .start_session(NewSession {
+            user_id: user,
+            started_at: completed_at - Duration::minutes(20),
+            question_ids: Vec::new(),
+            composition_metadata: json!({}),
+            is_adaptive: false,
+            record_seen: true,
+        })
+        .await
+        .unwrap();
+    let (_, result) = store
+        .complete_session(Completion {
+            session_id: session.id,
+            completed_at,
+            time_limit_exceeded: false,
+            responses: Vec::new(),
+            result: NewResult {
+                iq_score: 100,
+                percentile_rank: None,
+                total_questions: 0,
+                correct_answers: 0,
+                completion_time_seconds: None,
+                standard_error: None,
+                ci_lower: None,
+                ci_upper: None,
+                response_time_flags: None,
+                validity_status: "valid".into(),
+                validity_flags: None,
+                domain_scores: None,
+                scoring_method: "ctt".into(),
+            },
+        })
+        .await
+        .unwrap();
+    result.id
+}
+
+/// A user with a device whose only test was `days` days before [`NOW`].
+async fn tested_user(store: &dyn Storage, days: i64) -> (UserId, i64) {
+    let user = pushable_user(store, &format!("u{days}@example.com"), "").await;
+    store
+        .set_device_token(user, Some(&device(user)))
+        .await
+        .unwrap();
+    let result = take_test(store, user, NOW - Duration::days(days)).await;
+    (user, result)
+}
+
+async fn run(store: &dyn Storage, push: &RecordingPush, now: OffsetDateTime) -> RunSummary {
+    reminders::run(store, push, &Config::default(), now)
+        .await
+        .unwrap()
+}
+
+fn users_of(sent: &[(String, Notification)], kind: &str) -> Vec<String> {
+    sent.iter()
+        .filter(|(_, n)| n.kind() == kind)
+        .map(|(_, n)| n.data["user_id"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+async fn test_reminders_cover_days_90_to_97_once_per_window(store: Arc<dyn Storage>) {
+    let store = store.as_ref();
+    let mut users = Vec::new();
+    for days in [89, 90, 97, 98] {
+        users.push(tested_user(store, days).await);
+    }
+    // A user who tested 120 and 90 days ago: the latest test counts.
+    let (again, _) = tested_user(store, 120).await;
+    let latest = take_test(store, again, NOW - Duration::days(90)).await;
+    let push = RecordingPush::default();
+
+    let summary = run(store, &push, NOW).await;
+    let sent = push.take();
+    let (u90, r90) = users[1];
+    let (u97, _) = users[2];
+    assert_eq!(
+        users_of(&sent, "test_reminder"),
+        [u90.to_string(), u97.to_string(), again.to_string()]
+    );
+    assert_eq!(
+        serde_json::to_value(&summary).unwrap(),
+        json!({
+            "test_reminders": {"total": 3, "success": 3, "failed": 0},
+            "day_30_reminders": {"total": 0, "success": 0, "failed": 0},
+            "total_sent": 3,
+            "total_failed": 0,
+            "sent_at": "2026-06-01T09:00:00Z",
+        })
+    );
+    let (token, notification) = &sent[0];
+    assert_eq!(token, &device(u90));
+    assert_eq!(notification.title, "Ready for Your Next AIQ Test?");
+    assert_eq!(
+        notification.body,
+        "Hi Ada, it's been 3 months! Ready to track your cognitive progress?"
+    );
+    assert_eq!(notification.badge, Some(1));
+    assert_eq!(
+        notification.apns_payload(),
+        json!({
+            "aps": {
+                "alert": {"title": notification.title, "body": notification.body},
+                "badge": 1,
+                "sound": "default",
+            },
+            "type": "test_reminder",
+            "user_id": u90.to_string(),
+            "deep_link": format!("aiq://test/results/{r90}"),
+        })
+    );
+    assert_eq!(
+        sent[2].1.data["deep_link"],
+        format!("aiq://test/results/{latest}")
+    );
+
+    // Later runs inside the same windows send nothing to those reminded; the user who tested
+    // 89 days ago enters their window the next day, and is reminded once too.
+    let (u89, _) = users[0];
+    push.take();
+    for day in 0..=8 {
+        run(store, &push, NOW + Duration::days(day)).await;
+    }
+    assert_eq!(users_of(&push.take(), "test_reminder"), [u89.to_string()]);
+    // A new test opens a new window, 90 days after it.
+    let next = take_test(store, u90, NOW + Duration::days(1)).await;
+    assert_eq!(
+        run(store, &push, NOW + Duration::days(90))
+            .await
+            .test_reminders
+            .total,
+        0
+    );
+    push.take();
+    let summary = run(store, &push, NOW + Duration::days(91)).await;
+    assert_eq!(summary.test_reminders.success, 1);
+    let sent = push.take();
+    assert_eq!(users_of(&sent, "test_reminder"), [u90.to_string()]);
+    assert_eq!(
+        sent[0].1.data["deep_link"],
+        format!("aiq://test/results/{next}")
+    );
+    assert_eq!(
+        run(store, &push, NOW + Duration::days(92)).await.total_sent,
+        0
+    );
+}
+
+async fn day_30_reminders_cover_days_29_to_31_once(store: Arc<dyn Storage>) {
+    let store = store.as_ref();
+    let mut users = Vec::new();
+    for days in [28, 29, 30, 31, 32] {
+        users.push(tested_user(store, days).await.0);
+    }
+    // Two tests, the first 30 days ago: not a first test any more.
+    let (twice, _) = tested_user(store, 30 + 100).await;
+    take_test(store, twice, NOW - Duration::days(30)).await;
+    // Just inside and just outside the edges.
+    let (inside, _) = {
+        let user = pushable_user(store, "inside@example.com", "").await;
+        store
+            .set_device_token(user, Some(&device(user)))
+            .await
+            .unwrap();
+        (
+            user,
+            take_test(store, user, NOW - Duration::days(31) + Duration::seconds(1)).await,
+        )
+    };
+    let (outside, _) = {
+        let user = pushable_user(store, "outside@example.com", "").await;
+        store
+            .set_device_token(user, Some(&device(user)))
+            .await
+            .unwrap();
+        (
+            user,
+            take_test(store, user, NOW - Duration::days(29) + Duration::seconds(1)).await,
+        )
+    };
+    let push = RecordingPush::default();
+
+    let summary = run(store, &push, NOW).await;
+    let sent = push.take();
+    assert_eq!(
+        users_of(&sent, "day_30_reminder"),
+        [users[1], users[2], users[3], inside].map(|u| u.to_string())
+    );
+    assert!(!users_of(&sent, "day_30_reminder").contains(&outside.to_string()));
+    assert_eq!(summary.day_30_reminders.success, 4);
+    let notification = &sent
+        .iter()
+        .find(|(_, n)| n.kind() == "day_30_reminder")
+        .unwrap()
+        .1;
+    assert_eq!(notification.title, "Your Cognitive Journey Continues");
+    assert_eq!(
+        notification.body,
+        "Hi Ada! It's been 30 days since your first test. Your next test is in 60 days."
+    );
+    let payload = notification.apns_payload();
+    assert_eq!(payload["aps"].get("badge"), None);
+    assert_eq!(payload["aps"].get("sound"), None);
+    assert_eq!(payload["days_since_first_test"], 30);
+    assert_eq!(payload["days_until_next_test"], 60);
+    assert_eq!(payload["user_id"], users[1].to_string());
+    let marked = store.user_by_id(users[1]).await.unwrap().unwrap();
+    assert_eq!(marked.day_30_reminder_sent_at, Some(NOW));
+
+    // Once: later runs send only to the user who entered the window meanwhile.
+    let summary = run(store, &push, NOW + Duration::hours(12)).await;
+    assert_eq!(summary.day_30_reminders.total, 1);
+    assert_eq!(
+        users_of(&push.take(), "day_30_reminder"),
+        [outside.to_string()]
+    );
+    // The next day, the user who tested 28 days before NOW is at 29 days.
+    run(store, &push, NOW + Duration::days(1)).await;
+    assert_eq!(
+        users_of(&push.take(), "day_30_reminder"),
+        [users[0].to_string()]
+    );
+    let summary = run(store, &push, NOW + Duration::days(2)).await;
+    assert_eq!(summary.day_30_reminders.total, 0);
+}
+
+async fn failed_sends_are_retried_and_invalid_tokens_cleared(store: Arc<dyn Storage>) {
+    let store = store.as_ref();
+    let (test_user, _) = tested_user(store, 92).await;
+    let (day_30_user, _) = tested_user(store, 30).await;
+    let dead = pushable_user(store, "dead@example.com", &format!("dead{}", &TOKEN[4..])).await;
+    take_test(store, dead, NOW - Duration::days(93)).await;
+    let push = RecordingPush::default();
+    push.fail.store(true, std::sync::atomic::Ordering::SeqCst);
+
+    let summary = run(store, &push, NOW).await;
+    assert_eq!(
+        summary.test_reminders,
+        reminders::Counts {
+            total: 2,
+            success: 0,
+            failed: 2
+        }
+    );
+    assert_eq!(
+        summary.day_30_reminders,
+        reminders::Counts {
+            total: 1,
+            success: 0,
+            failed: 1
+        }
+    );
+    assert_eq!((summary.total_sent, summary.total_failed), (0, 3));
+    assert!(!summary.all_delivered());
+    assert_eq!(store_token(store, dead).await, None);
+    assert!(
+        store
+            .user_by_id(day_30_user)
+            .await
+            .unwrap()
+            .unwrap()
+            .day_30_reminder_sent_at
+            .is_none()
+    );
+
+    push.fail.store(false, std::sync::atomic::Ordering::SeqCst);
+    let summary = run(store, &push, NOW + Duration::days(1)).await;
+    assert_eq!((summary.total_sent, summary.total_failed), (2, 0));
+    assert!(summary.all_delivered());
+    let sent = push.take();
+    assert_eq!(users_of(&sent, "test_reminder"), [test_user.to_string()]);
+    assert_eq!(
+        users_of(&sent, "day_30_reminder"),
+        [day_30_user.to_string()]
+    );
+}
+
+async fn only_enabled_users_with_a_token_are_selected(store: Arc<dyn Storage>) {
+    let store = store.as_ref();
+    let (muted, _) = tested_user(store, 91).await;
+    store
+        .update_profile(
+            muted,
+            ProfileUpdate {
+                notification_enabled: Some(false),
+                ..ProfileUpdate::default()
+            },
+        )
+        .await
+        .unwrap();
+    let (no_device, _) = tested_user(store, 92).await;
+    store.set_device_token(no_device, None).await.unwrap();
+    let (empty, _) = tested_user(store, 30).await;
+    store.set_device_token(empty, Some("")).await.unwrap();
+    let (wanted, _) = tested_user(store, 93).await;
+
+    let (from, to) = reminders::test_reminder_window(&Config::default(), NOW);
+    let candidates = store.test_reminder_candidates(from, to).await.unwrap();
+    assert_eq!(
+        candidates.iter().map(|c| c.user_id).collect::<Vec<_>>(),
+        [wanted]
+    );
+    assert_eq!(candidates[0].device_token, device(wanted));
+    assert_eq!(candidates[0].first_name.as_deref(), Some("Ada"));
+    let (from, to) = reminders::day_30_window(NOW);
+    assert!(
+        store
+            .day_30_reminder_candidates(from, to)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    // The stored token is only cleared while it is still the one that failed.
+    assert!(!store.clear_device_token_if(wanted, "other").await.unwrap());
+    assert!(
+        store
+            .clear_device_token_if(wanted, &device(wanted))
+            .await
+            .unwrap()
+    );
+    assert_eq!(store_token(store, wanted).await, None);
+    assert!(!store.set_device_token(9_999_999, Some("ab")).await.unwrap());
+    assert!(!store.mark_test_reminder_sent(9_999_999, 1).await.unwrap());
+    assert!(
+        !store
+            .mark_day_30_reminder_sent(9_999_999, NOW)
+            .await
+            .unwrap()
+    );
+}
