@@ -13,6 +13,7 @@
 //! [`RedisRevocations`] implements only [`RevocationStore`], for deployments whose instances
 //! share a Redis; it passes the same revocation tests.
 
+mod analytics;
 mod error;
 mod guest_tokens;
 mod memory;
@@ -28,6 +29,10 @@ mod users;
 
 use async_trait::async_trait;
 
+pub use self::analytics::{
+    AccuracyScope, AnalyticsStore, ClientEvent, Feedback, FeedbackCategory, FeedbackId, LlmRun,
+    ModelAccuracy, NewClientEvent, NewFeedback, NewLlmRun, QuestionStatistics,
+};
 pub use self::error::{Conflict, StorageError};
 pub use self::guest_tokens::{
     GUEST_TOKENS_PREFIX, GuestToken, GuestTokenKind, GuestTokenStore, MemoryGuestTokens,
@@ -78,6 +83,7 @@ pub trait Storage:
     + SessionStore
     + GuestStore
     + SystemConfigStore
+    + AnalyticsStore
     + std::fmt::Debug
     + Send
     + Sync

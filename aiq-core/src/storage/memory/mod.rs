@@ -4,6 +4,7 @@
 //! rules as the PostgreSQL schema. The lock is never held across an `.await`. Data lives as long
 //! as the process. One file per area implements that area's trait on [`MemoryStore`].
 
+mod analytics;
 mod auth;
 mod questions;
 mod sessions;
@@ -47,6 +48,7 @@ struct State {
     revocations_sweep_at: usize,
     bank: questions::Bank,
     tests: sessions::TestData,
+    analytics: analytics::AnalyticsData,
 }
 
 impl State {
@@ -70,6 +72,7 @@ impl State {
         self.oauth_identities.retain(|_, owner| *owner != id);
         self.reset_tokens.retain(|token| token.user_id != id);
         self.tests.remove_user(id);
+        self.analytics.remove_user(id);
         Some(user)
     }
 }
@@ -115,6 +118,7 @@ impl MemoryStore {
                 revocations_sweep_at: auth::SWEEP_THRESHOLD,
                 bank: questions::Bank::default(),
                 tests: sessions::TestData::default(),
+                analytics: analytics::AnalyticsData::default(),
             }),
         }
     }
