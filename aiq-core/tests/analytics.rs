@@ -555,3 +555,56 @@ async fn question_statistics_list_and_problematic_items(
         assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY, "{bad}");
     }
 }
+
+#[tokio::test]
+async fn the_analytics_endpoints_are_in_the_openapi_document() {
+    let doc = send(&support::memory_service(), support::get("/v1/openapi.json"))
+        .await
+        .json();
+    for (method, path, operation) in [
+        (
+            "post",
+            "/v1/analytics/events",
+            "submit_analytics_events_v1_analytics_events_post",
+        ),
+        (
+            "get",
+            "/v1/analytics/model-performance",
+            "get_model_performance_v1_analytics_model_performance_get",
+        ),
+        (
+            "get",
+            "/v1/benchmark/summary",
+            "get_benchmark_summary_v1_benchmark_summary_get",
+        ),
+        (
+            "get",
+            "/v1/analytics/questions/{question_id}/statistics",
+            "get_question_stats_v1_analytics_questions__question_id__statistics_get",
+        ),
+        (
+            "get",
+            "/v1/analytics/questions/statistics",
+            "get_all_questions_stats_v1_analytics_questions_statistics_get",
+        ),
+        (
+            "get",
+            "/v1/analytics/questions/problematic",
+            "get_problematic_questions_v1_analytics_questions_problematic_get",
+        ),
+        (
+            "post",
+            "/v1/feedback/submit",
+            "submit_feedback_v1_feedback_submit_post",
+        ),
+    ] {
+        assert_eq!(
+            doc["paths"][path][method]["operationId"], operation,
+            "{method} {path}"
+        );
+    }
+    assert_eq!(
+        doc["components"]["securitySchemes"]["AdminToken"]["name"],
+        "X-Admin-Token"
+    );
+}
