@@ -103,6 +103,14 @@ pub enum ApiError {
     /// `X-Tests-Remaining: 0` (the old backend's answer, which the app shows as is).
     #[error("{0}")]
     GuestLimitReached(String),
+    /// 401 for a request to an admin-token route without the right `X-Admin-Token` (no
+    /// `WWW-Authenticate`: it is not a bearer scheme).
+    #[error("Invalid or missing admin token.")]
+    AdminTokenRejected,
+    /// 503 with this message: the feature needs a setting the operator has not made (the
+    /// message names it; it never contains a secret).
+    #[error("{0}")]
+    NotConfigured(&'static str),
     /// 422 with these issues.
     #[error("invalid request")]
     Validation(Vec<ValidationIssue>),
@@ -152,7 +160,7 @@ impl ApiError {
     pub fn status(&self) -> StatusCode {
         match self {
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
-            Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            Self::Unauthorized(_) | Self::AdminTokenRejected => StatusCode::UNAUTHORIZED,
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
@@ -162,7 +170,7 @@ impl ApiError {
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::GuestLimitReached(_) => StatusCode::TOO_MANY_REQUESTS,
-            Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Unavailable(_) | Self::NotConfigured(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }

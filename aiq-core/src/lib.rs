@@ -36,6 +36,7 @@
 
 #![warn(missing_docs)]
 
+mod analytics;
 mod api;
 mod assessment;
 pub mod auth;

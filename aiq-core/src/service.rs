@@ -197,6 +197,7 @@ impl AiqBuilder {
                 .unwrap_or_else(|| Arc::new(MemoryGuestTokens::default())),
             statistics: StatisticsQueue::default(),
             reliability: AlphaCache::default(),
+            benchmarks: crate::analytics::BenchmarkCache::default(),
         };
         let background = Background {
             storage: Arc::clone(&state.storage),

@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use crate::Config;
+use crate::analytics::BenchmarkCache;
 use crate::assessment::{AlphaCache, StatisticsQueue};
 use crate::auth::password::Passwords;
 use crate::auth::tokens::Tokens;
@@ -33,6 +34,8 @@ pub(crate) struct AppState {
     pub(crate) statistics: StatisticsQueue,
     /// Cronbach's alpha for confidence intervals.
     pub(crate) reliability: AlphaCache,
+    /// Benchmark summaries, per `min_runs`.
+    pub(crate) benchmarks: BenchmarkCache,
 }
 
 /// A function that renders the metrics in the Prometheus text format.

@@ -10,6 +10,10 @@ use aiq_core::config::{CorsOrigins, Environment};
 use aiq_core::questions::NewQuestion;
 use aiq_core::selection::Candidate;
 use aiq_core::storage::{
+    AccuracyScope, AnalyticsStore, ClientEvent, Feedback, FeedbackId, LlmRun, ModelAccuracy,
+    NewClientEvent, NewFeedback, NewLlmRun, QuestionStatistics,
+};
+use aiq_core::storage::{
     ClaimOutcome, Completion, GuestStore, MemoryStore, NewPasswordReset, NewSession, NewUser,
     OAuthStore, PasswordChange, PasswordResetStore, PgStore, ProfileUpdate, Question, QuestionId,
     QuestionStore, RefreshedQuestion, ReminderCandidate, ReminderStore, ResultId, ResultPage,
@@ -429,6 +433,40 @@ impl aiq_core::storage::GroupStore for FaultyStore {
         since: Option<OffsetDateTime>,
     ) -> Result<Vec<aiq_core::storage::LeaderboardRow>, StorageError> {
         self.inner.leaderboard(group, since).await
+    }
+}
+
+#[async_trait]
+impl AnalyticsStore for FaultyStore {
+    async fn insert_client_events(&self, events: &[NewClientEvent]) -> Result<u64, StorageError> {
+        self.inner.insert_client_events(events).await
+    }
+    async fn recent_client_events(&self, limit: usize) -> Result<Vec<ClientEvent>, StorageError> {
+        self.inner.recent_client_events(limit).await
+    }
+    async fn create_feedback(&self, feedback: NewFeedback) -> Result<Feedback, StorageError> {
+        self.inner.create_feedback(feedback).await
+    }
+    async fn feedback(&self, id: FeedbackId) -> Result<Option<Feedback>, StorageError> {
+        self.inner.feedback(id).await
+    }
+    async fn model_accuracy(
+        &self,
+        scope: AccuracyScope,
+    ) -> Result<Vec<ModelAccuracy>, StorageError> {
+        self.inner.model_accuracy(scope).await
+    }
+    async fn record_llm_run(&self, run: NewLlmRun) -> Result<i64, StorageError> {
+        self.inner.record_llm_run(run).await
+    }
+    async fn llm_runs(&self) -> Result<Vec<LlmRun>, StorageError> {
+        self.inner.llm_runs().await
+    }
+    async fn question_statistics(
+        &self,
+        min_responses: i32,
+    ) -> Result<Vec<QuestionStatistics>, StorageError> {
+        self.inner.question_statistics(min_responses).await
     }
 }
 

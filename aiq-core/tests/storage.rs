@@ -734,6 +734,7 @@ fn question(n: usize) -> NewQuestion {
         explanation: n.is_multiple_of(2).then(|| "Add one.".to_owned()),
         stimulus: (domain == Domain::Memory).then(|| format!("Remember {n}")),
         sub_type: Some("addition".to_owned()),
+        source_llm: n.is_multiple_of(3).then(|| format!("vendor-{}", n % 2)),
         source_model: n.is_multiple_of(2).then(|| format!("model-{}", n % 4)),
         is_anchor: n.is_multiple_of(5),
         metadata: json!({"n": n, "nested": {"list": [1, 2]}}),

@@ -3,9 +3,11 @@
 //! Each handler carries its OpenAPI description (`#[utoipa::path]`), and the router is built with
 //! `utoipa_axum`, so a route cannot be served without appearing in `/v1/openapi.json`.
 
+mod analytics;
 mod auth;
 mod docs;
 mod groups;
+mod feedback;
 mod health;
 mod metrics;
 mod notifications;
@@ -45,20 +47,30 @@ pub(crate) fn openapi_path(api_prefix: &str) -> String {
         (name = "guest", description = "Tests without an account"),
         (name = "groups", description = "Groups of users who compare scores"),
         (name = "notifications", description = "Push notification device and preference"),
+        (name = "analytics", description = "App events in; accuracy and item statistics out"),
+        (name = "benchmark", description = "How language models score on the test"),
+        (name = "feedback", description = "Feedback from the app"),
     )
 )]
 struct ApiDoc;
 
-/// Declares the `HTTPBearer` scheme the iOS client's generated code expects.
+/// Declares the `HTTPBearer` scheme the iOS client's generated code expects, and the
+/// `X-Admin-Token` header of operator-only routes.
 struct BearerAuth;
 
 impl utoipa::Modify for BearerAuth {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
-        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        use utoipa::openapi::security::{
+            ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme,
+        };
         let components = openapi.components.get_or_insert_with(Default::default);
         components.add_security_scheme(
             "HTTPBearer",
             SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+        components.add_security_scheme(
+            "AdminToken",
+            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::new("X-Admin-Token"))),
         );
     }
 }
@@ -82,7 +94,9 @@ pub(crate) fn router(state: AppState) -> Router {
         .routes(routes!(
             notifications::get_preferences,
             notifications::update_preferences
-        ));
+        ))
+        .merge(analytics::router())
+        .routes(routes!(feedback::submit));
     let (router, mut openapi) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(root::root))
         .routes(routes!(root::apple_app_site_association))

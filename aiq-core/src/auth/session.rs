@@ -154,3 +154,24 @@ impl FromRequestParts<AppState> for CurrentUser {
         })
     }
 }
+
+/// The caller of an endpoint where signing in is optional (analytics events, feedback): the
+/// user of a valid access token, or `None` when the token is missing or fails any check. A bad
+/// token never turns into an error; only a storage failure while checking it does.
+#[derive(Debug)]
+pub(crate) struct MaybeUser(pub(crate) Option<User>);
+
+impl FromRequestParts<AppState> for MaybeUser {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let Ok(token) = bearer(parts) else {
+            return Ok(Self(None));
+        };
+        match verify(state, token, TokenKind::Access, false).await {
+            Ok(verified) => Ok(Self(Some(verified.user))),
+            Err(AuthError::Storage(err)) => Err(err.into()),
+            Err(_) => Ok(Self(None)),
+        }
+    }
+}

@@ -50,6 +50,8 @@ pub const ENDPOINT_QUOTAS: &[(&str, u32, u64, KeyedBy)] = &[
     ("/auth/reset-password", 5, 3600, KeyedBy::Address),
     ("/test/guest/start", 5, 3600, KeyedBy::Address),
     ("/test/guest/submit", 5, 3600, KeyedBy::Address),
+    // The old handler's own 5/hour per IP, now one more row of this table.
+    ("/feedback/submit", 5, 3600, KeyedBy::Address),
     ("/admin/reliability", 10, 60, KeyedBy::Caller),
     ("/admin/analytics/factor-analysis", 10, 60, KeyedBy::Caller),
     (

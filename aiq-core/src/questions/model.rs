@@ -145,6 +145,7 @@ impl Difficulty {
 ///     explanation: Some("Each term adds 2.".into()),
 ///     stimulus: None,
 ///     sub_type: Some("number_series".into()),
+///     source_llm: None,
 ///     source_model: Some("aiq-generator/1".into()),
 ///     is_anchor: false,
 ///     metadata: serde_json::json!({"start": 2, "step": 2}),
@@ -173,6 +174,10 @@ pub struct NewQuestion {
     /// The item family within the domain (`number_series`, `syllogism`, ...).
     #[serde(default)]
     pub sub_type: Option<String>,
+    /// The vendor whose model produced the item (`anthropic`, `openai`, ...); the
+    /// model-performance analytics group by it. `None` for the starter bank.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_llm: Option<String>,
     /// Who produced the item (`aiq-generator/1` for the starter bank); `model_scores` group by it.
     #[serde(default)]
     pub source_model: Option<String>,

@@ -13,6 +13,7 @@
 //! [`RedisRevocations`] implements only [`RevocationStore`], for deployments whose instances
 //! share a Redis; it passes the same revocation tests.
 
+mod analytics;
 mod error;
 mod groups;
 mod guest_tokens;
@@ -30,6 +31,10 @@ mod users;
 
 use async_trait::async_trait;
 
+pub use self::analytics::{
+    AccuracyScope, AnalyticsStore, ClientEvent, Feedback, FeedbackCategory, FeedbackId, LlmRun,
+    ModelAccuracy, NewClientEvent, NewFeedback, NewLlmRun, QuestionStatistics,
+};
 pub use self::error::{Conflict, StorageError};
 pub use self::groups::{
     DEFAULT_MAX_MEMBERS, Group, GroupDenied, GroupId, GroupInvite, GroupMember, GroupRole,
@@ -87,6 +92,7 @@ pub trait Storage:
     + SystemConfigStore
     + GroupStore
     + ReminderStore
+    + AnalyticsStore
     + std::fmt::Debug
     + Send
     + Sync

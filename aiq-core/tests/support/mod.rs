@@ -2,6 +2,7 @@
 
 #![allow(dead_code, unreachable_pub)]
 
+pub mod bank;
 pub mod jwks;
 pub mod logs;
 

@@ -252,6 +252,7 @@ fn finish(
         explanation: Some(draft.explanation),
         stimulus: draft.stimulus,
         sub_type: Some(sub_type),
+        source_llm: None,
         source_model: Some(SOURCE_MODEL.to_owned()),
         is_anchor: false,
         metadata: draft.metadata,

@@ -4,6 +4,7 @@
 //! rules as the PostgreSQL schema. The lock is never held across an `.await`. Data lives as long
 //! as the process. One file per area implements that area's trait on [`MemoryStore`].
 
+mod analytics;
 mod auth;
 mod groups;
 mod questions;
@@ -52,6 +53,7 @@ struct State {
     groups: groups::GroupData,
     /// `users.test_reminder_sent_for`: the result each user's last test reminder was for.
     test_reminder_sent_for: HashMap<UserId, super::ResultId>,
+    analytics: analytics::AnalyticsData,
 }
 
 impl State {
@@ -77,6 +79,7 @@ impl State {
         self.tests.remove_user(id);
         self.groups.remove_user(id);
         self.test_reminder_sent_for.remove(&id);
+        self.analytics.remove_user(id);
         Some(user)
     }
 }
@@ -124,6 +127,7 @@ impl MemoryStore {
                 tests: sessions::TestData::default(),
                 groups: groups::GroupData::default(),
                 test_reminder_sent_for: HashMap::new(),
+                analytics: analytics::AnalyticsData::default(),
             }),
         }
     }

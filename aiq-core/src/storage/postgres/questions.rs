@@ -19,8 +19,8 @@ use crate::storage::users::UserId;
 
 /// The columns [`question_from_row`] reads.
 const QUESTION_COLUMNS: &str = "id, question_text, question_type, difficulty_level, \
-     correct_answer, answer_options, explanation, stimulus, sub_type, source_model, is_anchor, \
-     metadata, is_active, quality_flag, quality_flag_reason, empirical_difficulty, \
+     correct_answer, answer_options, explanation, stimulus, sub_type, source_llm, source_model, \
+     is_anchor, metadata, is_active, quality_flag, quality_flag_reason, empirical_difficulty, \
      discrimination, response_count, irt_difficulty, irt_discrimination, created_at";
 
 fn corrupt(what: &str, value: &str) -> StorageError {
@@ -51,6 +51,7 @@ fn question_from_row(row: &Row) -> Result<Question, StorageError> {
             explanation: row.try_get("explanation").map_err(db_error)?,
             stimulus: row.try_get("stimulus").map_err(db_error)?,
             sub_type: row.try_get("sub_type").map_err(db_error)?,
+            source_llm: row.try_get("source_llm").map_err(db_error)?,
             source_model: row.try_get("source_model").map_err(db_error)?,
             is_anchor: row.try_get("is_anchor").map_err(db_error)?,
             metadata: row.try_get("metadata").map_err(db_error)?,
@@ -94,6 +95,7 @@ struct ImportColumns<'a> {
     explanations: Vec<Option<&'a str>>,
     stimuli: Vec<Option<&'a str>>,
     sub_types: Vec<Option<&'a str>>,
+    source_llms: Vec<Option<&'a str>>,
     source_models: Vec<Option<&'a str>>,
     anchors: Vec<bool>,
     metadata: Vec<Json<&'a serde_json::Value>>,
@@ -114,6 +116,7 @@ impl<'a> ImportColumns<'a> {
             explanations: rows.iter().map(|r| r.explanation.as_deref()).collect(),
             stimuli: rows.iter().map(|r| r.stimulus.as_deref()).collect(),
             sub_types: rows.iter().map(|r| r.sub_type.as_deref()).collect(),
+            source_llms: rows.iter().map(|r| r.source_llm.as_deref()).collect(),
             source_models: rows.iter().map(|r| r.source_model.as_deref()).collect(),
             anchors: rows.iter().map(|r| r.is_anchor).collect(),
             metadata: rows.iter().map(|r| Json(&r.metadata)).collect(),
@@ -139,11 +142,12 @@ impl QuestionStore for PgStore {
             .prepare_cached(
                 "INSERT INTO questions (content_key, question_text, question_type, \
                  difficulty_level, correct_answer, answer_options, explanation, stimulus, \
-                 sub_type, source_model, is_anchor, metadata, created_at) \
-                 SELECT k, t, ty, d, a, o, e, s, st, sm, an, m, $13 \
+                 sub_type, source_llm, source_model, is_anchor, metadata, created_at) \
+                 SELECT k, t, ty, d, a, o, e, s, st, sl, sm, an, m, $14 \
                  FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], \
-                 $6::jsonb[], $7::text[], $8::text[], $9::text[], $10::text[], $11::bool[], \
-                 $12::jsonb[]) WITH ORDINALITY AS u(k, t, ty, d, a, o, e, s, st, sm, an, m, ord) \
+                 $6::jsonb[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], \
+                 $12::bool[], $13::jsonb[]) \
+                 WITH ORDINALITY AS u(k, t, ty, d, a, o, e, s, st, sl, sm, an, m, ord) \
                  ORDER BY ord \
                  ON CONFLICT (content_key) DO NOTHING RETURNING content_key",
             )
@@ -166,6 +170,7 @@ impl QuestionStore for PgStore {
                         &c.explanations,
                         &c.stimuli,
                         &c.sub_types,
+                        &c.source_llms,
                         &c.source_models,
                         &c.anchors,
                         &c.metadata,
