@@ -69,15 +69,15 @@ const NOT_YET: &[&str] = &["/v1/test/next", "/v1/test/progress"];
 #[tokio::test]
 async fn every_catalogued_path_is_documented_and_routed() {
     let service = memory_service();
-    let openapi = send(&service, support::get("/v1/openapi.json")).await.json();
+    let openapi = send(&service, support::get("/v1/openapi.json"))
+        .await
+        .json();
     let mut missing = Vec::new();
     for (method, path) in CATALOGUE {
         if NOT_YET.contains(path) {
             continue;
         }
-        let documented = openapi["paths"][*path]
-            .get(method.to_lowercase())
-            .is_some();
+        let documented = openapi["paths"][*path].get(method.to_lowercase()).is_some();
         if !documented && !UNDOCUMENTED.contains(path) {
             missing.push(format!("{method} {path}: not in openapi.json"));
         }
@@ -95,7 +95,11 @@ async fn every_catalogued_path_is_documented_and_routed() {
         let reply = send(&service, request).await;
         let route_miss = reply.status == 404 && reply.text().contains("\"Not Found\"");
         if route_miss || reply.status == 405 {
-            missing.push(format!("{method} {path}: {} {}", reply.status, reply.text()));
+            missing.push(format!(
+                "{method} {path}: {} {}",
+                reply.status,
+                reply.text()
+            ));
         }
     }
     assert!(missing.is_empty(), "{}", missing.join("\n"));

@@ -6,8 +6,8 @@
 mod analytics;
 mod auth;
 mod docs;
-mod groups;
 mod feedback;
+mod groups;
 mod health;
 mod metrics;
 mod notifications;
