@@ -145,3 +145,18 @@ pub fn rmse_chart_svg(rmse_by_length: &[f64], fixed_rmse: f64, fixed_length: usi
     s.push_str("</svg>\n");
     s
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn non_finite_values_are_left_out() {
+        let svg = rmse_chart_svg(&[0.5, f64::NAN, 0.3], f64::INFINITY, 25);
+        assert!(!svg.contains("NaN") && !svg.contains("inf"));
+        assert_eq!(svg.matches("<circle").count(), 2);
+        assert!(!svg.contains("fixed 25-item form"));
+        let empty = rmse_chart_svg(&[], 0.4, 25);
+        assert!(empty.contains("fixed 25-item form: 0.400"));
+    }
+}

@@ -145,3 +145,39 @@ pub fn select_next_item<'p, R: Rng + ?Sized>(
     let pick = rng.random_range(0..top);
     Some(ranked[pick].1)
 }
+
+#[cfg(test)]
+mod tests {
+    use rand::SeedableRng;
+    use rand::rngs::StdRng;
+
+    use super::*;
+
+    fn item(id: i64, a: f64, b: f64) -> PoolItem {
+        PoolItem {
+            id,
+            domain: Domain::Logic,
+            difficulty: Difficulty::Medium,
+            params: ItemParams { a, b },
+        }
+    }
+
+    #[test]
+    fn bad_input_never_panics() {
+        let mut rng = StdRng::seed_from_u64(1);
+        let none = HashSet::new();
+        assert!(select_next_item(&[], 0.0, &[], &none, &mut rng).is_none());
+        // Items with unusable parameters are never served.
+        let broken = [
+            item(1, f64::NAN, 0.0),
+            item(2, -1.0, 0.0),
+            item(3, 1.0, f64::INFINITY),
+        ];
+        assert!(select_next_item(&broken, 0.0, &[], &none, &mut rng).is_none());
+        // A NaN θ is read as 0: the item at b = 0 is among the picks, nothing panics.
+        let pool = [item(4, 1.0, 0.0), item(5, 1.0, 3.9)];
+        let picked = select_next_item(&pool, f64::NAN, &[], &none, &mut rng).unwrap();
+        assert!([4, 5].contains(&picked.id));
+        assert_eq!(target_share(Domain::Pattern), 0.22);
+    }
+}
