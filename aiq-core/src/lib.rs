@@ -29,6 +29,8 @@
 //! - [`scoring`]: scoring a finished test (IQ, percentiles, domain scores, time and validity
 //!   analyses, reliability);
 //! - [`selection`]: which questions a new fixed-form test gets;
+//! - [`cat`]: adaptive testing (2PL, EAP, item selection, stopping rules, the storable session
+//!   state), 2PL calibration and the simulation study;
 //! - [`clock`]: where time comes from (tests move it by hand);
 //! - [`oauth`]: verifying Sign in with Apple / Google identity tokens against the providers' keys;
 //! - [`telemetry`]: the names of the metrics the service records, and their buckets;
@@ -40,6 +42,7 @@ mod analytics;
 mod api;
 mod assessment;
 pub mod auth;
+pub mod cat;
 pub mod clock;
 pub mod config;
 pub mod error;
