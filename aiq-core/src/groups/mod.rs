@@ -1,6 +1,6 @@
 //! Groups: the rules of creating, inviting, joining, leaving, transferring, deleting and
 //! ranking, independent of HTTP. Handlers in `api::groups` parse requests, call these functions
-//! and shape the answers; every rule a client can break is a [`GroupError`](error::GroupError),
+//! and shape the answers; every rule a client can break is a `GroupError`,
 //! mapped to a status and the old backend's message in one place.
 //!
 //! Fixes over the old backend: names keep digits, roles serialise, a sole owner cannot leave

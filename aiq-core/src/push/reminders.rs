@@ -9,7 +9,7 @@
 //! - **day-30 reminder**: the user's only test was completed 29–31 days ago; sent once ever.
 //!
 //! A failed send is not recorded, so it is tried again on the next run while the user is still
-//! in the window. An invalid device token is cleared (see [`deliver`](super::deliver)).
+//! in the window. An invalid device token is cleared (see [`deliver`]).
 
 use serde::Serialize;
 use serde_json::{Map, Value};
