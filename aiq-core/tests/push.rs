@@ -299,29 +299,7 @@ fn configuration_picks_the_sender() {
 // ---------------------------------------------------------------------------------------------
 // The reminder run, on both stores.
 
-macro_rules! both {
-    ($($name:ident),* $(,)?) => {
-        mod memory {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    super::$name(std::sync::Arc::new(aiq_core::storage::MemoryStore::new())).await;
-                }
-            )*
-        }
-        mod postgres {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    let (store, _db) = crate::support::pg_store().await;
-                    super::$name(std::sync::Arc::new(store)).await;
-                }
-            )*
-        }
-    };
-}
-
-both!(
+conformance!(
     test_reminders_cover_days_90_to_97_once_per_window,
     day_30_reminders_cover_days_29_to_31_once,
     failed_sends_are_retried_and_invalid_tokens_cleared,

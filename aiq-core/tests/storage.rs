@@ -15,29 +15,6 @@ use serde_json::json;
 use time::macros::datetime;
 use time::{Duration, OffsetDateTime};
 
-/// Declares each listed `async fn(Arc<dyn Storage>)` as a test for both backends.
-macro_rules! conformance {
-    ($($name:ident),* $(,)?) => {
-        mod memory {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    super::$name(std::sync::Arc::new(aiq_core::storage::MemoryStore::new())).await;
-                }
-            )*
-        }
-        mod postgres {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    let (store, _db) = crate::support::pg_store().await;
-                    super::$name(std::sync::Arc::new(store)).await;
-                }
-            )*
-        }
-    };
-}
-
 conformance!(
     ping_answers,
     guest_sentinel_is_seeded,

@@ -13,29 +13,6 @@ use serde_json::json;
 use support::bank::{import, question, take_test};
 use time::macros::datetime;
 
-/// Declares each listed `async fn(Arc<dyn Storage>)` as a test for both backends.
-macro_rules! conformance {
-    ($($name:ident),* $(,)?) => {
-        mod memory {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    super::$name(std::sync::Arc::new(aiq_core::storage::MemoryStore::new())).await;
-                }
-            )*
-        }
-        mod postgres {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    let (store, _db) = crate::support::pg_store().await;
-                    super::$name(std::sync::Arc::new(store)).await;
-                }
-            )*
-        }
-    };
-}
-
 conformance!(
     event_batches_round_trip_and_survive_their_user,
     feedback_round_trips_and_survives_its_user,

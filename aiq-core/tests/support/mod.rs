@@ -215,3 +215,28 @@ macro_rules! both_stores {
         }
     };
 }
+
+/// Declares each listed `async fn(Arc<dyn Storage>)` as a test on the in-memory store and on
+/// PostgreSQL (a fresh database per test): the storage conformance suites use it.
+#[macro_export]
+macro_rules! conformance {
+    ($($name:ident),* $(,)?) => {
+        mod memory {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name(std::sync::Arc::new(aiq_core::storage::MemoryStore::new())).await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    let (store, _db) = $crate::support::pg_store().await;
+                    super::$name(std::sync::Arc::new(store)).await;
+                }
+            )*
+        }
+    };
+}

@@ -1,0 +1,351 @@
+//! `GroupStore` conformance: every rule-carrying operation on both backends.
+
+mod support;
+
+use std::sync::Arc;
+
+use aiq_core::storage::{
+    Conflict, Group, GroupDenied, GroupRole, JoinOutcome, NewGroup, NewInvite, NewUser, Storage,
+    StorageError,
+};
+use time::macros::datetime;
+use time::{Duration, OffsetDateTime};
+
+conformance!(
+    a_new_group_has_its_owner_as_only_member,
+    invite_codes_are_unique_across_groups_and_invites,
+    join_outcomes_follow_the_code_and_the_seats,
+    only_the_owner_generates_invites,
+    removal_and_transfer_refuse_in_order,
+    deleting_a_group_takes_its_memberships_and_invites,
+    an_owners_account_deletion_passes_the_group_on,
+);
+
+fn at(seconds: i64) -> OffsetDateTime {
+    datetime!(2026-01-01 00:00 UTC) + Duration::seconds(seconds)
+}
+
+async fn user(store: &Arc<dyn Storage>, email: &str) -> i64 {
+    store
+        .create_user(NewUser::with_password(email, "h"))
+        .await
+        .unwrap()
+        .id
+}
+
+async fn group(store: &Arc<dyn Storage>, owner: i64, code: &str, seats: i32) -> Group {
+    store
+        .create_group(NewGroup {
+            name: "Team 1".into(),
+            created_by: owner,
+            created_at: at(0),
+            invite_code: code.into(),
+            max_members: seats,
+        })
+        .await
+        .unwrap()
+}
+
+fn invite(group: i64, by: i64, code: &str, expires: i64) -> NewInvite {
+    NewInvite {
+        group_id: group,
+        invited_by: by,
+        invite_code: code.into(),
+        created_at: at(0),
+        expires_at: at(expires),
+    }
+}
+
+async fn a_new_group_has_its_owner_as_only_member(store: Arc<dyn Storage>) {
+    let owner = user(&store, "owner@example.com").await;
+    let created = group(&store, owner, "AAAA1111", 10).await;
+    assert_eq!(created.member_count, 1);
+    assert_eq!(created.name, "Team 1", "digits are kept");
+    assert_eq!(
+        store.group(created.id).await.unwrap(),
+        Some(created.clone())
+    );
+    assert_eq!(
+        store.user_groups(owner).await.unwrap(),
+        vec![created.clone()]
+    );
+    let members = store.group_members(created.id).await.unwrap();
+    assert_eq!(members.len(), 1);
+    assert_eq!(
+        (members[0].user_id, members[0].role),
+        (owner, GroupRole::Owner)
+    );
+    assert_eq!(store.group(created.id + 1000).await.unwrap(), None);
+}
+
+async fn invite_codes_are_unique_across_groups_and_invites(store: Arc<dyn Storage>) {
+    let owner = user(&store, "owner@example.com").await;
+    let first = group(&store, owner, "SAME0001", 10).await;
+    let duplicate = store
+        .create_group(NewGroup {
+            name: "Other".into(),
+            created_by: owner,
+            created_at: at(1),
+            invite_code: "SAME0001".into(),
+            max_members: 10,
+        })
+        .await;
+    assert!(matches!(
+        duplicate,
+        Err(StorageError::Conflict(Conflict::InviteCode))
+    ));
+    let clash = store
+        .create_invite(invite(first.id, owner, "SAME0001", 100))
+        .await;
+    assert!(matches!(
+        clash,
+        Err(StorageError::Conflict(Conflict::InviteCode))
+    ));
+    // Nothing was written by the refusals.
+    assert_eq!(store.user_groups(owner).await.unwrap().len(), 1);
+    assert_eq!(store.invite_by_code("SAME0001").await.unwrap(), None);
+}
+
+async fn join_outcomes_follow_the_code_and_the_seats(store: Arc<dyn Storage>) {
+    let owner = user(&store, "owner@example.com").await;
+    let ada = user(&store, "ada@example.com").await;
+    let bob = user(&store, "bob@example.com").await;
+    let cy = user(&store, "cy@example.com").await;
+    let created = group(&store, owner, "PERM0001", 3).await;
+    store
+        .create_invite(invite(created.id, owner, "ONCE0001", 100))
+        .await
+        .unwrap()
+        .unwrap();
+    store
+        .create_invite(invite(created.id, owner, "OLD00001", 10))
+        .await
+        .unwrap()
+        .unwrap();
+
+    assert_eq!(
+        store.join_group("NOPE0001", ada, at(1)).await.unwrap(),
+        JoinOutcome::InvalidCode
+    );
+    assert_eq!(
+        store.join_group("perm0001", ada, at(1)).await.unwrap(),
+        JoinOutcome::InvalidCode,
+        "codes are case-sensitive"
+    );
+    assert_eq!(
+        store.join_group("OLD00001", ada, at(11)).await.unwrap(),
+        JoinOutcome::Expired
+    );
+    match store.join_group("ONCE0001", ada, at(2)).await.unwrap() {
+        JoinOutcome::Joined(group) => assert_eq!(group.member_count, 2),
+        other => panic!("{other:?}"),
+    }
+    let used = store.invite_by_code("ONCE0001").await.unwrap().unwrap();
+    assert_eq!(
+        (used.accepted_by, used.accepted_at),
+        (Some(ada), Some(at(2)))
+    );
+    assert_eq!(
+        store.join_group("ONCE0001", bob, at(3)).await.unwrap(),
+        JoinOutcome::Used
+    );
+    assert_eq!(
+        store.join_group("PERM0001", ada, at(3)).await.unwrap(),
+        JoinOutcome::AlreadyMember
+    );
+    match store.join_group("PERM0001", bob, at(4)).await.unwrap() {
+        JoinOutcome::Joined(group) => assert_eq!(group.member_count, 3),
+        other => panic!("{other:?}"),
+    }
+    // Full: a refused join consumes no single-use invite.
+    store
+        .create_invite(invite(created.id, owner, "ONCE0002", 100))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        store.join_group("ONCE0002", cy, at(5)).await.unwrap(),
+        JoinOutcome::Full
+    );
+    assert_eq!(
+        store
+            .invite_by_code("ONCE0002")
+            .await
+            .unwrap()
+            .unwrap()
+            .accepted_by,
+        None
+    );
+    let members: Vec<i64> = store
+        .group_members(created.id)
+        .await
+        .unwrap()
+        .iter()
+        .map(|m| m.user_id)
+        .collect();
+    assert_eq!(members, vec![owner, ada, bob], "in the order they joined");
+}
+
+async fn only_the_owner_generates_invites(store: Arc<dyn Storage>) {
+    let owner = user(&store, "owner@example.com").await;
+    let ada = user(&store, "ada@example.com").await;
+    let created = group(&store, owner, "PERM0002", 10).await;
+    store.join_group("PERM0002", ada, at(1)).await.unwrap();
+    assert_eq!(
+        store
+            .create_invite(invite(created.id, ada, "MEMB0001", 100))
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(store.invite_by_code("MEMB0001").await.unwrap(), None);
+    let made = store
+        .create_invite(invite(created.id, owner, "OWNR0001", 100))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((made.group_id, made.invited_by), (created.id, Some(owner)));
+}
+
+async fn removal_and_transfer_refuse_in_order(store: Arc<dyn Storage>) {
+    let owner = user(&store, "owner@example.com").await;
+    let ada = user(&store, "ada@example.com").await;
+    let bob = user(&store, "bob@example.com").await;
+    let stranger = user(&store, "stranger@example.com").await;
+    let created = group(&store, owner, "PERM0003", 10).await;
+    let id = created.id;
+    store.join_group("PERM0003", ada, at(1)).await.unwrap();
+    store.join_group("PERM0003", bob, at(2)).await.unwrap();
+
+    let denied = |result: Result<(), GroupDenied>| result.unwrap_err();
+    assert_eq!(
+        denied(store.remove_member(id + 99, owner, ada).await.unwrap()),
+        GroupDenied::GroupNotFound
+    );
+    assert_eq!(
+        denied(store.remove_member(id, stranger, ada).await.unwrap()),
+        GroupDenied::NotMember
+    );
+    assert_eq!(
+        denied(store.remove_member(id, ada, bob).await.unwrap()),
+        GroupDenied::NotOwner
+    );
+    assert_eq!(
+        denied(store.remove_member(id, owner, stranger).await.unwrap()),
+        GroupDenied::TargetNotMember
+    );
+    assert_eq!(
+        denied(store.remove_member(id, owner, owner).await.unwrap()),
+        GroupDenied::TargetIsOwner
+    );
+    assert_eq!(
+        denied(store.transfer_ownership(id, ada, bob).await.unwrap()),
+        GroupDenied::NotOwner
+    );
+    assert_eq!(
+        denied(store.transfer_ownership(id, owner, owner).await.unwrap()),
+        GroupDenied::AlreadyOwner
+    );
+    assert_eq!(
+        denied(store.transfer_ownership(id, owner, stranger).await.unwrap()),
+        GroupDenied::TargetNotMember
+    );
+    assert_eq!(
+        store.group_members(id).await.unwrap().len(),
+        3,
+        "refusals change nothing"
+    );
+
+    store.remove_member(id, bob, bob).await.unwrap().unwrap();
+    store
+        .transfer_ownership(id, owner, ada)
+        .await
+        .unwrap()
+        .unwrap();
+    let roles: Vec<(i64, GroupRole)> = store
+        .group_members(id)
+        .await
+        .unwrap()
+        .iter()
+        .map(|m| (m.user_id, m.role))
+        .collect();
+    assert_eq!(
+        roles,
+        vec![(owner, GroupRole::Member), (ada, GroupRole::Owner)]
+    );
+    // After the transfer the former owner may leave.
+    store
+        .remove_member(id, owner, owner)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(store.group(id).await.unwrap().unwrap().member_count, 1);
+    assert_eq!(
+        store.group(id).await.unwrap().unwrap().created_by,
+        owner,
+        "the creator stays recorded"
+    );
+}
+
+async fn deleting_a_group_takes_its_memberships_and_invites(store: Arc<dyn Storage>) {
+    let owner = user(&store, "owner@example.com").await;
+    let ada = user(&store, "ada@example.com").await;
+    let created = group(&store, owner, "PERM0004", 10).await;
+    store.join_group("PERM0004", ada, at(1)).await.unwrap();
+    store
+        .create_invite(invite(created.id, owner, "ONCE0004", 100))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        store.delete_group(created.id, ada).await.unwrap(),
+        Err(GroupDenied::NotOwner)
+    );
+    store
+        .delete_group(created.id, owner)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(store.group(created.id).await.unwrap(), None);
+    assert!(store.user_groups(ada).await.unwrap().is_empty());
+    assert_eq!(store.invite_by_code("ONCE0004").await.unwrap(), None);
+    assert_eq!(
+        store.join_group("PERM0004", ada, at(2)).await.unwrap(),
+        JoinOutcome::InvalidCode
+    );
+}
+
+async fn an_owners_account_deletion_passes_the_group_on(store: Arc<dyn Storage>) {
+    let owner = user(&store, "owner@example.com").await;
+    let ada = user(&store, "ada@example.com").await;
+    let bob = user(&store, "bob@example.com").await;
+    let shared = group(&store, owner, "PERM0005", 10).await;
+    store.join_group("PERM0005", ada, at(1)).await.unwrap();
+    store.join_group("PERM0005", bob, at(2)).await.unwrap();
+    let alone = group(&store, owner, "PERM0006", 10).await;
+
+    assert!(store.delete_user(owner).await.unwrap());
+    let survivor = store
+        .group(shared.id)
+        .await
+        .unwrap()
+        .expect("the group survives");
+    assert_eq!(survivor.member_count, 2);
+    let roles: Vec<(i64, GroupRole)> = store
+        .group_members(shared.id)
+        .await
+        .unwrap()
+        .iter()
+        .map(|m| (m.user_id, m.role))
+        .collect();
+    assert_eq!(
+        roles,
+        vec![(ada, GroupRole::Owner), (bob, GroupRole::Member)],
+        "the longest-standing member owns it now"
+    );
+    assert_eq!(
+        store.group(alone.id).await.unwrap(),
+        None,
+        "a group nobody is left in goes"
+    );
+}
