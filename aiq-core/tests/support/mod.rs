@@ -5,6 +5,7 @@
 pub mod bank;
 pub mod jwks;
 pub mod logs;
+pub mod push;
 
 use std::sync::Arc;
 
