@@ -130,21 +130,25 @@ impl QuestionStore for MemoryStore {
         // (correct, the session's correct count) per question, over completed sessions.
         let mut pairs: HashMap<QuestionId, Vec<(bool, f64)>> =
             ids.iter().map(|id| (*id, Vec::new())).collect();
-        for (session_id, responses) in &state.tests.responses {
-            let completed = state
-                .tests
-                .sessions
-                .get(session_id)
-                .is_some_and(|s| s.status == SessionStatus::Completed);
-            let Some(result) = state.tests.result_of_session(*session_id) else {
-                continue;
-            };
-            if !completed {
-                continue;
-            }
-            let total = f64::from(result.scores.correct_answers);
-            for response in responses {
-                if let Some(list) = pairs.get_mut(&response.question_id) {
+        for (question, list) in pairs.iter_mut() {
+            let sessions = state.tests.answered_in.get(question).map(Vec::as_slice);
+            for session_id in sessions.unwrap_or_default() {
+                let completed = state
+                    .tests
+                    .sessions
+                    .get(session_id)
+                    .is_some_and(|s| s.status == SessionStatus::Completed);
+                let (true, Some(result)) = (completed, state.tests.result_of_session(*session_id))
+                else {
+                    continue;
+                };
+                let total = f64::from(result.scores.correct_answers);
+                let responses = state.tests.responses.get(session_id).map(Vec::as_slice);
+                if let Some(response) = responses
+                    .unwrap_or_default()
+                    .iter()
+                    .find(|r| r.question_id == *question)
+                {
                     list.push((response.is_correct, total));
                 }
             }

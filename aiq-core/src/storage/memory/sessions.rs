@@ -31,6 +31,9 @@ pub(super) struct TestData {
     /// Per session, the questions recorded as seen, in the order served.
     served: HashMap<SessionId, Vec<QuestionId>>,
     pub(super) responses: BTreeMap<SessionId, Vec<StoredResponse>>,
+    /// Per question, the sessions with a response to it (the statistics refresh reads only
+    /// these, not every response). Entries of deleted sessions are dropped with them.
+    pub(super) answered_in: HashMap<QuestionId, Vec<SessionId>>,
     results: BTreeMap<ResultId, TestResult>,
     result_by_session: HashMap<SessionId, ResultId>,
     next_result_id: ResultId,
@@ -61,7 +64,11 @@ impl TestData {
         for id in sessions {
             self.sessions.remove(&id);
             self.served.remove(&id);
-            self.responses.remove(&id);
+            for response in self.responses.remove(&id).unwrap_or_default() {
+                if let Some(sessions) = self.answered_in.get_mut(&response.question_id) {
+                    sessions.retain(|session| *session != id);
+                }
+            }
             if let Some(result) = self.result_by_session.remove(&id) {
                 self.results.remove(&result);
             }
@@ -276,6 +283,13 @@ impl SessionStore for MemoryStore {
         session.completed_at = Some(completion.completed_at);
         session.time_limit_exceeded = completion.time_limit_exceeded;
         let session = session.clone();
+        for response in &completion.responses {
+            tests
+                .answered_in
+                .entry(response.question_id)
+                .or_default()
+                .push(session.id);
+        }
         let stored = tests.responses.entry(session.id).or_default();
         stored.extend(completion.responses.into_iter().map(|r| StoredResponse {
             source_model: sources.get(&r.question_id).cloned().flatten(),
