@@ -188,11 +188,15 @@ impl IntoResponse for ApiError {
                 (status, Json(Issues { detail: issues })).into_response()
             }
             Self::Internal(source) => {
+                metrics::counter!(crate::telemetry::APP_ERRORS, "error.type" => "internal")
+                    .increment(1);
                 let error_id = Uuid::new_v4();
                 tracing::error!(%error_id, error = %source, "internal error");
                 internal_error_response(error_id)
             }
             Self::Unavailable(source) => {
+                metrics::counter!(crate::telemetry::APP_ERRORS, "error.type" => "unavailable")
+                    .increment(1);
                 tracing::error!(error = %source, "dependency unavailable");
                 detail_response(
                     status,

@@ -25,6 +25,10 @@ pub const RATELIMIT_FALLBACK_CHECKS: &str = "ratelimit.fallback_checks";
 /// Gauge: keys tracked by an in-process rate limiter.
 pub const RATELIMIT_TRACKED_KEYS: &str = "ratelimit.tracked_keys";
 
+/// Counter: server-side failures answered with a 5xx, by `error.type` (`internal`: a bug or an
+/// unexpected backend answer, logged with an error id; `unavailable`: a dependency such as the
+/// database could not be reached; `panic`: a handler panicked).
+pub const APP_ERRORS: &str = "app.errors";
 /// Gauge: test sessions in progress across all users (set from storage at start-up by
 /// [`crate::AiqService::sync_gauges`], then moved by starts, submits and abandons).
 pub const TEST_SESSIONS_ACTIVE: &str = "test.sessions.active";

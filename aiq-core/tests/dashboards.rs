@@ -21,6 +21,7 @@ fn exported() -> BTreeSet<String> {
         telemetry::RATELIMIT_DENIED,
         telemetry::RATELIMIT_FALLBACK_CHECKS,
         telemetry::RATELIMIT_TRACKED_KEYS,
+        telemetry::APP_ERRORS,
         telemetry::TEST_SESSIONS_ACTIVE,
         telemetry::TEST_SESSIONS_STARTED,
         telemetry::TEST_SESSIONS_COMPLETED,

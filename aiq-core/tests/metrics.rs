@@ -174,3 +174,42 @@ async fn postgres_operations_are_timed() {
         );
     }
 }
+
+#[tokio::test]
+async fn failures_are_counted_by_type() {
+    // A database nobody listens on: every storage call is `unavailable`.
+    let mut config = Config::default();
+    config.database.url = Some("postgres://postgres@127.0.0.1:1/none".to_owned().into());
+    config.database.connect_timeout = std::time::Duration::from_millis(200);
+    config.otel.prometheus_enabled = true;
+    config.rate_limit.enabled = false;
+    let store = aiq_core::storage::PgStore::connect(&config.database).unwrap();
+    let handle = recorder().clone();
+    let service = Aiq::builder(config)
+        .storage(Arc::new(store))
+        .metrics_renderer(move || handle.render())
+        .build()
+        .unwrap();
+    let before = counter(&send(&service, get("/v1/metrics")).await.text());
+    let reply = send(
+        &service,
+        support::json(
+            http::Method::POST,
+            "/v1/auth/register",
+            support::registration("down@example.com"),
+            None,
+        ),
+    )
+    .await;
+    assert_eq!(reply.status, 503);
+    let after = counter(&send(&service, get("/v1/metrics")).await.text());
+    assert!(after >= before + 1.0, "before {before}, after {after}");
+}
+
+/// The value of `app_errors{error_type="unavailable"}` (0 before the first one).
+fn counter(text: &str) -> f64 {
+    series(text, "app_errors", &["error_type=\"unavailable\""])
+        .first()
+        .and_then(|line| line.rsplit(' ').next())
+        .map_or(0.0, |value| value.parse().unwrap())
+}

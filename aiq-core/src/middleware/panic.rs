@@ -12,6 +12,7 @@ pub(super) fn panic_response(panic: Box<dyn Any + Send + 'static>) -> Response {
         .map(|s| (*s).to_owned())
         .or_else(|| panic.downcast_ref::<String>().cloned())
         .unwrap_or_else(|| "non-string panic payload".to_owned());
+    metrics::counter!(crate::telemetry::APP_ERRORS, "error.type" => "panic").increment(1);
     let error_id = Uuid::new_v4();
     tracing::error!(%error_id, panic = %message, "handler panicked");
     crate::error::internal_error_response(error_id)
