@@ -13,6 +13,7 @@
 //! [`RedisRevocations`] implements only [`RevocationStore`], for deployments whose instances
 //! share a Redis; it passes the same revocation tests.
 
+mod adaptive;
 mod analytics;
 mod error;
 mod groups;
@@ -31,6 +32,9 @@ mod users;
 
 use async_trait::async_trait;
 
+pub use self::adaptive::{
+    AdaptiveCompletion, AdaptiveState, AdaptiveStep, AdaptiveStore, pool_params,
+};
 pub use self::analytics::{
     AccuracyScope, AnalyticsStore, ClientEvent, Feedback, FeedbackCategory, FeedbackId, LlmRun,
     ModelAccuracy, NewClientEvent, NewFeedback, NewLlmRun, QuestionStatistics,
@@ -93,6 +97,7 @@ pub trait Storage:
     + GroupStore
     + ReminderStore
     + AnalyticsStore
+    + AdaptiveStore
     + std::fmt::Debug
     + Send
     + Sync

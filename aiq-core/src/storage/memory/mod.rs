@@ -4,6 +4,7 @@
 //! rules as the PostgreSQL schema. The lock is never held across an `.await`. Data lives as long
 //! as the process. One file per area implements that area's trait on [`MemoryStore`].
 
+mod adaptive;
 mod analytics;
 mod auth;
 mod groups;
