@@ -386,6 +386,37 @@ impl aiq_core::storage::AdaptiveStore for FaultyStore {
 }
 
 #[async_trait]
+impl aiq_core::storage::CalibrationStore for FaultyStore {
+    async fn calibration_responses(
+        &self,
+    ) -> Result<Vec<aiq_core::cat::ItemResponse>, StorageError> {
+        self.inner.calibration_responses().await
+    }
+    async fn new_calibration_responses(&self) -> Result<u64, StorageError> {
+        self.inner.new_calibration_responses().await
+    }
+    async fn publish_calibration(
+        &self,
+        items: &[aiq_core::cat::CalibratedItem],
+        run: &aiq_core::storage::CalibrationRun,
+    ) -> Result<(), StorageError> {
+        self.inner.publish_calibration(items, run).await
+    }
+    async fn record_calibration_run(
+        &self,
+        run: &aiq_core::storage::CalibrationRun,
+    ) -> Result<(), StorageError> {
+        self.inner.record_calibration_run(run).await
+    }
+    async fn calibration_runs(
+        &self,
+        limit: u32,
+    ) -> Result<Vec<aiq_core::storage::CalibrationRun>, StorageError> {
+        self.inner.calibration_runs(limit).await
+    }
+}
+
+#[async_trait]
 impl SystemConfigStore for FaultyStore {
     async fn system_config(&self, key: &str) -> Result<Option<serde_json::Value>, StorageError> {
         self.inner.system_config(key).await

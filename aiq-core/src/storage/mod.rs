@@ -15,6 +15,7 @@
 
 mod adaptive;
 mod analytics;
+mod calibration;
 mod error;
 mod groups;
 mod guest_tokens;
@@ -39,6 +40,7 @@ pub use self::analytics::{
     AccuracyScope, AnalyticsStore, ClientEvent, Feedback, FeedbackCategory, FeedbackId, LlmRun,
     ModelAccuracy, NewClientEvent, NewFeedback, NewLlmRun, QuestionStatistics,
 };
+pub use self::calibration::{CalibrationRun, CalibrationStatus, CalibrationStore};
 pub use self::error::{Conflict, StorageError};
 pub use self::groups::{
     DEFAULT_MAX_MEMBERS, Group, GroupDenied, GroupId, GroupInvite, GroupMember, GroupRole,
@@ -98,6 +100,7 @@ pub trait Storage:
     + ReminderStore
     + AnalyticsStore
     + AdaptiveStore
+    + CalibrationStore
     + std::fmt::Debug
     + Send
     + Sync

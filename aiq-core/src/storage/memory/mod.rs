@@ -7,6 +7,7 @@
 mod adaptive;
 mod analytics;
 mod auth;
+mod calibration;
 mod groups;
 mod questions;
 mod reminders;
@@ -55,6 +56,7 @@ struct State {
     /// `users.test_reminder_sent_for`: the result each user's last test reminder was for.
     test_reminder_sent_for: HashMap<UserId, super::ResultId>,
     analytics: analytics::AnalyticsData,
+    calibration_runs: Vec<super::CalibrationRun>,
 }
 
 impl State {
@@ -129,6 +131,7 @@ impl MemoryStore {
                 groups: groups::GroupData::default(),
                 test_reminder_sent_for: HashMap::new(),
                 analytics: analytics::AnalyticsData::default(),
+                calibration_runs: Vec::new(),
             }),
         }
     }

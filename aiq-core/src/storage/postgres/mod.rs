@@ -8,6 +8,7 @@
 mod adaptive;
 mod analytics;
 mod auth;
+mod calibration;
 mod groups;
 mod guests;
 mod migrate;
