@@ -42,6 +42,7 @@ mod analytics;
 mod api;
 mod assessment;
 pub mod auth;
+pub mod calibration;
 pub mod cat;
 pub mod clock;
 pub mod config;

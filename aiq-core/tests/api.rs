@@ -347,6 +347,76 @@ impl GuestStore for FaultyStore {
 }
 
 #[async_trait]
+impl aiq_core::storage::AdaptiveStore for FaultyStore {
+    async fn adaptive_pool(
+        &self,
+        user: UserId,
+    ) -> Result<Vec<aiq_core::cat::PoolItem>, StorageError> {
+        self.inner.adaptive_pool(user).await
+    }
+    async fn adaptive_prior(&self, user: UserId) -> Result<Option<f64>, StorageError> {
+        self.inner.adaptive_prior(user).await
+    }
+    async fn start_adaptive_session(
+        &self,
+        session: NewSession,
+        state: serde_json::Value,
+    ) -> Result<TestSession, StorageError> {
+        self.inner.start_adaptive_session(session, state).await
+    }
+    async fn adaptive_state(
+        &self,
+        id: SessionId,
+    ) -> Result<Option<aiq_core::storage::AdaptiveState>, StorageError> {
+        self.inner.adaptive_state(id).await
+    }
+    async fn record_adaptive_step(
+        &self,
+        step: aiq_core::storage::AdaptiveStep,
+    ) -> Result<(), StorageError> {
+        self.inner.record_adaptive_step(step).await
+    }
+    async fn finish_adaptive_session(
+        &self,
+        step: aiq_core::storage::AdaptiveStep,
+        completion: aiq_core::storage::AdaptiveCompletion,
+    ) -> Result<(TestSession, TestResult), StorageError> {
+        self.inner.finish_adaptive_session(step, completion).await
+    }
+}
+
+#[async_trait]
+impl aiq_core::storage::CalibrationStore for FaultyStore {
+    async fn calibration_responses(
+        &self,
+    ) -> Result<Vec<aiq_core::cat::ItemResponse>, StorageError> {
+        self.inner.calibration_responses().await
+    }
+    async fn new_calibration_responses(&self) -> Result<u64, StorageError> {
+        self.inner.new_calibration_responses().await
+    }
+    async fn publish_calibration(
+        &self,
+        items: &[aiq_core::cat::CalibratedItem],
+        run: &aiq_core::storage::CalibrationRun,
+    ) -> Result<(), StorageError> {
+        self.inner.publish_calibration(items, run).await
+    }
+    async fn record_calibration_run(
+        &self,
+        run: &aiq_core::storage::CalibrationRun,
+    ) -> Result<(), StorageError> {
+        self.inner.record_calibration_run(run).await
+    }
+    async fn calibration_runs(
+        &self,
+        limit: u32,
+    ) -> Result<Vec<aiq_core::storage::CalibrationRun>, StorageError> {
+        self.inner.calibration_runs(limit).await
+    }
+}
+
+#[async_trait]
 impl SystemConfigStore for FaultyStore {
     async fn system_config(&self, key: &str) -> Result<Option<serde_json::Value>, StorageError> {
         self.inner.system_config(key).await

@@ -134,8 +134,13 @@ async fn journey(service: AiqService, store: Arc<dyn Storage>) {
         authed(Method::POST, "/v1/test/start?adaptive=true", &token),
     )
     .await;
+    // Adaptive starts obey the same one-active-session rule.
     assert_eq!(adaptive.status, StatusCode::BAD_REQUEST);
-    assert!(detail(&adaptive).contains("Adaptive tests are not available"));
+    assert!(
+        detail(&adaptive).contains(&format!("active test session (ID: {session_id})")),
+        "{}",
+        detail(&adaptive)
+    );
 
     let again = start(&service, &token).await;
     assert_eq!(again.status, StatusCode::BAD_REQUEST);

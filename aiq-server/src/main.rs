@@ -10,8 +10,11 @@
 //! - `aiq-server questions import FILE`: loads a question bank file into the database;
 //! - `aiq-server questions generate`: writes a new bank file from the item generator;
 //! - `aiq-server notify`: sends the push reminders due now (the daily cron) and prints the run
-//!   summary as one JSON line; exits non-zero when a send failed.
+//!   summary as one JSON line; exits non-zero when a send failed;
+//! - `aiq-server calibrate`: re-estimates the items' IRT parameters (the weekly cron), prints
+//!   the run as one JSON line; exits non-zero when it failed.
 
+mod calibrate;
 mod json_lines;
 mod logging;
 mod notify;
@@ -43,6 +46,10 @@ enum Command {
     /// Send the push reminders due now (test and day-30 reminders), print the run summary as
     /// one JSON line; exit non-zero when a send failed.
     Notify,
+    /// Re-estimate the items' 2PL parameters from fixed-form responses (skipped below 100 new
+    /// responses; nothing published unless EM converged), print the run as one JSON line;
+    /// exit non-zero when it failed.
+    Calibrate,
     /// Manage the question bank.
     #[command(subcommand)]
     Questions(QuestionsCommand),
@@ -117,6 +124,10 @@ fn main() -> ExitCode {
         Command::Notify => {
             logging::init(&config);
             runtime().block_on(notify::run(&config))
+        }
+        Command::Calibrate => {
+            logging::init(&config);
+            runtime().block_on(calibrate::run(&config))
         }
         Command::Questions(QuestionsCommand::Import { file }) => {
             logging::init(&config);

@@ -63,6 +63,17 @@ pub(crate) enum AssessmentError {
     QuestionNotFound(QuestionId),
     #[error("A response has already been submitted for one or more questions in this session.")]
     DuplicateResponse,
+    #[error("This endpoint is only available for adaptive (CAT) test sessions.")]
+    NotAdaptive,
+    #[error("User answer cannot be empty.")]
+    EmptyAnswer,
+    #[error(
+        "Question {0} was not served in this adaptive session. Only the most recently served \
+         question can be answered."
+    )]
+    NotServed(QuestionId),
+    #[error("A response for question {0} has already been submitted in this session.")]
+    AlreadyAnswered(QuestionId),
     #[error("Test result not found.")]
     ResultNotFound,
     #[error("Not authorized to access this test result.")]
@@ -119,9 +130,14 @@ impl From<AssessmentError> for ApiError {
             | E::ForeignQuestions(_)
             | E::BlankAnswer(_)
             | E::BlankDeviceId
+            | E::NotAdaptive
+            | E::EmptyAnswer
+            | E::NotServed(_)
             | E::InvalidGuestToken
             | E::InvalidClaimToken => Self::BadRequest(message),
-            E::StartRace | E::DuplicateResponse | E::AlreadyClaimed => Self::Conflict(message),
+            E::StartRace | E::DuplicateResponse | E::AlreadyClaimed | E::AlreadyAnswered(_) => {
+                Self::Conflict(message)
+            }
             E::GuestLimit(_) => Self::GuestLimitReached(message),
             E::Storage(storage) => storage.into(),
         }

@@ -4,6 +4,7 @@
 //! old backend's message in one place (`From<AssessmentError> for ApiError`).
 
 mod abandon;
+mod adaptive;
 mod common;
 mod error;
 mod guest;
@@ -13,6 +14,9 @@ mod statistics;
 mod submit;
 
 pub(crate) use self::abandon::abandon_test;
+pub(crate) use self::adaptive::{
+    AdaptiveAnswer, adaptive_progress, answer_adaptive, start_adaptive_test,
+};
 pub(crate) use self::common::{owned_session, questions_in_order};
 pub(crate) use self::error::AssessmentError;
 pub(crate) use self::guest::{claim_guest_result, start_guest_test, submit_guest_test};

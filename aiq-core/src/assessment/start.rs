@@ -24,8 +24,44 @@ pub(crate) async fn start_test(
     user: &User,
     count: usize,
 ) -> Result<StartedTest, AssessmentError> {
-    let rules = &state.config.test_rules;
     let now = crate::time::now();
+    check_can_start(state, user, now).await?;
+    let candidates = state.storage.selection_candidates(Some(user.id)).await?;
+    let composition = compose(&candidates, count, true, &mut fresh_rng());
+    if composition.question_ids.is_empty() {
+        return Err(AssessmentError::PoolExhausted);
+    }
+    let is_adaptive = cat_ready(state).await?;
+    let session = state
+        .storage
+        .start_session(NewSession {
+            user_id: user.id,
+            started_at: now,
+            question_ids: composition.question_ids.clone(),
+            composition_metadata: serde_json::to_value(&composition.metadata).unwrap_or_default(),
+            is_adaptive,
+            record_seen: true,
+        })
+        .await
+        .map_err(|err| match err {
+            StorageError::Conflict(Conflict::ActiveSession | Conflict::QuestionSeen) => {
+                AssessmentError::StartRace
+            }
+            other => other.into(),
+        })?;
+    record_start(Taker::User(user.id), composition.question_ids.len());
+    let questions = questions_in_order(state, &composition.question_ids).await?;
+    Ok(StartedTest { session, questions })
+}
+
+/// The rules every start obeys (§2.4 steps 1-2): one session in progress, then, unless the
+/// user bypasses them, the cadence and the abandon cooldown.
+pub(super) async fn check_can_start(
+    state: &AppState,
+    user: &User,
+    now: time::OffsetDateTime,
+) -> Result<(), AssessmentError> {
+    let rules = &state.config.test_rules;
     let context = state
         .storage
         .start_context(user.id, i64::from(rules.abandon_answer_threshold))
@@ -57,32 +93,7 @@ pub(crate) async fn start_test(
             });
         }
     }
-    let candidates = state.storage.selection_candidates(Some(user.id)).await?;
-    let composition = compose(&candidates, count, true, &mut fresh_rng());
-    if composition.question_ids.is_empty() {
-        return Err(AssessmentError::PoolExhausted);
-    }
-    let is_adaptive = cat_ready(state).await?;
-    let session = state
-        .storage
-        .start_session(NewSession {
-            user_id: user.id,
-            started_at: now,
-            question_ids: composition.question_ids.clone(),
-            composition_metadata: serde_json::to_value(&composition.metadata).unwrap_or_default(),
-            is_adaptive,
-            record_seen: true,
-        })
-        .await
-        .map_err(|err| match err {
-            StorageError::Conflict(Conflict::ActiveSession | Conflict::QuestionSeen) => {
-                AssessmentError::StartRace
-            }
-            other => other.into(),
-        })?;
-    record_start(Taker::User(user.id), composition.question_ids.len());
-    let questions = questions_in_order(state, &composition.question_ids).await?;
-    Ok(StartedTest { session, questions })
+    Ok(())
 }
 
 /// Whether `system_config.cat_readiness.enabled` marks new fixed-form sessions adaptive.

@@ -186,7 +186,7 @@ fn score(
 
 /// `system_config.domain_population_stats`, for domain percentiles in the answer; a failed read
 /// costs the percentiles, never the submission.
-async fn population(state: &AppState) -> Option<serde_json::Value> {
+pub(super) async fn population(state: &AppState) -> Option<serde_json::Value> {
     state
         .storage
         .system_config(DOMAIN_POPULATION_STATS)

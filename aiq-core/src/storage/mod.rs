@@ -13,7 +13,9 @@
 //! [`RedisRevocations`] implements only [`RevocationStore`], for deployments whose instances
 //! share a Redis; it passes the same revocation tests.
 
+mod adaptive;
 mod analytics;
+mod calibration;
 mod error;
 mod groups;
 mod guest_tokens;
@@ -31,10 +33,14 @@ mod users;
 
 use async_trait::async_trait;
 
+pub use self::adaptive::{
+    AdaptiveCompletion, AdaptiveState, AdaptiveStep, AdaptiveStore, pool_params,
+};
 pub use self::analytics::{
     AccuracyScope, AnalyticsStore, ClientEvent, Feedback, FeedbackCategory, FeedbackId, LlmRun,
     ModelAccuracy, NewClientEvent, NewFeedback, NewLlmRun, QuestionStatistics,
 };
+pub use self::calibration::{CalibrationRun, CalibrationStatus, CalibrationStore};
 pub use self::error::{Conflict, StorageError};
 pub use self::groups::{
     DEFAULT_MAX_MEMBERS, Group, GroupDenied, GroupId, GroupInvite, GroupMember, GroupRole,
@@ -93,6 +99,8 @@ pub trait Storage:
     + GroupStore
     + ReminderStore
     + AnalyticsStore
+    + AdaptiveStore
+    + CalibrationStore
     + std::fmt::Debug
     + Send
     + Sync

@@ -1,7 +1,8 @@
 //! `/v1/test/*` and `/v1/questions/unseen`: starting, inspecting, abandoning and submitting
-//! fixed-form tests, results and history, and guest tests. The rules live in
+//! fixed-form and adaptive tests, results and history, and guest tests. The rules live in
 //! [`crate::assessment`]; these handlers parse, call and shape.
 
+mod adaptive;
 mod guest;
 mod results;
 mod schema;
@@ -27,6 +28,8 @@ pub(super) fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(session::active_session))
         .routes(routes!(session::abandon))
         .routes(routes!(submit::submit))
+        .routes(routes!(adaptive::next))
+        .routes(routes!(adaptive::progress))
         .routes(routes!(results::get_result))
         .routes(routes!(results::history))
         .routes(routes!(guest::start))

@@ -16,7 +16,8 @@ use crate::state::AppState;
 pub(super) struct StartQuery {
     /// Questions in a fixed-form test (1-100, default 25).
     question_count: Option<i64>,
-    /// An adaptive test (not served yet: 400 until the adaptive engine lands).
+    /// An adaptive test: one question at a time through `/test/next` (`question_count` is
+    /// ignored).
     adaptive: Option<bool>,
 }
 
@@ -30,8 +31,8 @@ pub(crate) struct StartTestResponse {
     pub(super) current_se: Option<f64>,
 }
 
-/// Starts a test: one in progress per user, 90 days between completed tests, 7 days after
-/// abandoning one with 7 or more answers.
+/// Starts a test, fixed-form or (`adaptive=true`) adaptive: one in progress per user, 90 days
+/// between completed tests, 7 days after abandoning one with 7 or more answers.
 #[utoipa::path(
     post,
     path = "/test/start",
@@ -41,7 +42,7 @@ pub(crate) struct StartTestResponse {
     params(StartQuery),
     responses(
         (status = 200, description = "The session and its questions", body = StartTestResponse),
-        (status = 400, description = "A session is active, the cadence or cooldown applies, or adaptive=true"),
+        (status = 400, description = "A session is active, or the cadence or cooldown applies"),
         (status = 404, description = "No unseen questions are left"),
         (status = 409, description = "Another start won the race"),
     )
@@ -59,11 +60,14 @@ pub(super) async fn start_test(
         Some(100),
     )?;
     if query.adaptive == Some(true) {
-        return Err(ApiError::BadRequest(
-            "Adaptive tests are not available on this server yet. Start the test without \
-             adaptive=true."
-                .into(),
-        ));
+        let started = assessment::start_adaptive_test(&state, &current.user).await?;
+        return Ok(Json(StartTestResponse {
+            session: started.session.into(),
+            questions: vec![started.question.into()],
+            total_questions: 1,
+            current_theta: Some(started.prior_theta),
+            current_se: Some(started.se),
+        }));
     }
     let started =
         assessment::start_test(&state, &current.user, usize::try_from(count).unwrap_or(25)).await?;

@@ -4,8 +4,10 @@
 //! rules as the PostgreSQL schema. The lock is never held across an `.await`. Data lives as long
 //! as the process. One file per area implements that area's trait on [`MemoryStore`].
 
+mod adaptive;
 mod analytics;
 mod auth;
+mod calibration;
 mod groups;
 mod questions;
 mod reminders;
@@ -54,6 +56,7 @@ struct State {
     /// `users.test_reminder_sent_for`: the result each user's last test reminder was for.
     test_reminder_sent_for: HashMap<UserId, super::ResultId>,
     analytics: analytics::AnalyticsData,
+    calibration_runs: Vec<super::CalibrationRun>,
 }
 
 impl State {
@@ -128,6 +131,7 @@ impl MemoryStore {
                 groups: groups::GroupData::default(),
                 test_reminder_sent_for: HashMap::new(),
                 analytics: analytics::AnalyticsData::default(),
+                calibration_runs: Vec::new(),
             }),
         }
     }

@@ -18,7 +18,7 @@ use crate::storage::{Conflict, StorageError};
 /// When a question was shown to a user.
 #[derive(Debug, Clone, Copy)]
 pub(super) struct Seen {
-    at: OffsetDateTime,
+    pub(super) at: OffsetDateTime,
 }
 
 /// Sessions, what they showed, their responses and results.
@@ -26,17 +26,19 @@ pub(super) struct Seen {
 pub(super) struct TestData {
     pub(super) sessions: BTreeMap<SessionId, TestSession>,
     next_session_id: SessionId,
+    /// Adaptive sessions' engine state and outcome.
+    pub(super) adaptive: HashMap<SessionId, super::adaptive::AdaptiveRow>,
     /// Per user, the questions shown to them (the `user_questions` table).
     pub(super) seen: HashMap<UserId, HashMap<QuestionId, Seen>>,
     /// Per session, the questions recorded as seen, in the order served.
-    served: HashMap<SessionId, Vec<QuestionId>>,
+    pub(super) served: HashMap<SessionId, Vec<QuestionId>>,
     pub(super) responses: BTreeMap<SessionId, Vec<StoredResponse>>,
     /// Per question, the sessions with a response to it (the statistics refresh reads only
     /// these, not every response). Entries of deleted sessions are dropped with them.
     pub(super) answered_in: HashMap<QuestionId, Vec<SessionId>>,
-    results: BTreeMap<ResultId, TestResult>,
-    result_by_session: HashMap<SessionId, ResultId>,
-    next_result_id: ResultId,
+    pub(super) results: BTreeMap<ResultId, TestResult>,
+    pub(super) result_by_session: HashMap<SessionId, ResultId>,
+    pub(super) next_result_id: ResultId,
     guest_devices: HashMap<String, i32>,
     system_config: HashMap<String, serde_json::Value>,
 }
@@ -69,11 +71,51 @@ impl TestData {
                     sessions.retain(|session| *session != id);
                 }
             }
+            self.adaptive.remove(&id);
             if let Some(result) = self.result_by_session.remove(&id) {
                 self.results.remove(&result);
             }
         }
         self.seen.remove(&user);
+    }
+
+    /// Creates a session (and its seen records), enforcing the database's unique rules.
+    pub(super) fn start(&mut self, new: NewSession) -> Result<TestSession, StorageError> {
+        if self.has_active(new.user_id) {
+            return Err(StorageError::Conflict(Conflict::ActiveSession));
+        }
+        if new.record_seen {
+            let seen = self.seen.get(&new.user_id);
+            let mut served = std::collections::HashSet::new();
+            // A question served twice in one session breaks the same unique rule.
+            if new
+                .question_ids
+                .iter()
+                .any(|id| seen.is_some_and(|seen| seen.contains_key(id)) || !served.insert(*id))
+            {
+                return Err(StorageError::Conflict(Conflict::QuestionSeen));
+            }
+        }
+        self.next_session_id += 1;
+        let session = TestSession {
+            id: self.next_session_id,
+            user_id: new.user_id,
+            started_at: new.started_at,
+            completed_at: None,
+            status: SessionStatus::InProgress,
+            composition_metadata: Some(new.composition_metadata),
+            time_limit_exceeded: false,
+            is_adaptive: new.is_adaptive,
+        };
+        if new.record_seen {
+            let seen = self.seen.entry(new.user_id).or_default();
+            for id in &new.question_ids {
+                seen.insert(*id, Seen { at: new.started_at });
+            }
+            self.served.insert(session.id, new.question_ids);
+        }
+        self.sessions.insert(session.id, session.clone());
+        Ok(session)
     }
 
     fn has_active(&self, user: UserId) -> bool {
@@ -115,43 +157,7 @@ impl SessionStore for MemoryStore {
     }
 
     async fn start_session(&self, new: NewSession) -> Result<TestSession, StorageError> {
-        let mut state = self.state();
-        let tests = &mut state.tests;
-        if tests.has_active(new.user_id) {
-            return Err(StorageError::Conflict(Conflict::ActiveSession));
-        }
-        if new.record_seen {
-            let seen = tests.seen.get(&new.user_id);
-            let mut served = std::collections::HashSet::new();
-            // A question served twice in one session breaks the same unique rule.
-            if new
-                .question_ids
-                .iter()
-                .any(|id| seen.is_some_and(|seen| seen.contains_key(id)) || !served.insert(*id))
-            {
-                return Err(StorageError::Conflict(Conflict::QuestionSeen));
-            }
-        }
-        tests.next_session_id += 1;
-        let session = TestSession {
-            id: tests.next_session_id,
-            user_id: new.user_id,
-            started_at: new.started_at,
-            completed_at: None,
-            status: SessionStatus::InProgress,
-            composition_metadata: Some(new.composition_metadata),
-            time_limit_exceeded: false,
-            is_adaptive: new.is_adaptive,
-        };
-        if new.record_seen {
-            let seen = tests.seen.entry(new.user_id).or_default();
-            for id in &new.question_ids {
-                seen.insert(*id, Seen { at: new.started_at });
-            }
-            tests.served.insert(session.id, new.question_ids);
-        }
-        tests.sessions.insert(session.id, session.clone());
-        Ok(session)
+        self.state().tests.start(new)
     }
 
     async fn session(&self, id: SessionId) -> Result<Option<TestSession>, StorageError> {

@@ -5,8 +5,10 @@
 //! embedded from the workspace's `migrations/` folder and run under an advisory lock, so several
 //! replicas booting at once migrate exactly once and all come up.
 
+mod adaptive;
 mod analytics;
 mod auth;
+mod calibration;
 mod groups;
 mod guests;
 mod migrate;

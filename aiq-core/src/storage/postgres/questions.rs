@@ -27,12 +27,12 @@ fn corrupt(what: &str, value: &str) -> StorageError {
     StorageError::Backend(format!("unknown {what} {value:?}").into())
 }
 
-fn domain_from(row: &Row, column: &str) -> Result<Domain, StorageError> {
+pub(super) fn domain_from(row: &Row, column: &str) -> Result<Domain, StorageError> {
     let text: &str = row.try_get(column).map_err(db_error)?;
     Domain::parse(text).ok_or_else(|| corrupt(column, text))
 }
 
-fn difficulty_from(row: &Row, column: &str) -> Result<Difficulty, StorageError> {
+pub(super) fn difficulty_from(row: &Row, column: &str) -> Result<Difficulty, StorageError> {
     let text: &str = row.try_get(column).map_err(db_error)?;
     Difficulty::parse(text).ok_or_else(|| corrupt(column, text))
 }

@@ -15,7 +15,7 @@ use crate::storage::users::{GUEST_USER_ID, UserId};
 use crate::storage::{Conflict, StorageError};
 
 /// The columns [`session_from_row`] reads.
-const SESSION_COLUMNS: &str = "id, user_id, started_at, completed_at, status, \
+pub(super) const SESSION_COLUMNS: &str = "id, user_id, started_at, completed_at, status, \
      composition_metadata, time_limit_exceeded, is_adaptive";
 
 /// The columns [`result_from_row`] reads, prefixed with `tr_` where they would clash with a
@@ -26,7 +26,7 @@ const RESULT_COLUMNS: &str = "id AS tr_id, test_session_id, user_id AS tr_user_i
      ci_upper, response_time_flags, validity_status, validity_flags, domain_scores, \
      scoring_method";
 
-fn session_from_row(row: &Row) -> Result<TestSession, StorageError> {
+pub(super) fn session_from_row(row: &Row) -> Result<TestSession, StorageError> {
     let status: &str = row.try_get("status").map_err(db_error)?;
     Ok(TestSession {
         id: row.try_get("id").map_err(db_error)?,
@@ -42,7 +42,7 @@ fn session_from_row(row: &Row) -> Result<TestSession, StorageError> {
     })
 }
 
-fn result_from_row(row: &Row) -> Result<TestResult, StorageError> {
+pub(super) fn result_from_row(row: &Row) -> Result<TestResult, StorageError> {
     Ok(TestResult {
         id: row.try_get("tr_id").map_err(db_error)?,
         test_session_id: row.try_get("test_session_id").map_err(db_error)?,
