@@ -1,4 +1,5 @@
-//! The question bank commands and a whole test taken over TCP, with the binary as a process.
+//! The question bank commands, and whole tests (fixed-form and adaptive) taken over TCP, with
+//! the binary as a process.
 
 mod support;
 
@@ -74,6 +75,75 @@ async fn a_newcomer_takes_a_whole_test_on_the_memory_store() {
         .await
         .unwrap();
     assert_eq!(history["total_count"], 1);
+    assert_eq!(history["results"][0]["iq_score"], iq);
+}
+
+#[tokio::test]
+async fn a_newcomer_takes_an_adaptive_test_on_the_memory_store() {
+    let server = Server::start(&[]);
+    let client = client();
+    let registered: serde_json::Value = client
+        .post(server.url("/v1/auth/register"))
+        .json(&serde_json::json!({
+            "email": "cat@example.com", "password": "correct horse 9",
+            "first_name": "Cat", "last_name": "Taker"
+        }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = registered["access_token"].as_str().unwrap();
+    let started: serde_json::Value = client
+        .post(server.url("/v1/test/start?adaptive=true"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(started["session"]["is_adaptive"], true, "{started}");
+    assert_eq!(started["total_questions"], 1);
+    let session_id = started["session"]["id"].clone();
+    let mut question = started["questions"][0].clone();
+    let mut answered = 0;
+    let done = loop {
+        let reply: serde_json::Value = client
+            .post(server.url("/v1/test/next"))
+            .bearer_auth(token)
+            .json(&serde_json::json!({
+                "session_id": session_id,
+                "question_id": question["id"],
+                "user_answer": question["answer_options"][answered % 2],
+            }))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        answered += 1;
+        assert!(answered <= 15, "the test stops by 15 items: {reply}");
+        if reply["test_complete"] == true {
+            break reply;
+        }
+        question = reply["next_question"].clone();
+    };
+    assert!(answered >= 8, "at least 8 items: {done}");
+    let iq = done["result"]["iq_score"].as_i64().unwrap();
+    assert!((40..=160).contains(&iq), "{done}");
+    assert!(done["result"]["confidence_interval"].is_object(), "{done}");
+    let history: serde_json::Value = client
+        .get(server.url("/v1/test/history"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(history["results"][0]["iq_score"], iq);
 }
 
