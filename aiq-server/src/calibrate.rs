@@ -4,30 +4,20 @@
 use std::process::ExitCode;
 
 use aiq_core::Config;
+
+use crate::database::migrated_store;
 use aiq_core::calibration;
 use aiq_core::cat::CalibrationOptions;
-use aiq_core::storage::{CalibrationStatus, PgStore};
+use aiq_core::storage::CalibrationStatus;
 
 /// Migrates, runs [`calibration::run`], prints the recorded run as one JSON line, and exits 0
 /// when it completed or was skipped, 1 when it failed (EM did not converge: nothing published)
 /// or the database failed, 2 when there is no database.
 pub(crate) async fn run(config: &Config) -> ExitCode {
-    if config.database.url.is_none() {
-        eprintln!("aiq-server: DATABASE_URL is not set: there is no item bank to calibrate");
-        return ExitCode::from(2);
-    }
-    let store = match PgStore::connect(&config.database) {
+    let store = match migrated_store(config, "there is no item bank to calibrate").await {
         Ok(store) => store,
-        Err(error) => {
-            eprintln!("aiq-server: cannot use DATABASE_URL: {error}");
-            return ExitCode::from(2);
-        }
+        Err(code) => return code,
     };
-    if let Err(error) = store.migrate().await {
-        tracing::error!(%error, "migration failed; no calibration run");
-        store.close();
-        return ExitCode::FAILURE;
-    }
     let outcome = calibration::run(&store, &CalibrationOptions::default()).await;
     store.close();
     match outcome {

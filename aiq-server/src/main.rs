@@ -15,6 +15,7 @@
 //!   the run as one JSON line; exits non-zero when it failed.
 
 mod calibrate;
+mod database;
 mod json_lines;
 mod logging;
 mod notify;

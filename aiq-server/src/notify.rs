@@ -3,37 +3,27 @@
 use std::process::ExitCode;
 
 use aiq_core::Config;
+
+use crate::database::migrated_store;
 use aiq_core::push::{self, reminders};
-use aiq_core::storage::PgStore;
 
 /// Sends the reminders due now, prints the run summary as one JSON line on standard output,
 /// and exits 0 when every send succeeded, 1 when one failed or the database failed, 2 when the
 /// configuration cannot work. The database is migrated first, as `serve` does, so a cron that
 /// runs before the API was redeployed still finds the reminder columns.
 pub(crate) async fn run(config: &Config) -> ExitCode {
-    if config.database.url.is_none() {
-        eprintln!("aiq-server: DATABASE_URL is not set: there are no users to remind");
-        return ExitCode::from(2);
-    }
+    let store = match migrated_store(config, "there are no users to remind").await {
+        Ok(store) => store,
+        Err(code) => return code,
+    };
     let sender = match push::from_config(config) {
         Ok(sender) => sender,
         Err(error) => {
             eprintln!("aiq-server: {error}");
+            store.close();
             return ExitCode::from(2);
         }
     };
-    let store = match PgStore::connect(&config.database) {
-        Ok(store) => store,
-        Err(error) => {
-            eprintln!("aiq-server: cannot use DATABASE_URL: {error}");
-            return ExitCode::from(2);
-        }
-    };
-    if let Err(error) = store.migrate().await {
-        tracing::error!(%error, "migration failed; no reminders sent");
-        store.close();
-        return ExitCode::FAILURE;
-    }
     let now = aiq_core::time::now();
     let outcome = reminders::run(&store, sender.as_ref(), config, now).await;
     store.close();

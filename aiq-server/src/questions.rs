@@ -4,8 +4,10 @@ use std::io::Write;
 use std::process::ExitCode;
 
 use aiq_core::Config;
+
+use crate::database::migrated_store;
 use aiq_core::questions::{NewQuestion, generate, parse_bank};
-use aiq_core::storage::{PgStore, QuestionStore};
+use aiq_core::storage::QuestionStore;
 
 /// Loads a bank file (JSON Lines or a JSON array) into the database: every row is checked,
 /// valid new rows are added in one transaction, rows already in the bank are skipped, and each
@@ -19,24 +21,12 @@ pub(crate) async fn import(config: &Config, path: &str) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    if config.database.url.is_none() {
-        eprintln!(
-            "aiq-server: DATABASE_URL is not set. The in-memory store loads the starter bank by \
-             itself; set DATABASE_URL to import into PostgreSQL."
-        );
-        return ExitCode::from(2);
-    }
-    let store = match PgStore::connect(&config.database) {
+    let why = "the in-memory store loads the starter bank by itself; set DATABASE_URL to \
+               import into PostgreSQL";
+    let store = match migrated_store(config, why).await {
         Ok(store) => store,
-        Err(error) => {
-            eprintln!("aiq-server: cannot use DATABASE_URL: {error}");
-            return ExitCode::FAILURE;
-        }
+        Err(code) => return code,
     };
-    if let Err(error) = store.migrate().await {
-        eprintln!("aiq-server: migration failed: {error}");
-        return ExitCode::FAILURE;
-    }
     let lines = parse_bank(&text);
     let mut rows: Vec<NewQuestion> = Vec::new();
     let mut row_lines = Vec::new();
