@@ -22,6 +22,7 @@ fn exported() -> BTreeSet<String> {
         telemetry::RATELIMIT_FALLBACK_CHECKS,
         telemetry::RATELIMIT_TRACKED_KEYS,
         telemetry::APP_ERRORS,
+        telemetry::NOTIFICATIONS_APNS,
         telemetry::TEST_SESSIONS_ACTIVE,
         telemetry::TEST_SESSIONS_STARTED,
         telemetry::TEST_SESSIONS_COMPLETED,
