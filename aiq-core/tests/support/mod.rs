@@ -3,6 +3,7 @@
 #![allow(dead_code, unreachable_pub)]
 
 pub mod bank;
+pub mod faulty;
 pub mod groups;
 pub mod jwks;
 pub mod logs;
