@@ -19,6 +19,7 @@ conformance!(
     removal_and_transfer_refuse_in_order,
     deleting_a_group_takes_its_memberships_and_invites,
     an_owners_account_deletion_passes_the_group_on,
+    a_transfer_racing_an_account_deletion_leaves_exactly_one_owner,
 );
 
 fn at(seconds: i64) -> OffsetDateTime {
@@ -348,4 +349,37 @@ async fn an_owners_account_deletion_passes_the_group_on(store: Arc<dyn Storage>)
         None,
         "a group nobody is left in goes"
     );
+}
+
+async fn a_transfer_racing_an_account_deletion_leaves_exactly_one_owner(store: Arc<dyn Storage>) {
+    for round in 0..10 {
+        let owner = user(&store, &format!("owner{round}@example.com")).await;
+        let heir = user(&store, &format!("heir{round}@example.com")).await;
+        let other = user(&store, &format!("other{round}@example.com")).await;
+        let code = format!("RACE{round:04}");
+        let created = group(&store, owner, &code, 10).await;
+        store.join_group(&code, heir, at(1)).await.unwrap();
+        store.join_group(&code, other, at(2)).await.unwrap();
+        // The owner hands the group to `heir` while `heir` deletes their account.
+        let (transfer, deletion) = tokio::join!(
+            store.transfer_ownership(created.id, owner, heir),
+            store.delete_user(heir)
+        );
+        assert!(
+            deletion.unwrap(),
+            "round {round}: the account deletion succeeds"
+        );
+        let transfer = transfer.unwrap();
+        assert!(
+            matches!(transfer, Ok(()) | Err(GroupDenied::TargetNotMember)),
+            "round {round}: {transfer:?}"
+        );
+        let members = store.group_members(created.id).await.unwrap();
+        let owners = members
+            .iter()
+            .filter(|m| m.role == GroupRole::Owner)
+            .count();
+        assert_eq!(owners, 1, "round {round}: {members:?}");
+        assert!(members.iter().all(|m| m.user_id != heir));
+    }
 }

@@ -12,6 +12,15 @@ use aiq_core::push::{self, reminders};
 /// configuration cannot work. The database is migrated first, as `serve` does, so a cron that
 /// runs before the API was redeployed still finds the reminder columns.
 pub(crate) async fn run(config: &Config) -> ExitCode {
+    // A log-only sender would mark every due reminder as sent without sending it; in
+    // production that loses the reminders for good.
+    if config.app.environment.is_production() && config.apns.key_id.trim().is_empty() {
+        eprintln!(
+            "aiq-server: APNS_KEY_ID, APNS_TEAM_ID, APNS_BUNDLE_ID and APNS_KEY_PATH are not set: \
+             in production `notify` sends real pushes only; set them (or do not schedule notify)"
+        );
+        return ExitCode::from(2);
+    }
     let store = match migrated_store(config, "there are no users to remind").await {
         Ok(store) => store,
         Err(code) => return code,

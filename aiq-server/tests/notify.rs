@@ -69,3 +69,20 @@ fn a_partial_apns_configuration_is_refused() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("APNS_TEAM_ID"), "{stderr}");
 }
+
+#[test]
+fn production_without_apns_refuses_to_mark_reminders_sent() {
+    let output = command(&[
+        ("ENV", "production"),
+        ("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/unused"),
+        ("SECRET_KEY", "a-production-secret-of-at-least-32-bytes!"),
+        ("JWT_SECRET_KEY", "another-production-secret-of-32-bytes!!"),
+        ("CORS_ORIGINS", "https://app.example.com"),
+    ])
+    .arg("notify")
+    .output()
+    .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("APNS_KEY_ID"), "{stderr}");
+}

@@ -8,7 +8,8 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::{percent, round_to};
+use super::percent;
+use crate::scoring::round_dp;
 use crate::storage::{LlmRun, Storage, StorageError};
 
 /// How long a summary is served from the cache (also told to clients as `cache_ttl`).
@@ -105,7 +106,7 @@ pub(crate) fn summarize(runs: &[LlmRun], min_runs: u64) -> Vec<ModelSummary> {
                 ModelSummary {
                     display_name: display_name(model_id),
                     vendor: vendor.to_owned(),
-                    mean_iq: round_to(totals.iq_sum / totals.runs as f64, 2),
+                    mean_iq: round_dp(totals.iq_sum / totals.runs as f64, 2),
                     accuracy_pct: percent(totals.correct, totals.total, 2),
                     runs: totals.runs,
                     domain_accuracy: totals

@@ -11,6 +11,7 @@ use utoipa::ToSchema;
 
 pub(crate) use self::benchmark::{BenchmarkCache, CACHE_TTL_SECONDS, ModelSummary};
 use crate::error::ApiError;
+use crate::scoring::round_dp;
 use crate::storage::{ModelAccuracy, QuestionId, StorageError};
 
 /// Why an analytics request was refused.
@@ -37,17 +38,11 @@ impl From<AnalyticsError> for ApiError {
 }
 
 /// `correct / total` as a percentage with `decimals` decimals (0 when nothing was answered).
-pub(crate) fn percent(correct: u64, total: u64, decimals: i32) -> f64 {
+pub(crate) fn percent(correct: u64, total: u64, decimals: usize) -> f64 {
     if total == 0 {
         return 0.0;
     }
-    round_to(correct as f64 / total as f64 * 100.0, decimals)
-}
-
-/// `value` rounded to `decimals` decimals.
-pub(crate) fn round_to(value: f64, decimals: i32) -> f64 {
-    let scale = 10f64.powi(decimals);
-    (value * scale).round() / scale
+    round_dp(correct as f64 / total as f64 * 100.0, decimals)
 }
 
 /// What a question without a known model is listed as.

@@ -157,7 +157,8 @@ impl FromRequestParts<AppState> for CurrentUser {
 
 /// The caller of an endpoint where signing in is optional (analytics events, feedback): the
 /// user of a valid access token, or `None` when the token is missing or fails any check. A bad
-/// token never turns into an error; only a storage failure while checking it does.
+/// token never turns into an error, nor does a storage failure while checking it (the caller is
+/// then anonymous).
 #[derive(Debug)]
 pub(crate) struct MaybeUser(pub(crate) Option<User>);
 
@@ -170,7 +171,12 @@ impl FromRequestParts<AppState> for MaybeUser {
         };
         match verify(state, token, TokenKind::Access, false).await {
             Ok(verified) => Ok(Self(Some(verified.user))),
-            Err(AuthError::Storage(err)) => Err(err.into()),
+            // Optional authentication never fails the request (original-api.md §0.3): when the
+            // token cannot be checked, the caller is served as anonymous.
+            Err(AuthError::Storage(error)) => {
+                tracing::warn!(%error, "optional token not checked (storage); serving anonymously");
+                Ok(Self(None))
+            }
             Err(_) => Ok(Self(None)),
         }
     }

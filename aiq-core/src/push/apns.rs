@@ -245,7 +245,8 @@ impl PushSender for ApnsSender {
             .json(&notification.apns_payload())
             .send()
             .await
-            .map_err(|e| PushError::Unavailable(Box::new(e)))?;
+            // The URL holds the whole device token, which is never logged.
+            .map_err(|e| PushError::Unavailable(Box::new(e.without_url())))?;
         let status = response.status().as_u16();
         if status == 200 {
             tracing::debug!(device = %token_prefix(device_token), kind = notification.kind(), "push sent");

@@ -113,9 +113,21 @@ async fn set_role(
         )
         .await
         .map_err(db_error)?;
-    tx.execute(&statement, &[&group, &user, &role.as_str()])
+    let updated = tx
+        .execute(&statement, &[&group, &user, &role.as_str()])
         .await
         .map_err(db_error)?;
+    // Callers hold the group's lock and checked the membership under it: no row means the
+    // invariant broke, and the transaction must not commit a group without its owner.
+    if updated != 1 {
+        return Err(StorageError::Backend(
+            format!(
+                "group {group}: no membership of user {user} to make {}",
+                role.as_str()
+            )
+            .into(),
+        ));
+    }
     Ok(())
 }
 
@@ -126,11 +138,22 @@ pub(super) async fn release_groups_of(
     tx: &Transaction<'_>,
     user: UserId,
 ) -> Result<(), StorageError> {
+    // Lock every group the user belongs to (in id order, like every other group operation
+    // locks its one group), then read which of them they own: a transfer that committed before
+    // the locks were taken is seen, one that comes after finds the user gone.
     let statement = tx
         .prepare_cached(
             "SELECT g.id FROM groups g WHERE g.id IN ( \
-                 SELECT group_id FROM group_memberships WHERE user_id = $1 AND role = 'owner') \
+                 SELECT group_id FROM group_memberships WHERE user_id = $1) \
              ORDER BY g.id FOR UPDATE",
+        )
+        .await
+        .map_err(db_error)?;
+    tx.query(&statement, &[&user]).await.map_err(db_error)?;
+    let statement = tx
+        .prepare_cached(
+            "SELECT group_id FROM group_memberships WHERE user_id = $1 AND role = 'owner' \
+             ORDER BY group_id",
         )
         .await
         .map_err(db_error)?;
