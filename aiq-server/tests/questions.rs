@@ -4,7 +4,8 @@
 mod support;
 
 use aiq_testkit::TestDb;
-use support::{Server, client, command};
+use reqwest::Method;
+use support::{Server, call, call_json, command, register};
 
 const STARTER_BANK: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
@@ -16,64 +17,23 @@ async fn a_newcomer_takes_a_whole_test_on_the_memory_store() {
     let mut server = Server::start(&[]);
     let loaded = server.wait_for_line("starter question bank");
     assert!(loaded.contains("questions=990"), "{loaded}");
-    let client = client();
-    let registered: serde_json::Value = client
-        .post(server.url("/v1/auth/register"))
-        .json(&serde_json::json!({
-            "email": "new@example.com", "password": "correct horse 9",
-            "first_name": "New", "last_name": "Comer"
-        }))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let token = registered["access_token"].as_str().unwrap();
-    let none = client
-        .get(server.url("/v1/test/active"))
-        .bearer_auth(token)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(none.text().await.unwrap(), "null");
+    let token = register(&server, "new@example.com").await;
+    let none = call(&server, Method::GET, "/v1/test/active", &token, None).await;
+    assert_eq!(none, "null");
 
-    let started: serde_json::Value = client
-        .post(server.url("/v1/test/start"))
-        .bearer_auth(token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let started = call_json(&server, Method::POST, "/v1/test/start", &token, None).await;
     let questions = started["questions"].as_array().unwrap();
     assert_eq!(questions.len(), 25);
     let responses: Vec<serde_json::Value> = questions
         .iter()
         .map(|q| serde_json::json!({"question_id": q["id"], "user_answer": q["answer_options"][1]}))
         .collect();
-    let submitted = client
-        .post(server.url("/v1/test/submit"))
-        .bearer_auth(token)
-        .json(&serde_json::json!({"session_id": started["session"]["id"], "responses": responses}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(submitted.status(), 200);
-    let submitted: serde_json::Value = submitted.json().await.unwrap();
+    let body = serde_json::json!({"session_id": started["session"]["id"], "responses": responses});
+    let submitted = call_json(&server, Method::POST, "/v1/test/submit", &token, Some(body)).await;
     let iq = submitted["result"]["iq_score"].as_i64().unwrap();
     assert!((85..=115).contains(&iq), "{submitted}");
 
-    let history: serde_json::Value = client
-        .get(server.url("/v1/test/history"))
-        .bearer_auth(token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let history = call_json(&server, Method::GET, "/v1/test/history", &token, None).await;
     assert_eq!(history["total_count"], 1);
     assert_eq!(history["results"][0]["iq_score"], iq);
 }
@@ -81,49 +41,21 @@ async fn a_newcomer_takes_a_whole_test_on_the_memory_store() {
 #[tokio::test]
 async fn a_newcomer_takes_an_adaptive_test_on_the_memory_store() {
     let server = Server::start(&[]);
-    let client = client();
-    let registered: serde_json::Value = client
-        .post(server.url("/v1/auth/register"))
-        .json(&serde_json::json!({
-            "email": "cat@example.com", "password": "correct horse 9",
-            "first_name": "Cat", "last_name": "Taker"
-        }))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let token = registered["access_token"].as_str().unwrap();
-    let started: serde_json::Value = client
-        .post(server.url("/v1/test/start?adaptive=true"))
-        .bearer_auth(token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let token = register(&server, "cat@example.com").await;
+    let start = "/v1/test/start?adaptive=true";
+    let started = call_json(&server, Method::POST, start, &token, None).await;
     assert_eq!(started["session"]["is_adaptive"], true, "{started}");
     assert_eq!(started["total_questions"], 1);
     let session_id = started["session"]["id"].clone();
     let mut question = started["questions"][0].clone();
     let mut answered = 0;
     let done = loop {
-        let reply: serde_json::Value = client
-            .post(server.url("/v1/test/next"))
-            .bearer_auth(token)
-            .json(&serde_json::json!({
-                "session_id": session_id,
-                "question_id": question["id"],
-                "user_answer": question["answer_options"][answered % 2],
-            }))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let body = serde_json::json!({
+            "session_id": session_id,
+            "question_id": question["id"],
+            "user_answer": question["answer_options"][answered % 2],
+        });
+        let reply = call_json(&server, Method::POST, "/v1/test/next", &token, Some(body)).await;
         answered += 1;
         assert!(answered <= 15, "the test stops by 15 items: {reply}");
         if reply["test_complete"] == true {
@@ -135,15 +67,7 @@ async fn a_newcomer_takes_an_adaptive_test_on_the_memory_store() {
     let iq = done["result"]["iq_score"].as_i64().unwrap();
     assert!((40..=160).contains(&iq), "{done}");
     assert!(done["result"]["confidence_interval"].is_object(), "{done}");
-    let history: serde_json::Value = client
-        .get(server.url("/v1/test/history"))
-        .bearer_auth(token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let history = call_json(&server, Method::GET, "/v1/test/history", &token, None).await;
     assert_eq!(history["results"][0]["iq_score"], iq);
 }
 

@@ -125,3 +125,50 @@ impl Drop for Server {
 pub fn client() -> reqwest::Client {
     aiq_testkit::http_client(PATIENCE)
 }
+
+/// Registers `email` on the running server and returns the access token.
+pub async fn register(server: &Server, email: &str) -> String {
+    let body = serde_json::json!({
+        "email": email, "password": "correct horse 9",
+        "first_name": "New", "last_name": "Comer"
+    });
+    let registered: serde_json::Value = client()
+        .post(server.url("/v1/auth/register"))
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    registered["access_token"].as_str().unwrap().to_owned()
+}
+
+/// `method path` with `token`, and `body` as JSON when given; the answer's body as text.
+pub async fn call(
+    server: &Server,
+    method: reqwest::Method,
+    path: &str,
+    token: &str,
+    body: Option<serde_json::Value>,
+) -> String {
+    let mut request = client()
+        .request(method, server.url(path))
+        .bearer_auth(token);
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    request.send().await.unwrap().text().await.unwrap()
+}
+
+/// [`call`], with the answer parsed as JSON.
+pub async fn call_json(
+    server: &Server,
+    method: reqwest::Method,
+    path: &str,
+    token: &str,
+    body: Option<serde_json::Value>,
+) -> serde_json::Value {
+    let text = call(server, method, path, token, body).await;
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}: {text}"))
+}
