@@ -14,6 +14,7 @@
 //! share a Redis; it passes the same revocation tests.
 
 mod adaptive;
+mod admin;
 mod analytics;
 mod calibration;
 mod error;
@@ -35,6 +36,11 @@ use async_trait::async_trait;
 
 pub use self::adaptive::{
     AdaptiveCompletion, AdaptiveState, AdaptiveStep, AdaptiveStore, pool_params,
+};
+pub use self::admin::{
+    AdminSession, AdminStore, AuditEntry, InventoryCell, MAX_PAGE_SIZE, NewAuditEntry,
+    OverviewCounts, Page, PageRequest, QuestionQuery, QuestionSort, SessionQuery, SessionRow,
+    UserQuery, UserRow, UserSort, ValidityOverride, ValidityRecord,
 };
 pub use self::analytics::{
     AccuracyScope, AnalyticsStore, ClientEvent, Feedback, FeedbackCategory, FeedbackId, LlmRun,

@@ -1,0 +1,371 @@
+//! What operators read and change: searchable lists of users, questions and test sessions, the
+//! flags they set, the overview counts, the admin dashboard's login sessions and the audit log.
+//!
+//! Lists are pages (`offset` + `limit`, with the total) in a stable order (the sort key, then the
+//! id), so an export can walk a whole table page by page without holding it in memory.
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+use time::{Date, OffsetDateTime};
+
+use super::{
+    QualityFlag, Question, QuestionId, SessionId, SessionStatus, StorageError, TestSession, User,
+    UserId,
+};
+use crate::questions::{Difficulty, Domain};
+
+/// The most rows one page may hold.
+pub const MAX_PAGE_SIZE: u32 = 500;
+
+/// A page of a list, with the number of rows that match in all.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Page<T> {
+    /// The rows of this page.
+    pub items: Vec<T>,
+    /// Rows matching the filters, on every page.
+    pub total: u64,
+}
+
+/// Which rows of a list, in pages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PageRequest {
+    /// Rows to skip.
+    pub offset: u64,
+    /// Rows to return (at most [`MAX_PAGE_SIZE`]; stores clamp larger values).
+    pub limit: u32,
+}
+
+impl PageRequest {
+    /// The first page of `limit` rows.
+    ///
+    /// ```
+    /// use aiq_core::storage::PageRequest;
+    /// assert_eq!(PageRequest::first(50).offset, 0);
+    /// ```
+    pub fn first(limit: u32) -> Self {
+        Self { offset: 0, limit }
+    }
+
+    /// The page after this one.
+    ///
+    /// ```
+    /// use aiq_core::storage::PageRequest;
+    /// assert_eq!(PageRequest::first(50).next().offset, 50);
+    /// ```
+    pub fn next(self) -> Self {
+        Self {
+            offset: self.offset + u64::from(self.limit),
+            ..self
+        }
+    }
+
+    /// The limit a store applies: between 1 and [`MAX_PAGE_SIZE`].
+    ///
+    /// ```
+    /// use aiq_core::storage::{MAX_PAGE_SIZE, PageRequest};
+    /// assert_eq!(PageRequest::first(10_000).clamped_limit(), MAX_PAGE_SIZE);
+    /// ```
+    pub fn clamped_limit(self) -> u32 {
+        self.limit.clamp(1, MAX_PAGE_SIZE)
+    }
+}
+
+/// The column a user list is sorted by (then by id).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UserSort {
+    /// Id.
+    Id,
+    /// Email.
+    Email,
+    /// Account creation; the default.
+    #[default]
+    CreatedAt,
+    /// Last login (accounts that never logged in sort as the oldest).
+    LastLoginAt,
+}
+
+/// Filters and order of a user list. The guest sentinel is never listed.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct UserQuery {
+    /// Case-insensitive substring of the email, first name or last name.
+    pub search: Option<String>,
+    /// Sort column.
+    pub sort: UserSort,
+    /// Largest first.
+    pub descending: bool,
+}
+
+/// A user with the counts a list shows.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UserRow {
+    /// The account.
+    pub user: User,
+    /// Completed test sessions.
+    pub completed_tests: u64,
+}
+
+/// The column a question list is sorted by (then by id).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum QuestionSort {
+    /// Id; the default.
+    #[default]
+    Id,
+    /// Responses counted in the statistics.
+    ResponseCount,
+    /// Empirical p-value (items without one sort as the lowest).
+    EmpiricalDifficulty,
+    /// Discrimination (items without one sort as the lowest).
+    Discrimination,
+}
+
+/// Filters and order of a question list.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct QuestionQuery {
+    /// Only this domain.
+    pub domain: Option<Domain>,
+    /// Only this intended difficulty.
+    pub difficulty: Option<Difficulty>,
+    /// Only active (or only inactive) items.
+    pub active: Option<bool>,
+    /// Only items with this quality flag.
+    pub quality_flag: Option<QualityFlag>,
+    /// Only anchors (or only non-anchors).
+    pub anchor: Option<bool>,
+    /// Case-insensitive substring of the question text.
+    pub search: Option<String>,
+    /// Sort column.
+    pub sort: QuestionSort,
+    /// Largest first.
+    pub descending: bool,
+}
+
+/// Filters of a test-session list; newest first (by start, then id).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct SessionQuery {
+    /// Only this status.
+    pub status: Option<SessionStatus>,
+    /// Only this user's sessions.
+    pub user_id: Option<UserId>,
+    /// Started at or after.
+    pub started_from: Option<OffsetDateTime>,
+    /// Started before.
+    pub started_before: Option<OffsetDateTime>,
+}
+
+/// A test session with what a list shows beside it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SessionRow {
+    /// The session.
+    pub session: TestSession,
+    /// The owner's email (`None` for guest sessions).
+    pub user_email: Option<String>,
+    /// Answers stored for it.
+    pub response_count: u64,
+    /// The IQ score, once completed.
+    pub iq_score: Option<i32>,
+    /// `valid`, `suspect` or `invalid`, once completed.
+    pub validity_status: Option<String>,
+}
+
+/// An operator's verdict on a result's validity, replacing the automatic one.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ValidityOverride {
+    /// `valid`, `suspect` or `invalid`.
+    pub status: String,
+    /// Why (required).
+    pub reason: String,
+    /// When.
+    pub at: OffsetDateTime,
+}
+
+/// A result's validity as stored, automatic verdict and override alike.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ValidityRecord {
+    /// The session.
+    pub session_id: SessionId,
+    /// The status in force.
+    pub validity_status: String,
+    /// What the automatic check found.
+    pub validity_flags: Option<serde_json::Value>,
+    /// When the automatic check ran.
+    pub validity_checked_at: Option<OffsetDateTime>,
+    /// Why an operator overrode it.
+    pub override_reason: Option<String>,
+    /// When an operator overrode it.
+    pub overridden_at: Option<OffsetDateTime>,
+}
+
+/// The counts at the top of the overview.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct OverviewCounts {
+    /// Accounts (the guest sentinel excluded).
+    pub users: u64,
+    /// Sessions in progress.
+    pub in_progress: u64,
+    /// Completed sessions.
+    pub completed: u64,
+    /// Abandoned sessions.
+    pub abandoned: u64,
+    /// Questions in the bank.
+    pub questions: u64,
+    /// Questions tests may select (active and quality flag `normal`).
+    pub selectable_questions: u64,
+}
+
+/// One cell of the item-bank inventory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct InventoryCell {
+    /// The domain.
+    pub domain: Domain,
+    /// The intended difficulty.
+    pub difficulty: Difficulty,
+    /// Items tests may select (active and quality flag `normal`).
+    pub selectable: u64,
+    /// All items of the cell.
+    pub total: u64,
+}
+
+/// A login session of the admin dashboard. Stores keep only a hash of the session's secret.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AdminSession {
+    /// Hex SHA-256 of the cookie's secret.
+    pub id_hash: String,
+    /// Who logged in.
+    pub username: String,
+    /// When.
+    pub created_at: OffsetDateTime,
+    /// When it stops being accepted.
+    pub expires_at: OffsetDateTime,
+}
+
+/// One line of the audit log, as written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewAuditEntry {
+    /// Who: the admin username, or `admin-token` for the JSON API.
+    pub actor: String,
+    /// What, as a short dotted name (`user.bypass_cooldown.set`, `question.deactivate`, ...).
+    pub action: String,
+    /// On what (`user:42`, `question:7`, `session:9`), if anything.
+    pub target: Option<String>,
+    /// Details (new values, counts); never secrets.
+    pub detail: Option<String>,
+    /// The client's address.
+    pub ip: Option<String>,
+    /// When.
+    pub at: OffsetDateTime,
+}
+
+/// One line of the audit log, as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditEntry {
+    /// Its id; larger is later.
+    pub id: i64,
+    /// What was written.
+    pub entry: NewAuditEntry,
+}
+
+/// Operator reads and writes.
+#[async_trait]
+pub trait AdminStore {
+    /// The counts of the overview.
+    async fn overview_counts(&self) -> Result<OverviewCounts, StorageError>;
+
+    /// Completed results per IQ score (ascending score), for the score distribution.
+    async fn iq_score_counts(&self) -> Result<Vec<(i32, u64)>, StorageError>;
+
+    /// Completed sessions per UTC day from `since` (inclusive), ascending; days without any
+    /// are left out.
+    async fn completions_per_day(&self, since: Date) -> Result<Vec<(Date, u64)>, StorageError>;
+
+    /// Every domain x difficulty cell that holds an item (cells without items are left out).
+    async fn inventory(&self) -> Result<Vec<InventoryCell>, StorageError>;
+
+    /// A page of users.
+    async fn list_users(
+        &self,
+        query: &UserQuery,
+        page: PageRequest,
+    ) -> Result<Page<UserRow>, StorageError>;
+
+    /// Sets whether the user skips the cooldown; false when there is no such user.
+    async fn set_bypass_cooldown(&self, id: UserId, value: bool) -> Result<bool, StorageError>;
+
+    /// Sets the user's admin flag; false when there is no such user.
+    async fn set_admin(&self, id: UserId, value: bool) -> Result<bool, StorageError>;
+
+    /// A page of questions.
+    async fn list_questions(
+        &self,
+        query: &QuestionQuery,
+        page: PageRequest,
+    ) -> Result<Page<Question>, StorageError>;
+
+    /// Activates or deactivates a question; false when there is no such question.
+    async fn set_question_active(
+        &self,
+        id: QuestionId,
+        active: bool,
+    ) -> Result<bool, StorageError>;
+
+    /// Sets the quality flag with its reason and time; the previous flag, or `None` when there
+    /// is no such question.
+    async fn set_quality_flag(
+        &self,
+        id: QuestionId,
+        flag: QualityFlag,
+        reason: Option<&str>,
+        at: OffsetDateTime,
+    ) -> Result<Option<QualityFlag>, StorageError>;
+
+    /// Marks a question as an anchor item or not (recording when it was designated); false
+    /// when there is no such question.
+    async fn set_anchor(
+        &self,
+        id: QuestionId,
+        anchor: bool,
+        at: OffsetDateTime,
+    ) -> Result<bool, StorageError>;
+
+    /// A page of test sessions.
+    async fn list_sessions(
+        &self,
+        query: &SessionQuery,
+        page: PageRequest,
+    ) -> Result<Page<SessionRow>, StorageError>;
+
+    /// Deletes a session with its responses, result and seen-question records; false when
+    /// there is no such session.
+    async fn delete_session(&self, id: SessionId) -> Result<bool, StorageError>;
+
+    /// The validity of a session's result; `None` when the session has no result.
+    async fn validity(&self, session: SessionId) -> Result<Option<ValidityRecord>, StorageError>;
+
+    /// Overrides the validity of a session's result; the record after the change, or `None`
+    /// when the session has no result.
+    async fn override_validity(
+        &self,
+        session: SessionId,
+        verdict: &ValidityOverride,
+    ) -> Result<Option<ValidityRecord>, StorageError>;
+
+    /// Stores a new dashboard login session (and drops expired ones).
+    async fn create_admin_session(&self, session: &AdminSession) -> Result<(), StorageError>;
+
+    /// The session with this hash, if it exists and has not expired at `now`.
+    async fn admin_session(
+        &self,
+        id_hash: &str,
+        now: OffsetDateTime,
+    ) -> Result<Option<AdminSession>, StorageError>;
+
+    /// Ends a session (logout); false when it did not exist.
+    async fn revoke_admin_session(&self, id_hash: &str) -> Result<bool, StorageError>;
+
+    /// Appends to the audit log.
+    async fn record_audit(&self, entry: &NewAuditEntry) -> Result<(), StorageError>;
+
+    /// A page of the audit log, newest first.
+    async fn audit_log(&self, page: PageRequest) -> Result<Page<AuditEntry>, StorageError>;
+}
