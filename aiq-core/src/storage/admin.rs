@@ -303,11 +303,8 @@ pub trait AdminStore {
     ) -> Result<Page<Question>, StorageError>;
 
     /// Activates or deactivates a question; false when there is no such question.
-    async fn set_question_active(
-        &self,
-        id: QuestionId,
-        active: bool,
-    ) -> Result<bool, StorageError>;
+    async fn set_question_active(&self, id: QuestionId, active: bool)
+    -> Result<bool, StorageError>;
 
     /// Sets the quality flag with its reason and time; the previous flag, or `None` when there
     /// is no such question.
