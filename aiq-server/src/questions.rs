@@ -6,8 +6,7 @@ use std::process::ExitCode;
 use aiq_core::Config;
 
 use crate::database::migrated_store;
-use aiq_core::questions::{NewQuestion, generate, parse_bank};
-use aiq_core::storage::QuestionStore;
+use aiq_core::questions::{ImportOutcome, generate, import_bank};
 
 /// Loads a bank file (JSON Lines or a JSON array) into the database: every row is checked,
 /// valid new rows are added in one transaction, rows already in the bank are skipped, and each
@@ -27,38 +26,25 @@ pub(crate) async fn import(config: &Config, path: &str) -> ExitCode {
         Ok(store) => store,
         Err(code) => return code,
     };
-    let lines = parse_bank(&text);
-    let mut rows: Vec<NewQuestion> = Vec::new();
-    let mut row_lines = Vec::new();
-    let mut rejected = 0usize;
-    for line in lines {
-        match line.row {
-            Ok(question) => {
-                rows.push(question);
-                row_lines.push(line.line);
-            }
-            Err(problem) => {
-                rejected += 1;
-                println!("line {}: rejected: {problem}", line.line);
-            }
-        }
-    }
-    let added = match store.import_questions(&rows).await {
-        Ok(added) => added,
+    let report = match import_bank(&store, &text).await {
+        Ok(report) => report,
         Err(error) => {
             eprintln!("aiq-server: import failed, nothing was added: {error}");
             return ExitCode::FAILURE;
         }
     };
-    let added_count = added.iter().filter(|added| **added).count();
-    for (line, was_added) in row_lines.iter().zip(&added) {
-        if !was_added {
-            println!("line {line}: skipped: already in the bank");
+    for line in &report.lines {
+        match &line.outcome {
+            ImportOutcome::Added => {}
+            ImportOutcome::Skipped => println!("line {}: skipped: already in the bank", line.line),
+            ImportOutcome::Rejected(problem) => println!("line {}: rejected: {problem}", line.line),
         }
     }
+    let rejected = report.rejected();
     println!(
-        "{path}: added {added_count}, skipped {}, rejected {rejected}",
-        rows.len() - added_count
+        "{path}: added {}, skipped {}, rejected {rejected}",
+        report.added(),
+        report.skipped()
     );
     store.close();
     if rejected > 0 {

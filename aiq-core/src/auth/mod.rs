@@ -1,6 +1,6 @@
 //! Who is calling: passwords, tokens, revocation and the security audit log.
 //!
-//! - `password`: argon2id hashing (and legacy bcrypt verification) off the async workers;
+//! - [`password`]: argon2id hashing (and legacy bcrypt verification) off the async workers;
 //! - [`tokens`]: the JWTs, their claims and their validation;
 //! - `session`: turning a bearer token into a user, in the old backend's order of checks,
 //!   and the `CurrentUser` extractor every authenticated endpoint uses;
@@ -9,7 +9,7 @@
 
 pub(crate) mod admin;
 pub mod audit;
-pub(crate) mod password;
+pub mod password;
 pub(crate) mod session;
 pub mod tokens;
 

@@ -88,6 +88,30 @@ fn verify_now(password: &str, stored: &str) -> Result<Verified, BoxError> {
     })
 }
 
+/// Whether `password` matches `stored`, an argon2 or bcrypt hash (the admin dashboard's
+/// `ADMIN_PASSWORD_HASH`). It takes a hash's time: call it off the async workers
+/// (`tokio::task::spawn_blocking`). Anything that is not a hash never matches.
+///
+/// ```
+/// use aiq_core::auth::password::{hash_password, verify_password_hash};
+/// let hash = hash_password("correct horse").unwrap();
+/// assert!(verify_password_hash("correct horse", &hash));
+/// assert!(!verify_password_hash("wrong", &hash));
+/// assert!(!verify_password_hash("anything", "not a hash"));
+/// ```
+pub fn verify_password_hash(password: &str, stored: &str) -> bool {
+    matches!(verify_now(password, stored), Ok(Verified::Valid { .. }))
+}
+
+/// A new argon2id hash of `password`, in the PHC string format (`$argon2id$...`), as
+/// `aiq-admin hash-password` prints it. Blocking, like [`verify_password_hash`].
+///
+/// # Errors
+/// The system's random number generator failed.
+pub fn hash_password(password: &str) -> Result<String, BoxError> {
+    hash_now(password)
+}
+
 impl Passwords {
     /// Prepares the hasher; computing the dummy hash takes one hash's time.
     pub(crate) fn new() -> Self {

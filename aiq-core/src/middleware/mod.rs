@@ -17,6 +17,7 @@
 //! 413, 429 and 500 responses carry the same headers as any other.
 
 mod body_limit;
+mod client_ip;
 mod http_metrics;
 mod json_errors;
 mod panic;
@@ -35,6 +36,7 @@ use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::timeout::TimeoutLayer;
 
+pub use self::client_ip::client_ip;
 pub(crate) use self::rate_limit::RateLimits;
 pub use self::rate_limit::{ENDPOINT_QUOTAS, KeyedBy};
 pub use self::request_id::RequestId;

@@ -12,13 +12,13 @@
 //! Every limited response carries `X-RateLimit-Limit`, `-Remaining` and `-Reset`; a denial is a
 //! 429 with `Retry-After` (at least 1) and the old backend's body.
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::time::Duration;
 
 use axum::Json;
-use axum::extract::{ConnectInfo, MatchedPath, Request, State};
+use axum::extract::{MatchedPath, Request, State};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -152,22 +152,7 @@ impl RateLimits {
         {
             return format!("user:{user_id}");
         }
-        let from_header = self.trusted_header.as_ref().and_then(|name| {
-            headers
-                .get(name)?
-                .to_str()
-                .ok()?
-                .split(',')
-                .next()?
-                .trim()
-                .parse::<IpAddr>()
-                .ok()
-        });
-        let address = from_header.or_else(|| {
-            req.extensions()
-                .get::<ConnectInfo<SocketAddr>>()
-                .map(|ConnectInfo(peer)| peer.ip())
-        });
+        let address = super::client_ip(headers, req.extensions(), self.trusted_header.as_ref());
         match address {
             // One IPv6 client usually holds a whole /64: keying by address would hand it
             // billions of buckets.

@@ -7,11 +7,13 @@
 //! loads it (or any other bank file) into PostgreSQL.
 
 mod bank;
+mod import;
 mod model;
 
 pub mod generate;
 
 pub use self::bank::{BankError, BankLine, STARTER_BANK_JSONL, parse_bank, starter_bank};
+pub use self::import::{ImportLine, ImportOutcome, ImportReport, import_bank};
 pub use self::model::{
     Difficulty, Domain, MAX_ANSWER_CHARS, MAX_TEXT_CHARS, NewQuestion, QuestionProblem,
     answers_match,
