@@ -289,10 +289,12 @@ pub trait AdminStore {
         page: PageRequest,
     ) -> Result<Page<UserRow>, StorageError>;
 
-    /// Sets whether the user skips the cooldown; false when there is no such user.
+    /// Sets whether the user skips the cooldown; false when there is no such user (the guest
+    /// sentinel counts as none: operators cannot change it).
     async fn set_bypass_cooldown(&self, id: UserId, value: bool) -> Result<bool, StorageError>;
 
-    /// Sets the user's admin flag; false when there is no such user.
+    /// Sets the user's admin flag; false when there is no such user (or it is the guest
+    /// sentinel).
     async fn set_admin(&self, id: UserId, value: bool) -> Result<bool, StorageError>;
 
     /// A page of questions.
@@ -306,8 +308,8 @@ pub trait AdminStore {
     async fn set_question_active(&self, id: QuestionId, active: bool)
     -> Result<bool, StorageError>;
 
-    /// Sets the quality flag with its reason and time; the previous flag, or `None` when there
-    /// is no such question.
+    /// Sets the quality flag with its reason (at most 255 characters, the column's width:
+    /// callers check) and time; the previous flag, or `None` when there is no such question.
     async fn set_quality_flag(
         &self,
         id: QuestionId,
@@ -332,15 +334,21 @@ pub trait AdminStore {
         page: PageRequest,
     ) -> Result<Page<SessionRow>, StorageError>;
 
-    /// Deletes a session with its responses, result and seen-question records; false when
-    /// there is no such session.
+    /// Deletes a session with its responses, result and seen-question records, atomically;
+    /// false when there is no such session. The item statistics are left as they are (the next
+    /// refresh recounts them).
+    ///
+    /// The `test.sessions.active` gauge is the service's, not the store's: a caller deleting a
+    /// session it read as in progress decrements it (the periodic
+    /// [`sync_gauges`](crate::AiqService::sync_gauges) corrects a race with a submit).
     async fn delete_session(&self, id: SessionId) -> Result<bool, StorageError>;
 
     /// The validity of a session's result; `None` when the session has no result.
     async fn validity(&self, session: SessionId) -> Result<Option<ValidityRecord>, StorageError>;
 
-    /// Overrides the validity of a session's result; the record after the change, or `None`
-    /// when the session has no result.
+    /// Overrides the validity of a session's result (`verdict.status` is `valid`, `suspect`
+    /// or `invalid`: callers check); the record after the change, or `None` when the session
+    /// has no result.
     async fn override_validity(
         &self,
         session: SessionId,

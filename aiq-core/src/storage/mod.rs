@@ -107,6 +107,7 @@ pub trait Storage:
     + AnalyticsStore
     + AdaptiveStore
     + CalibrationStore
+    + AdminStore
     + std::fmt::Debug
     + Send
     + Sync

@@ -92,6 +92,13 @@ impl Question {
     pub fn difficulty(&self) -> Difficulty {
         self.content.difficulty_level
     }
+
+    /// Whether it is an anchor item (answered by many users, for calibration; fixed-form tests
+    /// take up to one per domain): as imported, or as set by
+    /// [`AdminStore::set_anchor`](super::AdminStore::set_anchor).
+    pub fn is_anchor(&self) -> bool {
+        self.content.is_anchor
+    }
 }
 
 /// The key that makes importing idempotent: a hex SHA-256 over the domain, the text and the

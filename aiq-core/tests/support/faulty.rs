@@ -1,6 +1,8 @@
 //! A store that fails in a chosen way on `ping` (everything else is the memory store's), for
 //! the error paths of the health check and the panic handling.
 
+mod admin;
+
 use std::sync::Arc;
 
 use aiq_core::questions::NewQuestion;

@@ -2,6 +2,7 @@
 
 #![allow(dead_code, unreachable_pub)]
 
+pub mod admin;
 pub mod bank;
 pub mod faulty;
 pub mod groups;

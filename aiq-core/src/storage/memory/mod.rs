@@ -5,6 +5,7 @@
 //! as the process. One file per area implements that area's trait on [`MemoryStore`].
 
 mod adaptive;
+mod admin;
 mod analytics;
 mod auth;
 mod calibration;
@@ -57,6 +58,7 @@ struct State {
     test_reminder_sent_for: HashMap<UserId, super::ResultId>,
     analytics: analytics::AnalyticsData,
     calibration_runs: Vec<super::CalibrationRun>,
+    admin: admin::AdminData,
 }
 
 impl State {
@@ -132,6 +134,7 @@ impl MemoryStore {
                 test_reminder_sent_for: HashMap::new(),
                 analytics: analytics::AnalyticsData::default(),
                 calibration_runs: Vec::new(),
+                admin: admin::AdminData::default(),
             }),
         }
     }

@@ -39,6 +39,8 @@ pub(super) struct TestData {
     pub(super) results: BTreeMap<ResultId, TestResult>,
     pub(super) result_by_session: HashMap<SessionId, ResultId>,
     pub(super) next_result_id: ResultId,
+    /// Operators' validity verdicts, by result (the `validity_override_*` columns).
+    pub(super) validity_overrides: HashMap<ResultId, super::admin::OverrideNote>,
     guest_devices: HashMap<String, i32>,
     system_config: HashMap<String, serde_json::Value>,
 }
@@ -64,19 +66,32 @@ impl TestData {
             .map(|s| s.id)
             .collect();
         for id in sessions {
-            self.sessions.remove(&id);
-            self.served.remove(&id);
-            for response in self.responses.remove(&id).unwrap_or_default() {
-                if let Some(sessions) = self.answered_in.get_mut(&response.question_id) {
-                    sessions.retain(|session| *session != id);
-                }
-            }
-            self.adaptive.remove(&id);
-            if let Some(result) = self.result_by_session.remove(&id) {
-                self.results.remove(&result);
-            }
+            self.remove_session(id);
         }
         self.seen.remove(&user);
+    }
+
+    /// Removes a session with its responses, result and the seen records it made, as the
+    /// database's cascades do; `None` when there is no such session.
+    pub(super) fn remove_session(&mut self, id: SessionId) -> Option<TestSession> {
+        let session = self.sessions.remove(&id)?;
+        let served = self.served.remove(&id).unwrap_or_default();
+        if let Some(seen) = self.seen.get_mut(&session.user_id) {
+            for question in served {
+                seen.remove(&question);
+            }
+        }
+        for response in self.responses.remove(&id).unwrap_or_default() {
+            if let Some(sessions) = self.answered_in.get_mut(&response.question_id) {
+                sessions.retain(|session| *session != id);
+            }
+        }
+        self.adaptive.remove(&id);
+        if let Some(result) = self.result_by_session.remove(&id) {
+            self.results.remove(&result);
+            self.validity_overrides.remove(&result);
+        }
+        Some(session)
     }
 
     /// Creates a session (and its seen records), enforcing the database's unique rules.

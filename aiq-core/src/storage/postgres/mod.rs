@@ -6,6 +6,7 @@
 //! replicas booting at once migrate exactly once and all come up.
 
 mod adaptive;
+mod admin;
 mod analytics;
 mod auth;
 mod calibration;

@@ -18,7 +18,7 @@ use crate::storage::questions::{
 use crate::storage::users::UserId;
 
 /// The columns [`question_from_row`] reads.
-const QUESTION_COLUMNS: &str = "id, question_text, question_type, difficulty_level, \
+pub(super) const QUESTION_COLUMNS: &str = "id, question_text, question_type, difficulty_level, \
      correct_answer, answer_options, explanation, stimulus, sub_type, source_llm, source_model, \
      is_anchor, metadata, is_active, quality_flag, quality_flag_reason, empirical_difficulty, \
      discrimination, response_count, irt_difficulty, irt_discrimination, created_at";
@@ -37,7 +37,7 @@ pub(super) fn difficulty_from(row: &Row, column: &str) -> Result<Difficulty, Sto
     Difficulty::parse(text).ok_or_else(|| corrupt(column, text))
 }
 
-fn question_from_row(row: &Row) -> Result<Question, StorageError> {
+pub(super) fn question_from_row(row: &Row) -> Result<Question, StorageError> {
     let options: Option<serde_json::Value> = row.try_get("answer_options").map_err(db_error)?;
     let flag: &str = row.try_get("quality_flag").map_err(db_error)?;
     Ok(Question {

@@ -1,0 +1,434 @@
+//! `AdminStore` in memory.
+
+use std::cmp::Ordering;
+use std::collections::{BTreeMap, HashMap};
+
+use async_trait::async_trait;
+use time::{Date, OffsetDateTime, UtcOffset};
+
+use super::MemoryStore;
+use crate::questions::{Difficulty, Domain};
+use crate::storage::StorageError;
+use crate::storage::admin::{
+    AdminSession, AdminStore, AuditEntry, InventoryCell, NewAuditEntry, OverviewCounts, Page,
+    PageRequest, QuestionQuery, QuestionSort, SessionQuery, SessionRow, UserQuery, UserRow,
+    UserSort, ValidityOverride, ValidityRecord,
+};
+use crate::storage::questions::{QualityFlag, Question, QuestionId};
+use crate::storage::sessions::{SessionId, SessionStatus, TestResult};
+use crate::storage::users::{GUEST_USER_ID, User, UserId};
+
+/// An operator's override of a result's validity: why and when (the status itself replaces
+/// the result's).
+#[derive(Debug, Clone)]
+pub(super) struct OverrideNote {
+    reason: String,
+    at: OffsetDateTime,
+}
+
+/// The dashboard's login sessions and the audit log.
+#[derive(Debug, Default)]
+pub(super) struct AdminData {
+    sessions: HashMap<String, AdminSession>,
+    /// In id order; an entry's id is its position plus one.
+    audit: Vec<AuditEntry>,
+}
+
+/// Whether `text` holds `needle` (already lowercased), ignoring case.
+fn contains_folded(text: &str, needle: &str) -> bool {
+    text.to_lowercase().contains(needle)
+}
+
+/// The rows of `page` from `rows`, which are in list order.
+fn paginate<T>(rows: impl ExactSizeIterator<Item = T>, page: PageRequest) -> Page<T> {
+    let total = rows.len() as u64;
+    let items = rows
+        .skip(usize::try_from(page.offset).unwrap_or(usize::MAX))
+        .take(page.clamped_limit() as usize)
+        .collect();
+    Page { items, total }
+}
+
+/// Orders by `key` then id, both reversed when `descending` (as `ORDER BY key DESC, id DESC`).
+fn ordered(key: Ordering, a: i64, b: i64, descending: bool) -> Ordering {
+    let order = key.then(a.cmp(&b));
+    if descending { order.reverse() } else { order }
+}
+
+/// Unknown values sort lowest, as `NULLS FIRST` ascending and `NULLS LAST` descending.
+fn cmp_optional(a: Option<f64>, b: Option<f64>) -> Ordering {
+    match (a, b) {
+        (Some(a), Some(b)) => a.total_cmp(&b),
+        (a, b) => a.is_some().cmp(&b.is_some()),
+    }
+}
+
+fn user_order(sort: UserSort, a: &User, b: &User) -> Ordering {
+    match sort {
+        UserSort::Id => Ordering::Equal,
+        UserSort::Email => a.email.cmp(&b.email),
+        UserSort::CreatedAt => a.created_at.cmp(&b.created_at),
+        UserSort::LastLoginAt => a.last_login_at.cmp(&b.last_login_at),
+    }
+}
+
+fn question_order(sort: QuestionSort, a: &Question, b: &Question) -> Ordering {
+    match sort {
+        QuestionSort::Id => Ordering::Equal,
+        QuestionSort::ResponseCount => a.response_count.cmp(&b.response_count),
+        QuestionSort::EmpiricalDifficulty => {
+            cmp_optional(a.empirical_difficulty, b.empirical_difficulty)
+        }
+        QuestionSort::Discrimination => cmp_optional(a.discrimination, b.discrimination),
+    }
+}
+
+fn question_matches(query: &QuestionQuery, search: Option<&str>, question: &Question) -> bool {
+    query.domain.is_none_or(|d| question.domain() == d)
+        && query.difficulty.is_none_or(|d| question.difficulty() == d)
+        && query.active.is_none_or(|a| question.is_active == a)
+        && query
+            .quality_flag
+            .is_none_or(|f| question.quality_flag == f)
+        && query.anchor.is_none_or(|a| question.is_anchor() == a)
+        && search.is_none_or(|s| contains_folded(&question.content.question_text, s))
+}
+
+fn validity_record(result: &TestResult, note: Option<&OverrideNote>) -> ValidityRecord {
+    ValidityRecord {
+        session_id: result.test_session_id,
+        validity_status: result.scores.validity_status.clone(),
+        validity_flags: result.scores.validity_flags.clone(),
+        validity_checked_at: result.validity_checked_at,
+        override_reason: note.map(|n| n.reason.clone()),
+        overridden_at: note.map(|n| n.at),
+    }
+}
+
+#[async_trait]
+impl AdminStore for MemoryStore {
+    async fn overview_counts(&self) -> Result<OverviewCounts, StorageError> {
+        let state = self.state();
+        let mut counts = OverviewCounts {
+            users: state
+                .users
+                .keys()
+                .filter(|id| **id != GUEST_USER_ID)
+                .count() as u64,
+            questions: state.bank.questions.len() as u64,
+            selectable_questions: state
+                .bank
+                .questions
+                .values()
+                .filter(|q| q.is_active && q.quality_flag == QualityFlag::Normal)
+                .count() as u64,
+            ..OverviewCounts::default()
+        };
+        for session in state.tests.sessions.values() {
+            match session.status {
+                SessionStatus::InProgress => counts.in_progress += 1,
+                SessionStatus::Completed => counts.completed += 1,
+                SessionStatus::Abandoned => counts.abandoned += 1,
+            }
+        }
+        Ok(counts)
+    }
+
+    async fn iq_score_counts(&self) -> Result<Vec<(i32, u64)>, StorageError> {
+        let state = self.state();
+        let mut counts: BTreeMap<i32, u64> = BTreeMap::new();
+        for result in state.tests.results.values() {
+            *counts.entry(result.scores.iq_score).or_default() += 1;
+        }
+        Ok(counts.into_iter().collect())
+    }
+
+    async fn completions_per_day(&self, since: Date) -> Result<Vec<(Date, u64)>, StorageError> {
+        let state = self.state();
+        let mut days: BTreeMap<Date, u64> = BTreeMap::new();
+        for session in state.tests.sessions.values() {
+            let Some(at) = session.completed_at else {
+                continue;
+            };
+            let day = at.to_offset(UtcOffset::UTC).date();
+            if session.status == SessionStatus::Completed && day >= since {
+                *days.entry(day).or_default() += 1;
+            }
+        }
+        Ok(days.into_iter().collect())
+    }
+
+    async fn inventory(&self) -> Result<Vec<InventoryCell>, StorageError> {
+        let state = self.state();
+        let mut cells: BTreeMap<(Domain, Difficulty), InventoryCell> = BTreeMap::new();
+        for question in state.bank.questions.values() {
+            let cell = cells
+                .entry((question.domain(), question.difficulty()))
+                .or_insert(InventoryCell {
+                    domain: question.domain(),
+                    difficulty: question.difficulty(),
+                    selectable: 0,
+                    total: 0,
+                });
+            cell.total += 1;
+            if question.is_active && question.quality_flag == QualityFlag::Normal {
+                cell.selectable += 1;
+            }
+        }
+        Ok(cells.into_values().collect())
+    }
+
+    async fn list_users(
+        &self,
+        query: &UserQuery,
+        page: PageRequest,
+    ) -> Result<Page<UserRow>, StorageError> {
+        let state = self.state();
+        let search = query.search.as_deref().map(str::to_lowercase);
+        let mut users: Vec<&User> = state
+            .users
+            .values()
+            .filter(|u| u.id != GUEST_USER_ID)
+            .filter(|u| {
+                search.as_deref().is_none_or(|s| {
+                    [Some(&u.email), u.first_name.as_ref(), u.last_name.as_ref()]
+                        .into_iter()
+                        .flatten()
+                        .any(|field| contains_folded(field, s))
+                })
+            })
+            .collect();
+        users.sort_by(|a, b| ordered(user_order(query.sort, a, b), a.id, b.id, query.descending));
+        let mut completed: HashMap<UserId, u64> = HashMap::new();
+        for session in state.tests.sessions.values() {
+            if session.status == SessionStatus::Completed {
+                *completed.entry(session.user_id).or_default() += 1;
+            }
+        }
+        let page = paginate(users.into_iter(), page);
+        Ok(Page {
+            total: page.total,
+            items: page
+                .items
+                .into_iter()
+                .map(|user| UserRow {
+                    completed_tests: completed.get(&user.id).copied().unwrap_or(0),
+                    user: user.clone(),
+                })
+                .collect(),
+        })
+    }
+
+    async fn set_bypass_cooldown(&self, id: UserId, value: bool) -> Result<bool, StorageError> {
+        let mut state = self.state();
+        Ok(match state.users.get_mut(&id) {
+            Some(user) if id != GUEST_USER_ID => {
+                user.bypass_cooldown = value;
+                true
+            }
+            _ => false,
+        })
+    }
+
+    async fn set_admin(&self, id: UserId, value: bool) -> Result<bool, StorageError> {
+        let mut state = self.state();
+        Ok(match state.users.get_mut(&id) {
+            Some(user) if id != GUEST_USER_ID => {
+                user.is_admin = value;
+                true
+            }
+            _ => false,
+        })
+    }
+
+    async fn list_questions(
+        &self,
+        query: &QuestionQuery,
+        page: PageRequest,
+    ) -> Result<Page<Question>, StorageError> {
+        let state = self.state();
+        let search = query.search.as_deref().map(str::to_lowercase);
+        let mut questions: Vec<&Question> = state
+            .bank
+            .questions
+            .values()
+            .filter(|q| question_matches(query, search.as_deref(), q))
+            .collect();
+        questions.sort_by(|a, b| {
+            ordered(
+                question_order(query.sort, a, b),
+                a.id,
+                b.id,
+                query.descending,
+            )
+        });
+        let page = paginate(questions.into_iter(), page);
+        Ok(Page {
+            total: page.total,
+            items: page.items.into_iter().cloned().collect(),
+        })
+    }
+
+    async fn set_question_active(
+        &self,
+        id: QuestionId,
+        active: bool,
+    ) -> Result<bool, StorageError> {
+        let mut state = self.state();
+        Ok(state
+            .bank
+            .questions
+            .get_mut(&id)
+            .map(|q| q.is_active = active)
+            .is_some())
+    }
+
+    async fn set_quality_flag(
+        &self,
+        id: QuestionId,
+        flag: QualityFlag,
+        reason: Option<&str>,
+        _at: OffsetDateTime,
+    ) -> Result<Option<QualityFlag>, StorageError> {
+        let mut state = self.state();
+        Ok(state.bank.questions.get_mut(&id).map(|q| {
+            q.quality_flag_reason = reason.map(str::to_owned);
+            std::mem::replace(&mut q.quality_flag, flag)
+        }))
+    }
+
+    async fn set_anchor(
+        &self,
+        id: QuestionId,
+        anchor: bool,
+        _at: OffsetDateTime,
+    ) -> Result<bool, StorageError> {
+        let mut state = self.state();
+        Ok(state
+            .bank
+            .questions
+            .get_mut(&id)
+            .map(|q| q.content.is_anchor = anchor)
+            .is_some())
+    }
+
+    async fn list_sessions(
+        &self,
+        query: &SessionQuery,
+        page: PageRequest,
+    ) -> Result<Page<SessionRow>, StorageError> {
+        let state = self.state();
+        let tests = &state.tests;
+        let mut sessions: Vec<_> = tests
+            .sessions
+            .values()
+            .filter(|s| {
+                query.status.is_none_or(|status| s.status == status)
+                    && query.user_id.is_none_or(|user| s.user_id == user)
+                    && query.started_from.is_none_or(|from| s.started_at >= from)
+                    && query
+                        .started_before
+                        .is_none_or(|before| s.started_at < before)
+            })
+            .collect();
+        sessions.sort_by(|a, b| ordered(a.started_at.cmp(&b.started_at), a.id, b.id, true));
+        let page = paginate(sessions.into_iter(), page);
+        Ok(Page {
+            total: page.total,
+            items: page
+                .items
+                .into_iter()
+                .map(|session| {
+                    let result = tests.result_of_session(session.id);
+                    SessionRow {
+                        user_email: (session.user_id != GUEST_USER_ID)
+                            .then(|| state.users.get(&session.user_id))
+                            .flatten()
+                            .map(|u| u.email.clone()),
+                        response_count: tests.responses.get(&session.id).map_or(0, Vec::len) as u64,
+                        iq_score: result.map(|r| r.scores.iq_score),
+                        validity_status: result.map(|r| r.scores.validity_status.clone()),
+                        session: session.clone(),
+                    }
+                })
+                .collect(),
+        })
+    }
+
+    async fn delete_session(&self, id: SessionId) -> Result<bool, StorageError> {
+        Ok(self.state().tests.remove_session(id).is_some())
+    }
+
+    async fn validity(&self, session: SessionId) -> Result<Option<ValidityRecord>, StorageError> {
+        let state = self.state();
+        let tests = &state.tests;
+        Ok(tests
+            .result_of_session(session)
+            .map(|result| validity_record(result, tests.validity_overrides.get(&result.id))))
+    }
+
+    async fn override_validity(
+        &self,
+        session: SessionId,
+        verdict: &ValidityOverride,
+    ) -> Result<Option<ValidityRecord>, StorageError> {
+        let mut state = self.state();
+        let tests = &mut state.tests;
+        let Some(result) = tests
+            .result_by_session
+            .get(&session)
+            .and_then(|id| tests.results.get_mut(id))
+        else {
+            return Ok(None);
+        };
+        result.scores.validity_status = verdict.status.clone();
+        let note = OverrideNote {
+            reason: verdict.reason.clone(),
+            at: verdict.at,
+        };
+        let record = validity_record(result, Some(&note));
+        tests.validity_overrides.insert(result.id, note);
+        Ok(Some(record))
+    }
+
+    async fn create_admin_session(&self, session: &AdminSession) -> Result<(), StorageError> {
+        let mut state = self.state();
+        let sessions = &mut state.admin.sessions;
+        sessions.retain(|_, s| s.expires_at > session.created_at);
+        sessions.insert(session.id_hash.clone(), session.clone());
+        Ok(())
+    }
+
+    async fn admin_session(
+        &self,
+        id_hash: &str,
+        now: OffsetDateTime,
+    ) -> Result<Option<AdminSession>, StorageError> {
+        Ok(self
+            .state()
+            .admin
+            .sessions
+            .get(id_hash)
+            .filter(|s| s.expires_at > now)
+            .cloned())
+    }
+
+    async fn revoke_admin_session(&self, id_hash: &str) -> Result<bool, StorageError> {
+        Ok(self.state().admin.sessions.remove(id_hash).is_some())
+    }
+
+    async fn record_audit(&self, entry: &NewAuditEntry) -> Result<(), StorageError> {
+        let mut state = self.state();
+        let audit = &mut state.admin.audit;
+        audit.push(AuditEntry {
+            id: audit.len() as i64 + 1,
+            entry: entry.clone(),
+        });
+        Ok(())
+    }
+
+    async fn audit_log(&self, page: PageRequest) -> Result<Page<AuditEntry>, StorageError> {
+        let state = self.state();
+        Ok(paginate(state.admin.audit.iter().rev().cloned(), page))
+    }
+}
