@@ -1,0 +1,85 @@
+//! Reliability: Cronbach's alpha over completed fixed-form tests, and what it was computed
+//! from.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+
+use aiq_core::scoring::{MIN_ALPHA_SESSIONS, cronbach_alpha};
+use askama::Template;
+use axum::extract::State as Shared;
+use axum::response::Response;
+
+use super::{Nav, render};
+use crate::error::PageError;
+use crate::session::Admin;
+use crate::state::State;
+
+#[derive(Template)]
+#[template(path = "reliability.html")]
+struct ReliabilityPage {
+    nav: Nav,
+    notice: Option<&'static str>,
+    completed: u64,
+    matrix_sessions: usize,
+    matrix_items: usize,
+    matrix_responses: usize,
+    min_sessions: usize,
+    alpha: Option<String>,
+    verdict: &'static str,
+    items_used: usize,
+    sessions_used: usize,
+    unavailable: Option<String>,
+}
+
+/// The usual reading of an alpha value.
+fn verdict(alpha: f64) -> &'static str {
+    match alpha {
+        a if a >= 0.9 => "excellent",
+        a if a >= 0.8 => "good",
+        a if a >= 0.7 => "acceptable",
+        a if a >= 0.6 => "questionable",
+        a if a >= 0.5 => "poor",
+        _ => "unacceptable",
+    }
+}
+
+/// `GET /admin/reliability`.
+pub(crate) async fn show(
+    admin: Admin,
+    Shared(state): Shared<Arc<State>>,
+) -> Result<Response, PageError> {
+    let counts = state.storage.overview_counts().await?;
+    let matrix = state
+        .storage
+        .response_matrix(MIN_ALPHA_SESSIONS as u64)
+        .await?;
+    let sessions: Vec<HashMap<i64, bool>> = matrix
+        .iter()
+        .map(|row| row.iter().copied().collect())
+        .collect();
+    let items: HashSet<i64> = matrix.iter().flatten().map(|(q, _)| *q).collect();
+    let mut page = ReliabilityPage {
+        nav: Nav::new(&admin, "reliability"),
+        notice: None,
+        completed: counts.completed,
+        matrix_sessions: sessions.len(),
+        matrix_items: items.len(),
+        matrix_responses: matrix.iter().map(Vec::len).sum(),
+        min_sessions: MIN_ALPHA_SESSIONS,
+        alpha: None,
+        verdict: "",
+        items_used: 0,
+        sessions_used: 0,
+        unavailable: None,
+    };
+    match cronbach_alpha(&sessions) {
+        Ok(report) => {
+            page.alpha = Some(format!("{:.4}", report.alpha));
+            page.verdict = verdict(report.alpha);
+            page.items_used = report.items;
+            page.sessions_used = report.sessions;
+        }
+        Err(why) => page.unavailable = Some(why.to_string()),
+    }
+    render(&page)
+}
