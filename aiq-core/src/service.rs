@@ -60,6 +60,7 @@ impl Aiq {
             limiter: None,
             metrics_renderer: None,
             guest_tokens: None,
+            extra_routes: None,
         }
     }
 }
@@ -75,6 +76,7 @@ pub struct AiqBuilder {
     limiter: Option<Arc<dyn Limiter>>,
     metrics_renderer: Option<MetricsRenderer>,
     guest_tokens: Option<Arc<dyn GuestTokenStore>>,
+    extra_routes: Option<Router>,
 }
 
 impl std::fmt::Debug for AiqBuilder {
@@ -137,6 +139,32 @@ impl AiqBuilder {
     /// `PROMETHEUS_METRICS_ENABLED` false, the endpoint answers 503.
     pub fn metrics_renderer(mut self, render: impl Fn() -> String + Send + Sync + 'static) -> Self {
         self.metrics_renderer = Some(Arc::new(render));
+        self
+    }
+
+    /// Routes served beside the API under the same middleware (request ids, security headers,
+    /// CORS, timeouts, body limits): `aiq-server` mounts the admin dashboard at `/admin` this
+    /// way. Paths outside the API prefix are not rate limited by the API's quotas, and must not
+    /// collide with the API's routes (axum panics at build time if they do).
+    ///
+    /// ```
+    /// use axum::{Router, routing::get};
+    /// use tower::ServiceExt;
+    /// use aiq_core::{Aiq, Config};
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// let extra = Router::new().route("/hello", get(|| async { "hi" }));
+    /// let service = Aiq::builder(Config::default()).merge(extra).build().unwrap();
+    /// let request = http::Request::get("/hello").body(String::new()).unwrap();
+    /// let response = service.oneshot(request).await.unwrap();
+    /// assert_eq!(response.status(), 200);
+    /// assert!(response.headers().contains_key("x-request-id"));
+    /// # });
+    /// ```
+    pub fn merge(mut self, routes: Router) -> Self {
+        self.extra_routes = Some(match self.extra_routes.take() {
+            Some(earlier) => earlier.merge(routes),
+            None => routes,
+        });
         self
     }
 
@@ -203,7 +231,11 @@ impl AiqBuilder {
             storage: Arc::clone(&state.storage),
             statistics: state.statistics.clone(),
         };
-        let router = crate::middleware::stack(crate::api::router(state), &config, rate_limits);
+        let mut router = crate::api::router(state);
+        if let Some(extra) = self.extra_routes {
+            router = router.merge(extra);
+        }
+        let router = crate::middleware::stack(router, &config, rate_limits);
         Ok(AiqService {
             router,
             config,

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use aiq_core::config::RateLimitStorage;
 use aiq_core::questions::starter_bank;
-use aiq_core::ratelimit::{FallbackLimiter, MemoryLimiter, RedisLimiter};
+use aiq_core::ratelimit::{FallbackLimiter, Limiter, MemoryLimiter, RedisLimiter};
 use aiq_core::storage::{
     GUEST_TOKENS_PREFIX, MemoryStore, PgStore, QuestionStore, REDIS_REVOCATIONS_PREFIX,
     RedisGuestTokens, RedisRevocations, Storage, redis_display_url,
@@ -76,7 +76,9 @@ pub(crate) async fn run(config: Config) -> ExitCode {
         }
     };
     tracing::info!(sender = ?push, "push notifications");
-    let mut builder = Aiq::builder(config.clone()).storage(storage).push(push);
+    let mut builder = Aiq::builder(config.clone())
+        .storage(Arc::clone(&storage))
+        .push(push);
     if let Some(url) = config.security.revocations_redis_url(&config.rate_limit) {
         let url = url.expose_secret();
         match RedisRevocations::new(url, REDIS_REVOCATIONS_PREFIX) {
@@ -104,6 +106,9 @@ pub(crate) async fn run(config: Config) -> ExitCode {
         }
     }
     let limits = &config.rate_limit;
+    // The Redis limiter, when there is one, also counts the dashboard's login attempts, so the
+    // limit holds across instances.
+    let mut shared_limiter = None;
     if !limits.enabled {
         tracing::warn!("RATE_LIMIT_ENABLED is false: requests are not rate limited");
     } else if limits.storage == RateLimitStorage::Redis {
@@ -116,8 +121,10 @@ pub(crate) async fn run(config: Config) -> ExitCode {
                     redis_display_url(url)
                 );
                 let fallback = MemoryLimiter::new(limits.strategy, limits.max_keys);
-                builder =
-                    builder.limiter(Arc::new(FallbackLimiter::new(Arc::new(redis), fallback)));
+                let limiter: Arc<dyn Limiter> =
+                    Arc::new(FallbackLimiter::new(Arc::new(redis), fallback));
+                shared_limiter = Some(Arc::clone(&limiter));
+                builder = builder.limiter(limiter);
             }
             Err(error) => {
                 tracing::error!(%error, "cannot use RATE_LIMIT_REDIS_URL");
@@ -138,6 +145,24 @@ pub(crate) async fn run(config: Config) -> ExitCode {
                 builder = builder.metrics_renderer(move || handle.render());
             }
             Err(error) => tracing::error!(%error, "cannot install the Prometheus recorder"),
+        }
+    }
+    if config.admin.enabled {
+        let mut dashboard =
+            aiq_admin::Dashboard::builder(config.clone()).storage(Arc::clone(&storage));
+        if let Some(limiter) = shared_limiter {
+            dashboard = dashboard.login_limiter(limiter);
+        }
+        let dashboard = dashboard.build();
+        match dashboard {
+            Ok(dashboard) => {
+                tracing::info!("Admin dashboard enabled at {}/", aiq_admin::BASE_PATH);
+                builder = builder.merge(dashboard.router());
+            }
+            Err(error) => {
+                tracing::error!(%error, "ADMIN_ENABLED is true but the dashboard cannot start");
+                return ExitCode::from(2);
+            }
         }
     }
     let service = match builder.build() {
