@@ -171,7 +171,7 @@ async fn login_attempts_are_limited_per_address() {
         .unwrap()
         .parse()
         .unwrap();
-    assert!(retry >= 1 && retry <= 15 * 60, "{retry}");
+    assert!((1..=15 * 60).contains(&retry), "{retry}");
     // Another address is unaffected.
     let other = harness
         .try_login_from(USERNAME, PASSWORD, "203.0.113.6:1")
