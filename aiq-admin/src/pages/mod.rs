@@ -15,6 +15,7 @@ use std::sync::Arc;
 
 use askama::Template;
 use axum::Router;
+use axum::extract::DefaultBodyLimit;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{MethodRouter, get, post};
 use http::header::{CACHE_CONTROL, CONTENT_TYPE};
@@ -57,7 +58,9 @@ pub(crate) fn router(state: Arc<State>) -> Router {
         ("/questions.csv", get(export::questions)),
         (
             "/questions/import",
-            get(questions::import_form).post(questions::import),
+            get(questions::import_form)
+                .post(questions::import)
+                .layer(DefaultBodyLimit::max(questions::MAX_UPLOAD_BYTES)),
         ),
         ("/questions/{id}", get(questions::detail)),
         ("/questions/{id}/active", post(questions::set_active)),

@@ -1,0 +1,169 @@
+//! The `aiq-admin` binary: `hash-password`, serving over TCP, refusing weak settings, and
+//! the Railway service that runs it.
+
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+const BIN: &str = env!("CARGO_BIN_EXE_aiq-admin");
+/// How long any step may take before the test gives up (not a performance target).
+const PATIENCE: Duration = Duration::from_secs(60);
+
+fn command(vars: &[(&str, &str)]) -> Command {
+    let mut command = Command::new(BIN);
+    command
+        .env_clear()
+        .current_dir(std::env::temp_dir())
+        .env("HOST", "127.0.0.1")
+        .env("PORT", "0");
+    for (name, value) in vars {
+        command.env(name, value);
+    }
+    command
+}
+
+fn hash_password(input: &str) -> std::process::Output {
+    let mut child = command(&[])
+        .arg("hash-password")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn hash_password_reads_stdin_and_prints_a_hash_that_verifies() {
+    let output = hash_password("correct horse battery staple\n");
+    assert!(output.status.success(), "{output:?}");
+    let hash = String::from_utf8(output.stdout).unwrap();
+    let hash = hash.trim();
+    assert!(hash.starts_with("$argon2id$"), "{hash}");
+    assert!(aiq_core::auth::password::verify_password_hash(
+        "correct horse battery staple",
+        hash
+    ));
+    assert!(!aiq_core::auth::password::verify_password_hash(
+        "correct horse battery staple\n",
+        hash
+    ));
+
+    let short = hash_password("short\n");
+    assert_eq!(short.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&short.stderr).contains("at least 12 characters"));
+    assert!(short.stdout.is_empty());
+}
+
+#[test]
+fn serve_refuses_a_missing_password_hash_with_the_fix() {
+    let output = command(&[]).arg("serve").output().unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let logs = String::from_utf8_lossy(&output.stdout);
+    assert!(logs.contains("ADMIN_PASSWORD_HASH is not set"), "{logs}");
+    assert!(logs.contains("aiq-admin hash-password"), "{logs}");
+}
+
+#[tokio::test]
+async fn serve_answers_over_tcp() {
+    let hash = aiq_core::auth::password::hash_password("a long admin password").unwrap();
+    let mut child = command(&[("ADMIN_PASSWORD_HASH", &hash)])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (tx, lines) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let marker = "listening at http://";
+    let line = loop {
+        let line = lines
+            .recv_timeout(PATIENCE)
+            .expect("aiq-admin logs its address");
+        if line.contains(marker) {
+            break line;
+        }
+    };
+    let addr: String = line
+        .split(marker)
+        .nth(1)
+        .unwrap()
+        .chars()
+        .take_while(|c| c.is_ascii_digit() || matches!(c, '.' | ':'))
+        .collect();
+
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let root = client.get(format!("http://{addr}/")).send().await.unwrap();
+    assert_eq!(root.status(), 303);
+    assert_eq!(root.headers()["location"], "/admin");
+    let login = client
+        .get(format!("http://{addr}/admin/login"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(login.status(), 200);
+    assert!(
+        login
+            .text()
+            .await
+            .unwrap()
+            .contains("/admin/static/admin.css")
+    );
+    let users = client
+        .get(format!("http://{addr}/admin/users"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(users.status(), 303);
+    assert_eq!(users.headers()["location"], "/admin/login");
+    child.kill().unwrap();
+    child.wait().unwrap();
+}
+
+#[test]
+fn railway_runs_the_dashboard_as_its_own_service() {
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
+    let service: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(format!("{root}/deploy/railway/admin.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(service["deploy"]["startCommand"], "aiq-admin serve");
+    assert_eq!(service["deploy"]["healthcheckPath"], "/admin/login");
+    let dockerfile = std::fs::read_to_string(format!(
+        "{root}/{}",
+        service["build"]["dockerfilePath"].as_str().unwrap()
+    ))
+    .unwrap();
+    assert!(dockerfile.contains("--bin aiq-admin") && dockerfile.contains("release/aiq-admin"));
+    for file in [
+        "railway.json",
+        "deploy/railway/admin.json",
+        "deploy/railway/calibration.json",
+        "deploy/railway/notifications.json",
+    ] {
+        let config: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(format!("{root}/{file}")).unwrap())
+                .unwrap();
+        let watched = config["build"]["watchPatterns"].as_array().unwrap();
+        assert!(
+            watched.iter().any(|p| p == "/aiq-admin/**"),
+            "{file}: a dashboard change rebuilds the image"
+        );
+    }
+}
