@@ -14,6 +14,7 @@ mod users;
 use std::net::IpAddr;
 
 use axum::extract::FromRequestParts;
+use axum::http::HeaderName;
 use axum::http::request::Parts;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -64,7 +65,7 @@ impl FromRequestParts<AppState> for Operator {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         AdminToken::from_request_parts(parts, state).await?;
-        let trusted = crate::middleware::trusted_header(&state.config);
+        let trusted = HeaderName::try_from(state.config.rate_limit.trusted_ip_header.trim()).ok();
         Ok(Self {
             ip: crate::middleware::client_ip(&parts.headers, &parts.extensions, trusted.as_ref()),
         })
