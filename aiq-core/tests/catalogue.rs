@@ -1,6 +1,7 @@
 //! Every user-facing path and method of the old API (original-api.md §1) is in our OpenAPI
 //! document and served by the router (no route miss, no 405), under the same path spelling,
-//! the trailing slash of `/v1/groups/` included.
+//! the trailing slash of `/v1/groups/` included; and the admin routes kept from the old
+//! operator API (original-ops.md §6.4), under their old operation ids.
 
 mod support;
 
@@ -97,4 +98,144 @@ async fn every_catalogued_path_is_documented_and_routed() {
         }
     }
     assert!(missing.is_empty(), "{}", missing.join("\n"));
+}
+
+/// The old backend's `/v1/admin` routes this service keeps (original-ops.md §6.4), with their
+/// operation ids, so that scripts generated from the old document still find them.
+const ADMIN_CATALOGUE: &[(&str, &str, &str)] = &[
+    (
+        "GET",
+        "/v1/admin/user-flags/{user_id}/cooldown-bypass",
+        "get_cooldown_bypass_v1_admin_user_flags__user_id__cooldown_bypass_get",
+    ),
+    (
+        "PATCH",
+        "/v1/admin/user-flags/{user_id}/cooldown-bypass",
+        "set_cooldown_bypass_v1_admin_user_flags__user_id__cooldown_bypass_patch",
+    ),
+    (
+        "PATCH",
+        "/v1/admin/user-flags/by-email/cooldown-bypass",
+        "set_cooldown_bypass_by_email_v1_admin_user_flags_by_email_cooldown_bypass_patch",
+    ),
+    (
+        "GET",
+        "/v1/admin/user-flags/{user_id}/admin-status",
+        "get_admin_status_v1_admin_user_flags__user_id__admin_status_get",
+    ),
+    (
+        "PATCH",
+        "/v1/admin/user-flags/{user_id}/admin-status",
+        "set_admin_status_v1_admin_user_flags__user_id__admin_status_patch",
+    ),
+    (
+        "DELETE",
+        "/v1/admin/sessions/{session_id}",
+        "delete_session_v1_admin_sessions__session_id__delete",
+    ),
+    (
+        "DELETE",
+        "/v1/admin/sessions/by-email/{email}",
+        "delete_sessions_by_email_v1_admin_sessions_by_email__email__delete",
+    ),
+    (
+        "GET",
+        "/v1/admin/sessions/{session_id}/validity",
+        "get_session_validity_v1_admin_sessions__session_id__validity_get",
+    ),
+    (
+        "PATCH",
+        "/v1/admin/sessions/{session_id}/validity",
+        "override_session_validity_v1_admin_sessions__session_id__validity_patch",
+    ),
+    (
+        "PATCH",
+        "/v1/admin/questions/{question_id}/quality-flag",
+        "update_quality_flag_v1_admin_questions__question_id__quality_flag_patch",
+    ),
+    (
+        "PATCH",
+        "/v1/admin/questions/{question_id}/anchor",
+        "toggle_anchor_v1_admin_questions__question_id__anchor_patch",
+    ),
+    (
+        "GET",
+        "/v1/admin/inventory-health",
+        "get_inventory_health_v1_admin_inventory_health_get",
+    ),
+    (
+        "GET",
+        "/v1/admin/reliability",
+        "get_reliability_report_endpoint_v1_admin_reliability_get",
+    ),
+    (
+        "GET",
+        "/v1/admin/config/weighted-scoring",
+        "get_weighted_scoring_status_v1_admin_config_weighted_scoring_get",
+    ),
+    (
+        "POST",
+        "/v1/admin/config/weighted-scoring",
+        "toggle_weighted_scoring_v1_admin_config_weighted_scoring_post",
+    ),
+    (
+        "GET",
+        "/v1/admin/config/domain-weights",
+        "get_domain_weights_config_v1_admin_config_domain_weights_get",
+    ),
+    (
+        "POST",
+        "/v1/admin/config/domain-weights",
+        "set_domain_weights_config_v1_admin_config_domain_weights_post",
+    ),
+];
+
+#[tokio::test]
+async fn admin_routes_are_documented_under_their_old_names_and_guarded() {
+    // The default configuration has no ADMIN_TOKEN: every admin route answers 503 saying so.
+    let service = memory_service();
+    let openapi = send(&service, support::get("/v1/openapi.json"))
+        .await
+        .json();
+    let mut problems = Vec::new();
+    for (method, path, operation_id) in ADMIN_CATALOGUE {
+        let operation = &openapi["paths"][*path][method.to_lowercase()];
+        if operation["operationId"] != *operation_id
+            || operation["tags"][0] != "admin"
+            || operation["security"][0].get("AdminToken").is_none()
+        {
+            problems.push(format!("{method} {path}: documented as {operation}"));
+        }
+        let concrete = path
+            .replace("{session_id}", "1")
+            .replace("{question_id}", "1")
+            .replace("{user_id}", "1")
+            .replace("{email}", "ada@example.com");
+        let request = Request::builder()
+            .method(Method::from_bytes(method.as_bytes()).unwrap())
+            .uri(&concrete)
+            .body(Body::empty())
+            .unwrap();
+        let reply = send(&service, request).await;
+        if reply.status != 503 {
+            problems.push(format!(
+                "{method} {path}: {} {}",
+                reply.status,
+                reply.text()
+            ));
+        }
+    }
+    let documented = openapi["paths"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .flat_map(|(path, item)| item.as_object().unwrap().keys().map(move |m| (path, m)))
+        .filter(|(path, _)| path.starts_with("/v1/admin/"))
+        .count();
+    assert_eq!(
+        documented,
+        ADMIN_CATALOGUE.len(),
+        "no admin route undocumented here"
+    );
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
 }

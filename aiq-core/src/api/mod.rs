@@ -3,6 +3,7 @@
 //! Each handler carries its OpenAPI description (`#[utoipa::path]`), and the router is built with
 //! `utoipa_axum`, so a route cannot be served without appearing in `/v1/openapi.json`.
 
+mod admin;
 mod analytics;
 mod auth;
 mod docs;
@@ -50,6 +51,7 @@ pub(crate) fn openapi_path(api_prefix: &str) -> String {
         (name = "analytics", description = "App events in; accuracy and item statistics out"),
         (name = "benchmark", description = "How language models score on the test"),
         (name = "feedback", description = "Feedback from the app"),
+        (name = "admin", description = "Operator actions behind X-Admin-Token"),
     )
 )]
 struct ApiDoc;
@@ -96,7 +98,8 @@ pub(crate) fn router(state: AppState) -> Router {
             notifications::update_preferences
         ))
         .merge(analytics::router())
-        .routes(routes!(feedback::submit));
+        .routes(routes!(feedback::submit))
+        .merge(admin::router());
     let (router, mut openapi) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(root::root))
         .routes(routes!(root::apple_app_site_association))

@@ -10,8 +10,8 @@
 //!   breakdowns (§3.5);
 //! - [`response_time_flags`]: the `response_time_flags` column (§3.7);
 //! - [`validity_analysis`]: the stored validity status and flags (§3.8);
-//! - [`cronbach_alpha`], [`point_biserial`], [`ItemStatistics`]: reliability and item statistics
-//!   (§3.6 "requirements", §3.3 step 11).
+//! - [`cronbach_alpha`], [`split_half`], [`point_biserial`], [`ItemStatistics`]: reliability and
+//!   item statistics (§3.6 "requirements", §3.3 step 11).
 //!
 //! # Rounding
 //!
@@ -36,13 +36,14 @@ pub use self::iq::{
     confidence_interval_from_se, ctt_iq, normal_cdf, percentile, weighted_iq,
 };
 pub use self::reliability::{
-    AlphaReport, AlphaUnavailable, ItemStatistics, MIN_ALPHA_SESSIONS, alpha_from_matrix,
-    cronbach_alpha, point_biserial, should_flag,
+    AlphaReport, AlphaUnavailable, ItemStatistics, MIN_ALPHA_SESSIONS, SplitHalf,
+    alpha_from_matrix, cronbach_alpha, cronbach_alpha_with_minimum, point_biserial, should_flag,
+    split_half,
 };
 pub use self::timing::{ResponseTimeFlags, response_time_flags};
 pub use self::validity::{
     ValidityFlag, ValidityFlagSource, ValidityFlagType, ValidityReport, ValiditySeverity,
-    ValidityStatus, validity_analysis,
+    ValidityStatus, severity_score, validity_analysis,
 };
 
 /// Rounds `x` to `decimals` decimal places as Python's `round(x, decimals)` does: half to even

@@ -81,11 +81,34 @@ pub enum AlphaUnavailable {
 /// );
 /// ```
 pub fn cronbach_alpha(sessions: &[HashMap<i64, bool>]) -> Result<AlphaReport, AlphaUnavailable> {
+    cronbach_alpha_with_minimum(sessions, MIN_ALPHA_SESSIONS)
+}
+
+/// [`cronbach_alpha`] with another session requirement than 100 (operators may look at alpha
+/// over fewer sessions, as the old backend's `min_sessions` allowed): `min_sessions` replaces
+/// 100 in the session and complete-session requirements, and caps the floor of 30 appearances
+/// an item needs.
+///
+/// ```
+/// use std::collections::HashMap;
+/// use aiq_core::scoring::{AlphaUnavailable, cronbach_alpha, cronbach_alpha_with_minimum};
+///
+/// let sessions: Vec<HashMap<i64, bool>> = (0..10)
+///     .map(|k| HashMap::from([(1, k % 2 == 0), (2, k % 3 == 0), (3, k < 5)]))
+///     .collect();
+/// let report = cronbach_alpha_with_minimum(&sessions, 10).unwrap();
+/// assert_eq!((report.sessions, report.items), (10, 3));
+/// assert!(matches!(cronbach_alpha(&sessions), Err(AlphaUnavailable::TooFewSessions { .. })));
+/// ```
+pub fn cronbach_alpha_with_minimum(
+    sessions: &[HashMap<i64, bool>],
+    min_sessions: usize,
+) -> Result<AlphaReport, AlphaUnavailable> {
     let n = sessions.len();
-    if n < MIN_ALPHA_SESSIONS {
+    if n < min_sessions {
         return Err(AlphaUnavailable::TooFewSessions {
             found: n,
-            required: MIN_ALPHA_SESSIONS,
+            required: min_sessions,
         });
     }
     let mut appearances: HashMap<i64, usize> = HashMap::new();
@@ -94,7 +117,9 @@ pub fn cronbach_alpha(sessions: &[HashMap<i64, bool>]) -> Result<AlphaReport, Al
             *appearances.entry(id).or_default() += 1;
         }
     }
-    let min_appearances = MIN_ITEM_APPEARANCES.max((n as f64 * 0.30) as usize);
+    let min_appearances = MIN_ITEM_APPEARANCES
+        .min(min_sessions)
+        .max((n as f64 * 0.30) as usize);
     let mut items: Vec<i64> = appearances
         .into_iter()
         .filter(|&(_, count)| count >= min_appearances)
@@ -112,17 +137,17 @@ pub fn cronbach_alpha(sessions: &[HashMap<i64, bool>]) -> Result<AlphaReport, Al
         .iter()
         .filter(|s| answered(s) == items.len())
         .collect();
-    if usable.len() < MIN_ALPHA_SESSIONS {
+    if usable.len() < min_sessions {
         let min_answered = (items.len() as f64 * FALLBACK_COMPLETION) as usize;
         usable = sessions
             .iter()
             .filter(|s| answered(s) >= min_answered)
             .collect();
     }
-    if usable.len() < MIN_ALPHA_SESSIONS {
+    if usable.len() < min_sessions {
         return Err(AlphaUnavailable::TooFewCompleteSessions {
             found: usable.len(),
-            required: MIN_ALPHA_SESSIONS,
+            required: min_sessions,
         });
     }
     let rows: Vec<Vec<bool>> = usable
@@ -191,6 +216,64 @@ pub fn alpha_from_matrix(rows: &[Vec<bool>]) -> Result<f64, AlphaUnavailable> {
     let k = k as f64;
     let alpha = k / (k - 1.0) * (1.0 - item_variances / total_variance);
     Ok(round_dp(alpha.clamp(-1.0, 1.0), 4))
+}
+
+/// Split-half reliability: the correlation of the odd- and even-position halves of each
+/// session, and its Spearman-Brown projection to the full length.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct SplitHalf {
+    /// Pearson's r between the halves' correct counts, rounded to 4 decimals.
+    pub raw_correlation: f64,
+    /// `2r / (1 + r)`, rounded to 4 decimals.
+    pub spearman_brown: f64,
+    /// Sessions used (those with at least two answers).
+    pub sessions: usize,
+}
+
+/// Split-half reliability over sessions given as their answers' correctness in the order
+/// answered: items 1, 3, 5, ... form one half and 2, 4, 6, ... the other. `None` with fewer
+/// than two sessions of at least two answers, when a half has no variance, or when r is −1.
+///
+/// ```
+/// use aiq_core::scoring::split_half;
+/// let sessions = [
+///     vec![true, true, true, true],
+///     vec![true, true, true, false],
+///     vec![true, false, false, false],
+///     vec![false, false, false, false],
+/// ];
+/// // Halves (2, 2), (2, 1), (1, 0), (0, 0): r = 9/11, 2r/(1+r) = 0.9.
+/// let split = split_half(&sessions).unwrap();
+/// assert_eq!((split.raw_correlation, split.spearman_brown), (0.8182, 0.9));
+/// assert_eq!(split_half(&sessions[..1]), None);
+/// ```
+pub fn split_half(sessions: &[Vec<bool>]) -> Option<SplitHalf> {
+    let half = |answers: &[bool], parity: usize| {
+        answers
+            .iter()
+            .skip(parity)
+            .step_by(2)
+            .filter(|correct| **correct)
+            .count() as f64
+    };
+    let (odd, even): (Vec<f64>, Vec<f64>) = sessions
+        .iter()
+        .filter(|answers| answers.len() >= 2)
+        .map(|answers| (half(answers, 0), half(answers, 1)))
+        .unzip();
+    if odd.len() < 2 {
+        return None;
+    }
+    let r = crate::cat::correlation(&odd, &even);
+    if !r.is_finite() || r <= -1.0 {
+        return None;
+    }
+    let r = r.clamp(-1.0, 1.0);
+    Some(SplitHalf {
+        raw_correlation: round_dp(r, 4),
+        spearman_brown: round_dp(2.0 * r / (1.0 + r), 4),
+        sessions: odd.len(),
+    })
 }
 
 /// The point-biserial correlation between an item's correctness and each session's total

@@ -13,7 +13,7 @@ use crate::questions::Difficulty;
 const SHORT_TEST_ITEMS: usize = 5;
 
 /// The overall verdict.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum ValidityStatus {
     /// Severity below 2.
@@ -149,25 +149,10 @@ pub fn validity_analysis(
     items: &[ScoredItem],
     completion_time_seconds: Option<i64>,
 ) -> ValidityReport {
-    let mut flags = Vec::new();
-    let mut severity = 0;
-    if let Some(flag) = person_fit(items) {
-        severity += 2;
-        flags.push(flag);
-    }
-    for flag in time_plausibility(items, completion_time_seconds) {
-        if flag.severity == ValiditySeverity::High {
-            severity += 2;
-        }
-        flags.push(flag);
-    }
-    if let Some(flag) = guttman(items) {
-        severity += match flag.kind {
-            ValidityFlagType::HighGuttmanErrors => 2,
-            _ => 1,
-        };
-        flags.push(flag);
-    }
+    let mut flags: Vec<ValidityFlag> = person_fit(items).into_iter().collect();
+    flags.extend(time_plausibility(items, completion_time_seconds));
+    flags.extend(guttman(items));
+    let severity = severity_score(&flags);
     let status = match severity {
         4.. => ValidityStatus::Invalid,
         2.. => ValidityStatus::Suspect,
@@ -178,6 +163,35 @@ pub fn validity_analysis(
         severity_score: severity,
         flags,
     }
+}
+
+/// The severity score of a set of flags (spec §3.8): an aberrant person fit adds 2, each
+/// high-severity time flag 2, high Guttman errors 2 and elevated ones 1. Below 2 a result is
+/// valid, below 4 suspect, else invalid.
+///
+/// ```
+/// use aiq_core::scoring::{ValidityFlag, ValidityFlagSource, ValidityFlagType, ValiditySeverity, severity_score};
+/// let flag = |kind, severity, source| ValidityFlag {
+///     kind, severity, source, details: String::new(), count: None, error_rate: None,
+/// };
+/// let flags = [
+///     flag(ValidityFlagType::TotalTimeTooFast, ValiditySeverity::High, ValidityFlagSource::TimeCheck),
+///     flag(ValidityFlagType::ExtendedPauses, ValiditySeverity::Medium, ValidityFlagSource::TimeCheck),
+///     flag(ValidityFlagType::ElevatedGuttmanErrors, ValiditySeverity::Medium, ValidityFlagSource::GuttmanCheck),
+/// ];
+/// assert_eq!(severity_score(&flags), 3);
+/// ```
+pub fn severity_score(flags: &[ValidityFlag]) -> u32 {
+    flags
+        .iter()
+        .map(|flag| match (flag.source, flag.kind, flag.severity) {
+            (ValidityFlagSource::PersonFit, _, _)
+            | (ValidityFlagSource::TimeCheck, _, ValiditySeverity::High)
+            | (ValidityFlagSource::GuttmanCheck, ValidityFlagType::HighGuttmanErrors, _) => 2,
+            (ValidityFlagSource::GuttmanCheck, _, _) => 1,
+            (ValidityFlagSource::TimeCheck, _, _) => 0,
+        })
+        .sum()
 }
 
 /// The expected proportion correct at a difficulty for a score band (high, medium, low).

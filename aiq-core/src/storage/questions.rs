@@ -15,7 +15,7 @@ use crate::selection::Candidate;
 pub type QuestionId = i64;
 
 /// An operator's (or the statistics job's) verdict on a question.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum QualityFlag {
     /// In use.
