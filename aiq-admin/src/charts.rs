@@ -28,10 +28,16 @@ fn bar_chart(title: &str, bars: &[(String, u64)], label_every: usize) -> String 
         svg,
         r#"<svg class="chart" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" aria-label="{title}"><title>{title}</title>"#
     );
-    // Value axis: 0, half and max.
+    // Value axis: 0, half and max. Half of an odd maximum is labelled as it is (0.5, 1.5):
+    // rounded, the middle line of a chart whose tallest bar is 1 read "1" as well.
     for fraction in [0.0, 0.5, 1.0] {
         let y = TOP + plot_h * (1.0 - fraction);
-        let value = (max as f64 * fraction).round();
+        let value = max as f64 * fraction;
+        let value = if value.fract() == 0.0 {
+            format!("{value:.0}")
+        } else {
+            format!("{value:.1}")
+        };
         let _ = write!(
             svg,
             r#"<line class="grid" x1="{LEFT}" y1="{y:.1}" x2="{:.1}" y2="{y:.1}"/><text class="axis" x="{:.1}" y="{:.1}" text-anchor="end">{value}</text>"#,
@@ -173,6 +179,24 @@ mod tests {
         assert!(svg.contains("<title>150: 4</title>"));
         // 70..=150 in steps of 5.
         assert_eq!(svg.matches("<rect").count(), 17);
+    }
+
+    #[test]
+    fn the_value_axis_labels_each_line_with_its_own_value() {
+        let axis = |svg: &str| -> Vec<String> {
+            svg.split(r#"text-anchor="end">"#)
+                .skip(1)
+                .map(|rest| rest.split('<').next().unwrap().to_owned())
+                .collect()
+        };
+        let one = bar_chart("t", &[("a".into(), 1), ("b".into(), 0)], 1);
+        assert_eq!(axis(&one), ["0", "0.5", "1"]);
+        let three = bar_chart("t", &[("a".into(), 3)], 1);
+        assert_eq!(axis(&three), ["0", "1.5", "3"]);
+        let ten = bar_chart("t", &[("a".into(), 10)], 1);
+        assert_eq!(axis(&ten), ["0", "5", "10"]);
+        let empty = bar_chart("t", &[("a".into(), 0)], 1);
+        assert_eq!(axis(&empty), ["0", "0.5", "1"]);
     }
 
     #[test]
