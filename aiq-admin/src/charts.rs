@@ -20,7 +20,9 @@ const TOP: f64 = 12.0;
 /// A bar chart of `bars` (label, value), with the value axis from 0 to the largest value.
 fn bar_chart(title: &str, bars: &[(String, u64)], label_every: usize) -> String {
     let mut svg = String::new();
-    let max = bars.iter().map(|(_, v)| *v).max().unwrap_or(0).max(1);
+    // The axis tops out at an even number, so its middle line is a whole number too.
+    let tallest = bars.iter().map(|(_, v)| *v).max().unwrap_or(0).max(1);
+    let max = tallest + tallest % 2;
     let plot_w = WIDTH - LEFT - 8.0;
     let plot_h = HEIGHT - TOP - BOTTOM;
     let slot = plot_w / bars.len().max(1) as f64;
@@ -28,16 +30,10 @@ fn bar_chart(title: &str, bars: &[(String, u64)], label_every: usize) -> String 
         svg,
         r#"<svg class="chart" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" aria-label="{title}"><title>{title}</title>"#
     );
-    // Value axis: 0, half and max. Half of an odd maximum is labelled as it is (0.5, 1.5):
-    // rounded, the middle line of a chart whose tallest bar is 1 read "1" as well.
+    // Value axis: 0, half and the top.
     for fraction in [0.0, 0.5, 1.0] {
         let y = TOP + plot_h * (1.0 - fraction);
-        let value = max as f64 * fraction;
-        let value = if value.fract() == 0.0 {
-            format!("{value:.0}")
-        } else {
-            format!("{value:.1}")
-        };
+        let value = (max as f64 * fraction).round();
         let _ = write!(
             svg,
             r#"<line class="grid" x1="{LEFT}" y1="{y:.1}" x2="{:.1}" y2="{y:.1}"/><text class="axis" x="{:.1}" y="{:.1}" text-anchor="end">{value}</text>"#,
@@ -56,7 +52,7 @@ fn bar_chart(title: &str, bars: &[(String, u64)], label_every: usize) -> String 
             TOP + plot_h - h,
             (slot * 0.8).max(1.0)
         );
-        if index % label_every.max(1) == 0 {
+        if index % label_every.max(1) == 0 || index + 1 == bars.len() {
             let _ = write!(
                 svg,
                 r#"<text class="axis" x="{:.1}" y="{:.1}" text-anchor="middle">{label}</text>"#,
@@ -99,7 +95,7 @@ pub(crate) fn completions_per_day(counts: &[(Date, u64)], today: Date, days: u16
                 .iter()
                 .find(|(d, _)| *d == day)
                 .map_or(0, |(_, n)| *n);
-            (format!("{}-{:02}", day.month() as u8, day.day()), count)
+            (format!("{:02}-{:02}", day.month() as u8, day.day()), count)
         })
         .collect();
     bar_chart(
@@ -190,13 +186,13 @@ mod tests {
                 .collect()
         };
         let one = bar_chart("t", &[("a".into(), 1), ("b".into(), 0)], 1);
-        assert_eq!(axis(&one), ["0", "0.5", "1"]);
+        assert_eq!(axis(&one), ["0", "1", "2"]);
         let three = bar_chart("t", &[("a".into(), 3)], 1);
-        assert_eq!(axis(&three), ["0", "1.5", "3"]);
+        assert_eq!(axis(&three), ["0", "2", "4"]);
         let ten = bar_chart("t", &[("a".into(), 10)], 1);
         assert_eq!(axis(&ten), ["0", "5", "10"]);
         let empty = bar_chart("t", &[("a".into(), 0)], 1);
-        assert_eq!(axis(&empty), ["0", "0.5", "1"]);
+        assert_eq!(axis(&empty), ["0", "1", "2"]);
     }
 
     #[test]

@@ -59,6 +59,8 @@ use aiq_core::storage::{MemoryStore, Storage};
 use axum::Router;
 use secrecy::ExposeSecret;
 use tokio::net::TcpListener;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::timeout::TimeoutLayer;
 
 use crate::state::State;
 
@@ -70,6 +72,9 @@ pub const LOGIN_ATTEMPTS: u32 = 5;
 
 /// The window of [`LOGIN_ATTEMPTS`].
 pub const LOGIN_WINDOW: Duration = Duration::from_secs(15 * 60);
+
+/// How long the standalone server lets a request take.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// How long a login lasts.
 pub const SESSION_LIFETIME: Duration = Duration::from_secs(4 * 60 * 60);
@@ -92,6 +97,13 @@ pub enum DashboardConfigError {
     /// `ADMIN_USERNAME` is empty.
     #[error("ADMIN_USERNAME is empty: set the name the operator logs in with")]
     EmptyUsername,
+    /// Production without a `SECRET_KEY`: sessions would die with every restart and differ
+    /// between instances.
+    #[error(
+        "SECRET_KEY is not set: it signs the dashboard's session cookies; set it to a random \
+         value of at least 32 bytes (`openssl rand -hex 32`), the same on every instance"
+    )]
+    MissingSecretKey,
 }
 
 /// Assembles a [`Dashboard`]; see [`Dashboard::builder`].
@@ -137,9 +149,11 @@ impl DashboardBuilder {
             .password_hash
             .as_ref()
             .ok_or(DashboardConfigError::MissingPasswordHash)?;
-        let hash = hash.expose_secret();
-        if !(hash.starts_with("$2") || hash.starts_with("$argon2")) {
+        if !aiq_core::auth::password::is_password_hash(hash.expose_secret()) {
             return Err(DashboardConfigError::InvalidPasswordHash);
+        }
+        if self.config.app.environment.is_production() && self.config.security.secrets_generated {
+            return Err(DashboardConfigError::MissingSecretKey);
         }
         let limiter = self.limiter.unwrap_or_else(|| {
             Arc::new(MemoryLimiter::with_clock(
@@ -195,10 +209,17 @@ impl Dashboard {
     where
         F: Future<Output = ()> + Send + 'static,
     {
-        let router = self.router().route(
-            "/",
-            axum::routing::get(|| async { axum::response::Redirect::to(BASE_PATH) }),
-        );
+        let router = self
+            .router()
+            .route(
+                "/",
+                axum::routing::get(|| async { axum::response::Redirect::to(BASE_PATH) }),
+            )
+            .layer(CatchPanicLayer::new())
+            .layer(TimeoutLayer::with_status_code(
+                http::StatusCode::REQUEST_TIMEOUT,
+                REQUEST_TIMEOUT,
+            ));
         axum::serve(
             listener,
             router.into_make_service_with_connect_info::<SocketAddr>(),

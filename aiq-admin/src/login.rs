@@ -82,6 +82,27 @@ fn login_csrf_matches(state: &State, headers: &HeaderMap, token: &str) -> bool {
         })
 }
 
+/// The audit log's actor of a failed login.
+const FAILED_LOGIN_ACTOR: &str = "(failed login)";
+
+/// All login attempts, from every address, per [`LOGIN_WINDOW`]: an attacker who rotates
+/// addresses (or spoofs a forwarding header) still meets a ceiling.
+const GLOBAL_ATTEMPTS: u32 = 50;
+
+/// Counts an attempt against the address's quota and the global one; the address's verdict
+/// unless the global ceiling is reached.
+async fn attempt_allowed(
+    state: &State,
+    key: &str,
+) -> Result<aiq_core::ratelimit::Decision, aiq_core::ratelimit::LimiterError> {
+    let mine = state.limiter.check(key, state.login_quota).await?;
+    if !mine.allowed {
+        return Ok(mine);
+    }
+    let everyone = aiq_core::ratelimit::Quota::new(GLOBAL_ATTEMPTS, LOGIN_WINDOW);
+    state.limiter.check("admin-login:*", everyone).await
+}
+
 /// Whether the credentials are the operator's: both compared in constant time, and the
 /// password hash is checked even when the username is wrong, so timing tells nothing.
 async fn credentials_match(state: &State, username: &str, password: String) -> bool {
@@ -89,6 +110,10 @@ async fn credentials_match(state: &State, username: &str, password: String) -> b
     let given = Sha256::digest(username.as_bytes());
     let username_ok: bool = expected.ct_eq(&given).into();
     let hash = state.password_hash.expose_secret().to_owned();
+    // One check at a time: a burst of logins queues instead of taking every blocking thread.
+    let Ok(_permit) = state.password_checks.acquire().await else {
+        return false;
+    };
     let password_ok = tokio::task::spawn_blocking(move || {
         aiq_core::auth::password::verify_password_hash(&password, &hash)
     })
@@ -115,7 +140,7 @@ pub(crate) async fn submit(
         "admin-login:{}",
         ip.map_or_else(|| "unknown".to_owned(), |ip| ip.to_string())
     );
-    match state.limiter.check(&key, state.login_quota).await {
+    match attempt_allowed(&state, &key).await {
         Ok(decision) if decision.allowed => {}
         Ok(decision) => {
             tracing::warn!(ip = ?ip, "admin login refused: too many attempts");
@@ -142,11 +167,11 @@ pub(crate) async fn submit(
             );
         }
     }
-    let actor: String = login.username.chars().take(64).collect();
     if !credentials_match(&state, &login.username, login.password).await {
         tracing::warn!(ip = ?ip, "admin login failed: invalid credentials");
+        // Not the typed username: a password typed into that field must not be kept.
         let event = Event {
-            actor: &actor,
+            actor: FAILED_LOGIN_ACTOR,
             action: "login.failed",
             target: None,
             detail: None,

@@ -94,7 +94,12 @@ fn load_config() -> Result<Config, String> {
         Err(e) if e.not_found() => Vec::new(),
         Err(e) => return Err(format!("cannot read .env: {e}")),
     };
-    Config::from_env_vars(&EnvVars::from_process().with_defaults(dotenv)).map_err(|e| e.to_string())
+    let config = Config::from_env_vars(&EnvVars::from_process().with_defaults(dotenv))
+        .map_err(|e| e.to_string())?;
+    // The same checks as the API server: with ENV=production no in-memory store, no generated
+    // or weak secrets.
+    config.validate().map_err(|e| e.to_string())?;
+    Ok(config)
 }
 
 fn init_logging(config: &Config) {

@@ -209,6 +209,8 @@ impl FromRequestParts<Arc<State>> for Admin {
             .admin_session(&hash, state.now())
             .await
             .map_err(|e| NoSession::Failed(e.into()))?
+            // A session of a former ADMIN_USERNAME ends when the setting changes.
+            .filter(|session| session.username == state.username)
             .ok_or(NoSession::Login(state.secure_cookies))?;
         Ok(Self {
             username: session.username,

@@ -24,6 +24,8 @@ pub(crate) struct State {
     pub(crate) secure_cookies: bool,
     pub(crate) limiter: Arc<dyn Limiter>,
     pub(crate) login_quota: Quota,
+    /// Password hash checks run one at a time.
+    pub(crate) password_checks: tokio::sync::Semaphore,
     trusted_header: Option<HeaderName>,
     clock: Arc<dyn Clock>,
 }
@@ -59,6 +61,7 @@ impl State {
             secure_cookies: config.app.environment.is_production(),
             limiter,
             login_quota,
+            password_checks: tokio::sync::Semaphore::new(1),
             trusted_header: HeaderName::try_from(config.rate_limit.trusted_ip_header.trim()).ok(),
             clock,
         }

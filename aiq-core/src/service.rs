@@ -143,9 +143,11 @@ impl AiqBuilder {
     }
 
     /// Routes served beside the API under the same middleware (request ids, security headers,
-    /// CORS, timeouts, body limits): `aiq-server` mounts the admin dashboard at `/admin` this
-    /// way. Paths outside the API prefix are not rate limited by the API's quotas, and must not
-    /// collide with the API's routes (axum panics at build time if they do).
+    /// logs and metrics, panic catching, timeouts): `aiq-server` mounts the admin dashboard at
+    /// `/admin` this way. They get no CORS headers (no other origin may read them with the
+    /// user's cookies) and set their own body limits and Content-Security-Policy (the API's
+    /// applies when they set none). Paths outside the API prefix are not rate limited by the
+    /// API's quotas, and must not collide with the API's routes (axum panics at build time).
     ///
     /// ```
     /// use axum::{Router, routing::get};
@@ -231,11 +233,17 @@ impl AiqBuilder {
             storage: Arc::clone(&state.storage),
             statistics: state.statistics.clone(),
         };
-        let mut router = crate::api::router(state);
+        use crate::middleware::{Surface, stack};
+        let mut router = stack(
+            crate::api::router(state),
+            &config,
+            rate_limits.clone(),
+            Surface::Api,
+        );
         if let Some(extra) = self.extra_routes {
-            router = router.merge(extra);
+            // Layered on their own before merging: `Router::layer` wraps the routes present.
+            router = router.merge(stack(extra, &config, rate_limits, Surface::Embedded));
         }
-        let router = crate::middleware::stack(router, &config, rate_limits);
         Ok(AiqService {
             router,
             config,

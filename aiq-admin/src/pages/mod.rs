@@ -189,9 +189,15 @@ pub(crate) fn parse_id(raw: &str, what: &'static str) -> Result<i64, PageError> 
         .ok_or(PageError::NotFound(what))
 }
 
+/// The highest page number a list accepts (far beyond any table; keeps offsets from
+/// overflowing).
+const MAX_PAGE: u64 = 1_000_000_000;
+
 /// The 1-based page number of a list query (`page=`), 1 when absent or not a number.
 pub(crate) fn page_number(raw: Option<&str>) -> u64 {
-    raw.and_then(|p| p.parse::<u64>().ok()).unwrap_or(1).max(1)
+    raw.and_then(|p| p.parse::<u64>().ok())
+        .unwrap_or(1)
+        .clamp(1, MAX_PAGE)
 }
 
 /// The filter value, `None` when absent or blank.
@@ -288,6 +294,7 @@ mod tests {
         assert_eq!(page_number(Some("0")), 1);
         assert_eq!(page_number(Some("x")), 1);
         assert_eq!(page_number(Some("3")), 3);
+        assert_eq!(page_number(Some("18446744073709551615")), MAX_PAGE);
     }
 
     #[test]

@@ -347,8 +347,17 @@ pub(crate) async fn delete(
     action: Action<serde::de::IgnoredAny>,
 ) -> Result<Response, PageError> {
     let id = parse_id(&id, "test session")?;
+    let session = state
+        .storage
+        .session(id)
+        .await?
+        .ok_or(PageError::NotFound("test session"))?;
     if !state.storage.delete_session(id).await? {
         return Err(PageError::NotFound("test session"));
+    }
+    if session.status == SessionStatus::InProgress {
+        // The gauge of this process; aiq-server's periodic resync corrects a race with a submit.
+        metrics::gauge!(aiq_core::telemetry::TEST_SESSIONS_ACTIVE).decrement(1.0);
     }
     audit::record(
         &state,

@@ -3,7 +3,9 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use aiq_core::storage::{PageRequest, SessionQuery, User, UserQuery, UserRow, UserSort};
+use aiq_core::storage::{
+    PageRequest, SessionQuery, SessionStatus, User, UserQuery, UserRow, UserSort,
+};
 use askama::Template;
 use axum::extract::{Path, Query, State as Shared};
 use axum::response::Response;
@@ -302,9 +304,23 @@ pub(crate) async fn delete(
     action: Action<serde::de::IgnoredAny>,
 ) -> Result<Response, PageError> {
     let id = parse_id(&id, "user")?;
+    let in_progress = state
+        .storage
+        .list_sessions(
+            &SessionQuery {
+                status: Some(SessionStatus::InProgress),
+                user_id: Some(id),
+                ..SessionQuery::default()
+            },
+            PageRequest::first(1),
+        )
+        .await?
+        .total;
     if !state.storage.delete_user(id).await? {
         return Err(PageError::NotFound("user"));
     }
+    // Their sessions in progress went with them.
+    metrics::gauge!(aiq_core::telemetry::TEST_SESSIONS_ACTIVE).decrement(in_progress as f64);
     audit::record(
         &state,
         Event {

@@ -103,6 +103,22 @@ pub fn verify_password_hash(password: &str, stored: &str) -> bool {
     matches!(verify_now(password, stored), Ok(Verified::Valid { .. }))
 }
 
+/// Whether `hash` is a well-formed bcrypt (`$2a$`/`$2b$`/`$2y$`) or argon2 PHC string (what
+/// `ADMIN_PASSWORD_HASH` must be).
+///
+/// ```
+/// use aiq_core::auth::password::{hash_password, is_password_hash};
+/// assert!(is_password_hash(&hash_password("a long password").unwrap()));
+/// assert!(!is_password_hash("$2b$12$truncated"));
+/// assert!(!is_password_hash("hunter2"));
+/// ```
+pub fn is_password_hash(hash: &str) -> bool {
+    if hash.starts_with("$argon2") {
+        return PasswordHash::new(hash).is_ok();
+    }
+    hash.parse::<bcrypt::HashParts>().is_ok()
+}
+
 /// A new argon2id hash of `password`, in the PHC string format (`$argon2id$...`), as
 /// `aiq-admin hash-password` prints it. Blocking, like [`verify_password_hash`].
 ///

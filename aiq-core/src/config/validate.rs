@@ -10,6 +10,7 @@ use secrecy::{ExposeSecret, SecretString};
 
 use super::{CorsOrigins, DOMAINS};
 use crate::Config;
+use crate::auth::password::is_password_hash;
 
 /// One bad setting: the variable and what is wrong with it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -87,14 +88,6 @@ fn weak_secret(secret: &SecretString) -> Option<&'static str> {
     } else {
         None
     }
-}
-
-/// Whether `hash` is a bcrypt (`$2a$`/`$2b$`/`$2y$`) or argon2 PHC string.
-pub(crate) fn is_password_hash(hash: &str) -> bool {
-    if hash.starts_with("$argon2") {
-        return argon2::PasswordHash::new(hash).is_ok();
-    }
-    hash.parse::<bcrypt::HashParts>().is_ok()
 }
 
 impl Config {

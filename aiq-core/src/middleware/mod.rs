@@ -43,24 +43,43 @@ pub use self::request_id::RequestId;
 use crate::Config;
 use crate::config::CorsOrigins;
 
+/// Which routes a stack wraps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Surface {
+    /// The API: everything described in the module documentation.
+    Api,
+    /// Routes merged beside the API (`AiqBuilder::merge`, e.g. the admin dashboard): the same
+    /// stack without CORS (no other origin may read them with credentials) and without the
+    /// API's body limits (they set their own, e.g. for uploads).
+    Embedded,
+}
+
 /// Wraps `router` in the whole stack described in the module documentation.
 pub(crate) fn stack(
     router: Router,
     config: &Config,
     rate_limits: Option<Arc<RateLimits>>,
+    surface: Surface,
 ) -> Router {
     let security = security_headers::SecurityHeaders::new(config);
     // `Router::layer` wraps each route, so the last layer added here is the outermost.
-    let router = router
-        .layer(DefaultBodyLimit::max(config.http.max_body_bytes))
-        .layer(TimeoutLayer::with_status_code(
+    let router = match surface {
+        Surface::Api => router
+            .layer(DefaultBodyLimit::max(config.http.max_body_bytes))
+            .layer(TimeoutLayer::with_status_code(
+                StatusCode::REQUEST_TIMEOUT,
+                config.http.request_timeout,
+            ))
+            .layer(from_fn_with_state(
+                config.http.max_body_bytes,
+                body_limit::body_limit,
+            )),
+        Surface::Embedded => router.layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
             config.http.request_timeout,
-        ))
-        .layer(from_fn_with_state(
-            config.http.max_body_bytes,
-            body_limit::body_limit,
-        ))
+        )),
+    };
+    let router = router
         .layer(CatchPanicLayer::custom(panic::panic_response))
         .layer(from_fn(json_errors::json_errors));
     // Inside the headers, CORS and the trace span, so a 429 carries them and is logged.
@@ -68,10 +87,14 @@ pub(crate) fn stack(
         Some(limits) => router.layer(from_fn_with_state(limits, rate_limit::rate_limit)),
         None => router,
     };
-    router
+    let router = router
         .layer(from_fn(http_metrics::http_metrics))
-        .layer(trace::layer())
-        .layer(cors(&config.http.cors_origins))
+        .layer(trace::layer());
+    let router = match surface {
+        Surface::Api => router.layer(cors(&config.http.cors_origins)),
+        Surface::Embedded => router,
+    };
+    router
         .layer(from_fn_with_state(
             security,
             security_headers::security_headers,

@@ -63,11 +63,14 @@ pub(super) async fn security_headers(
         HeaderName::from_static("permissions-policy"),
         "geolocation=(), microphone=(), camera=(), payment=(), usb=()",
     );
-    set(
-        headers,
-        header::CONTENT_SECURITY_POLICY,
-        if docs { DOCS_CSP } else { API_CSP },
-    );
+    // Routes merged beside the API (the admin dashboard) bring their own policy.
+    headers
+        .entry(header::CONTENT_SECURITY_POLICY)
+        .or_insert(HeaderValue::from_static(if docs {
+            DOCS_CSP
+        } else {
+            API_CSP
+        }));
     set(
         headers,
         HeaderName::from_static("x-permitted-cross-domain-policies"),
