@@ -1,10 +1,14 @@
 //! CSV exports of every list, with the list's filters, streamed page by page so that a large
 //! table is never held in memory.
+//!
+//! Rows come in ascending id order, whatever the list's sort: each page is a keyset step
+//! ([`Seek`]) after the last id sent, so rows written or deleted while the download runs make
+//! no other row repeat or go missing (rows created after it started may or may not be in it).
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use aiq_core::storage::{Page, PageRequest, StorageError};
+use aiq_core::storage::{Seek, StorageError};
 use axum::body::{Body, Bytes};
 use axum::extract::{Query, State as Shared};
 use axum::response::{IntoResponse, Response};
@@ -51,32 +55,35 @@ fn encode(rows: impl IntoIterator<Item = Vec<String>>) -> Result<Bytes, PageErro
         .map_err(|e| PageError::Internal(e.to_string()))
 }
 
-/// A streamed CSV download: the header, then one chunk per page that `fetch` returns, until a
-/// page comes back short. A store failure part-way ends the stream with an error, so the client
-/// sees a failed download rather than a silently truncated file.
+/// A streamed CSV download: the header, then one chunk per step that `fetch` returns (each
+/// after the last `id` of the one before), until a step comes back shorter than the limit the
+/// store applies. A store failure part-way ends the stream with an error, so the client sees a
+/// failed download rather than a silently truncated file.
 fn stream<T, F, Fut>(
     filename: &'static str,
     header: &'static [&'static str],
     fetch: F,
+    id: fn(&T) -> i64,
     row: fn(T) -> Vec<String>,
 ) -> Result<Response, PageError>
 where
     T: Send + 'static,
-    F: Fn(PageRequest) -> Fut + Send + Sync + 'static,
-    Fut: Future<Output = Result<Page<T>, StorageError>> + Send + 'static,
+    F: Fn(Seek) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<Vec<T>, StorageError>> + Send + 'static,
 {
     let head = encode([header.iter().map(|h| (*h).to_owned()).collect()])?;
     let fetch = Arc::new(fetch);
-    let pages = futures_util::stream::unfold(Some(PageRequest::first(EXPORT_PAGE)), move |next| {
+    let pages = futures_util::stream::unfold(Some(Seek::first(EXPORT_PAGE)), move |next| {
         let fetch = Arc::clone(&fetch);
         async move {
-            let request = next?;
-            match fetch(request).await {
-                Ok(page) => {
-                    let more = page.items.len() == EXPORT_PAGE as usize;
-                    let chunk = encode(page.items.into_iter().map(row))
+            let seek = next?;
+            match fetch(seek).await {
+                Ok(rows) => {
+                    let full = rows.len() == seek.clamped_limit() as usize;
+                    let after = rows.last().map(id).filter(|_| full);
+                    let chunk = encode(rows.into_iter().map(row))
                         .map_err(|e| std::io::Error::other(e.to_string()));
-                    Some((chunk, more.then(|| request.next())))
+                    Some((chunk, after.map(|last| seek.after(last))))
                 }
                 Err(error) => {
                     tracing::error!(%error, filename, "CSV export failed part-way");
@@ -142,11 +149,12 @@ pub(crate) async fn users(
             "bypass_cooldown",
             "is_admin",
         ],
-        move |page| {
+        move |seek| {
             let state = Arc::clone(&state);
             let query = query.clone();
-            async move { state.storage.list_users(&query, page).await }
+            async move { state.storage.export_users(&query, seek).await }
         },
+        |row| row.user.id,
         |row| {
             let u = row.user;
             vec![
@@ -194,11 +202,12 @@ pub(crate) async fn questions(
             "source_model",
             "created_at",
         ],
-        move |page| {
+        move |seek| {
             let state = Arc::clone(&state);
             let query = query.clone();
-            async move { state.storage.list_questions(&query, page).await }
+            async move { state.storage.export_questions(&query, seek).await }
         },
+        |q| q.id,
         |q| {
             vec![
                 q.id.to_string(),
@@ -245,11 +254,12 @@ pub(crate) async fn sessions(
             "iq_score",
             "validity_status",
         ],
-        move |page| {
+        move |seek| {
             let state = Arc::clone(&state);
             let query = query.clone();
-            async move { state.storage.list_sessions(&query, page).await }
+            async move { state.storage.export_sessions(&query, seek).await }
         },
+        |row| row.session.id,
         |row| {
             let s = row.session;
             vec![
@@ -278,10 +288,11 @@ pub(crate) async fn audit(
     stream(
         "audit.csv",
         &["id", "at", "actor", "action", "target", "detail", "ip"],
-        move |page| {
+        move |seek| {
             let state = Arc::clone(&state);
-            async move { state.storage.audit_log(page).await }
+            async move { state.storage.export_audit(seek).await }
         },
+        |line| line.id,
         |line| {
             let e = line.entry;
             vec![

@@ -1,6 +1,6 @@
 //! `AdminStore` conformance: the operator's lists, flags, counts, dashboard sessions and audit
 //! log, on the in-memory store and on PostgreSQL. Users and questions here; the rest in
-//! `storage_admin/records.rs`.
+//! `storage_admin/records.rs`, and the exports in `storage_admin/exports.rs`.
 
 mod support;
 
@@ -18,6 +18,10 @@ use support::bank::{import, question};
 // Sessions, counts, dashboard logins and the audit log.
 #[path = "storage_admin/records.rs"]
 mod records;
+
+// The exports' keyset walks.
+#[path = "storage_admin/exports.rs"]
+mod exports;
 
 conformance!(
     users_are_searched_ignoring_case_with_literal_wildcards,

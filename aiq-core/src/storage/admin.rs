@@ -2,7 +2,9 @@
 //! flags they set, the overview counts, the admin dashboard's login sessions and the audit log.
 //!
 //! Lists are pages (`offset` + `limit`, with the total) in a stable order (the sort key, then the
-//! id), so an export can walk a whole table page by page without holding it in memory.
+//! id), for a person paging through them. Exports walk a whole table instead with [`Seek`]:
+//! in id order, each step starting after the last id seen, so rows written or deleted during
+//! the walk shift nothing and no step counts the table.
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
@@ -66,7 +68,89 @@ impl PageRequest {
     /// assert_eq!(PageRequest::first(10_000).clamped_limit(), MAX_PAGE_SIZE);
     /// ```
     pub fn clamped_limit(self) -> u32 {
-        self.limit.clamp(1, MAX_PAGE_SIZE)
+        clamp_limit(self.limit)
+    }
+}
+
+/// A limit between 1 and [`MAX_PAGE_SIZE`].
+fn clamp_limit(limit: u32) -> u32 {
+    limit.clamp(1, MAX_PAGE_SIZE)
+}
+
+/// One step of a keyset ("seek") walk over a table in ascending id order: at most `limit` rows
+/// whose id is above `after`. Each step starts after the last id of the one before, so (unlike
+/// an offset) a row inserted or deleted mid-walk makes no other row repeat or go missing, and
+/// no step counts the table. Ids grow, so rows created after the walk started may or may not
+/// appear; every row present for the whole walk appears exactly once.
+///
+/// Walking every user, two at a time, until a step comes back short:
+///
+/// ```
+/// use aiq_core::storage::{AdminStore, MemoryStore, NewUser, Seek, UserQuery, UserStore};
+/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+/// let store = MemoryStore::new();
+/// for n in 0..5 {
+///     store.create_user(NewUser::with_password(format!("u{n}@example.com"), "h")).await.unwrap();
+/// }
+/// let mut seek = Seek::first(2);
+/// let mut emails = Vec::new();
+/// loop {
+///     let rows = store.export_users(&UserQuery::default(), seek).await.unwrap();
+///     let full = rows.len() == seek.clamped_limit() as usize;
+///     if let Some(last) = rows.last() {
+///         seek = seek.after(last.user.id);
+///     }
+///     emails.extend(rows.into_iter().map(|row| row.user.email));
+///     if !full {
+///         break;
+///     }
+/// }
+/// assert_eq!(emails.len(), 5);
+/// assert_eq!(emails[0], "u0@example.com");
+/// # });
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Seek {
+    /// Only rows with a larger id; `None` starts at the first row.
+    pub after: Option<i64>,
+    /// Rows to return (at most [`MAX_PAGE_SIZE`]; stores clamp larger values).
+    pub limit: u32,
+}
+
+impl Seek {
+    /// The first step: the `limit` rows of lowest id.
+    ///
+    /// ```
+    /// use aiq_core::storage::Seek;
+    /// assert_eq!(Seek::first(50).after, None);
+    /// ```
+    pub fn first(limit: u32) -> Self {
+        Self { after: None, limit }
+    }
+
+    /// The step after a row with id `last_id` (the last row of this step), of the same limit.
+    ///
+    /// ```
+    /// use aiq_core::storage::Seek;
+    /// assert_eq!(Seek::first(50).after(7), Seek { after: Some(7), limit: 50 });
+    /// ```
+    pub fn after(self, last_id: i64) -> Self {
+        Self {
+            after: Some(last_id),
+            ..self
+        }
+    }
+
+    /// The limit a store applies: between 1 and [`MAX_PAGE_SIZE`]. A step that returns fewer
+    /// rows is the last.
+    ///
+    /// ```
+    /// use aiq_core::storage::{MAX_PAGE_SIZE, Seek};
+    /// assert_eq!(Seek::first(10_000).clamped_limit(), MAX_PAGE_SIZE);
+    /// assert_eq!(Seek::first(0).clamped_limit(), 1);
+    /// ```
+    pub fn clamped_limit(self) -> u32 {
+        clamp_limit(self.limit)
     }
 }
 
@@ -289,6 +373,14 @@ pub trait AdminStore {
         page: PageRequest,
     ) -> Result<Page<UserRow>, StorageError>;
 
+    /// A step of an export of users: the rows matching `query`'s filters (its sort is ignored),
+    /// in ascending id order.
+    async fn export_users(
+        &self,
+        query: &UserQuery,
+        seek: Seek,
+    ) -> Result<Vec<UserRow>, StorageError>;
+
     /// Sets whether the user skips the cooldown; false when there is no such user (the guest
     /// sentinel counts as none: operators cannot change it).
     async fn set_bypass_cooldown(&self, id: UserId, value: bool) -> Result<bool, StorageError>;
@@ -303,6 +395,14 @@ pub trait AdminStore {
         query: &QuestionQuery,
         page: PageRequest,
     ) -> Result<Page<Question>, StorageError>;
+
+    /// A step of an export of questions: the rows matching `query`'s filters (its sort is
+    /// ignored), in ascending id order.
+    async fn export_questions(
+        &self,
+        query: &QuestionQuery,
+        seek: Seek,
+    ) -> Result<Vec<Question>, StorageError>;
 
     /// Activates or deactivates a question; false when there is no such question.
     async fn set_question_active(&self, id: QuestionId, active: bool)
@@ -333,6 +433,14 @@ pub trait AdminStore {
         query: &SessionQuery,
         page: PageRequest,
     ) -> Result<Page<SessionRow>, StorageError>;
+
+    /// A step of an export of test sessions: the rows matching `query`'s filters, in ascending
+    /// id order (not the list's newest first).
+    async fn export_sessions(
+        &self,
+        query: &SessionQuery,
+        seek: Seek,
+    ) -> Result<Vec<SessionRow>, StorageError>;
 
     /// Deletes a session with its responses, result and seen-question records, atomically;
     /// false when there is no such session. The item statistics are left as they are (the next
@@ -373,4 +481,7 @@ pub trait AdminStore {
 
     /// A page of the audit log, newest first.
     async fn audit_log(&self, page: PageRequest) -> Result<Page<AuditEntry>, StorageError>;
+
+    /// A step of an export of the audit log, oldest first (ascending id).
+    async fn export_audit(&self, seek: Seek) -> Result<Vec<AuditEntry>, StorageError>;
 }

@@ -39,7 +39,7 @@ pub use self::adaptive::{
 };
 pub use self::admin::{
     AdminSession, AdminStore, AuditEntry, InventoryCell, MAX_PAGE_SIZE, NewAuditEntry,
-    OverviewCounts, Page, PageRequest, QuestionQuery, QuestionSort, SessionQuery, SessionRow,
+    OverviewCounts, Page, PageRequest, QuestionQuery, QuestionSort, Seek, SessionQuery, SessionRow,
     UserQuery, UserRow, UserSort, ValidityOverride, ValidityRecord,
 };
 pub use self::analytics::{

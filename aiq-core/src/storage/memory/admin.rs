@@ -2,20 +2,21 @@
 
 use std::cmp::Ordering;
 use std::collections::{BTreeMap, HashMap};
+use std::ops::Bound;
 
 use async_trait::async_trait;
 use time::{Date, OffsetDateTime, UtcOffset};
 
-use super::MemoryStore;
+use super::{MemoryStore, State};
 use crate::questions::{Difficulty, Domain};
 use crate::storage::StorageError;
 use crate::storage::admin::{
     AdminSession, AdminStore, AuditEntry, InventoryCell, NewAuditEntry, OverviewCounts, Page,
-    PageRequest, QuestionQuery, QuestionSort, SessionQuery, SessionRow, UserQuery, UserRow,
+    PageRequest, QuestionQuery, QuestionSort, Seek, SessionQuery, SessionRow, UserQuery, UserRow,
     UserSort, ValidityOverride, ValidityRecord,
 };
 use crate::storage::questions::{QualityFlag, Question, QuestionId};
-use crate::storage::sessions::{SessionId, SessionStatus, TestResult};
+use crate::storage::sessions::{SessionId, SessionStatus, TestResult, TestSession};
 use crate::storage::users::{GUEST_USER_ID, User, UserId};
 
 /// An operator's override of a result's validity: why and when (the status itself replaces
@@ -47,6 +48,19 @@ fn paginate<T>(rows: impl ExactSizeIterator<Item = T>, page: PageRequest) -> Pag
         .take(page.clamped_limit() as usize)
         .collect();
     Page { items, total }
+}
+
+/// The rows of `seek` from `rows` (keyed by id) that `matches`, in id order.
+fn seek_rows<T>(
+    rows: &BTreeMap<i64, T>,
+    seek: Seek,
+    matches: impl Fn(&T) -> bool,
+) -> impl Iterator<Item = &T> {
+    let from = seek.after.map_or(Bound::Unbounded, Bound::Excluded);
+    rows.range((from, Bound::Unbounded))
+        .map(|(_, row)| row)
+        .filter(move |row| matches(row))
+        .take(seek.clamped_limit() as usize)
 }
 
 /// Orders by `key` then id, both reversed when `descending` (as `ORDER BY key DESC, id DESC`).
@@ -83,6 +97,39 @@ fn question_order(sort: QuestionSort, a: &Question, b: &Question) -> Ordering {
     }
 }
 
+/// Whether a user is listed under `search` (already lowercased); never the guest sentinel.
+fn user_matches(search: Option<&str>, user: &User) -> bool {
+    user.id != GUEST_USER_ID
+        && search.is_none_or(|s| {
+            [
+                Some(&user.email),
+                user.first_name.as_ref(),
+                user.last_name.as_ref(),
+            ]
+            .into_iter()
+            .flatten()
+            .any(|field| contains_folded(field, s))
+        })
+}
+
+/// `users` with their completed tests.
+fn user_rows<'a>(state: &State, users: impl IntoIterator<Item = &'a User>) -> Vec<UserRow> {
+    let mut completed: HashMap<UserId, u64> = HashMap::new();
+    for session in state.tests.sessions.values() {
+        if session.status == SessionStatus::Completed {
+            *completed.entry(session.user_id).or_default() += 1;
+        }
+    }
+    users
+        .into_iter()
+        .map(|user| UserRow {
+            completed_tests: completed.get(&user.id).copied().unwrap_or(0),
+            user: user.clone(),
+        })
+        .collect()
+}
+
+/// Whether a question is listed under `query`'s filters (`search` already lowercased).
 fn question_matches(query: &QuestionQuery, search: Option<&str>, question: &Question) -> bool {
     query.domain.is_none_or(|d| question.domain() == d)
         && query.difficulty.is_none_or(|d| question.difficulty() == d)
@@ -92,6 +139,34 @@ fn question_matches(query: &QuestionQuery, search: Option<&str>, question: &Ques
             .is_none_or(|f| question.quality_flag == f)
         && query.anchor.is_none_or(|a| question.is_anchor() == a)
         && search.is_none_or(|s| contains_folded(&question.content.question_text, s))
+}
+
+/// Whether a session is listed under `query`'s filters.
+fn session_matches(query: &SessionQuery, session: &TestSession) -> bool {
+    query.status.is_none_or(|status| session.status == status)
+        && query.user_id.is_none_or(|user| session.user_id == user)
+        && query
+            .started_from
+            .is_none_or(|from| session.started_at >= from)
+        && query
+            .started_before
+            .is_none_or(|before| session.started_at < before)
+}
+
+/// `session` with its owner's email, its answer count and its result's score and validity.
+fn session_row(state: &State, session: &TestSession) -> SessionRow {
+    let tests = &state.tests;
+    let result = tests.result_of_session(session.id);
+    SessionRow {
+        user_email: (session.user_id != GUEST_USER_ID)
+            .then(|| state.users.get(&session.user_id))
+            .flatten()
+            .map(|u| u.email.clone()),
+        response_count: tests.responses.get(&session.id).map_or(0, Vec::len) as u64,
+        iq_score: result.map(|r| r.scores.iq_score),
+        validity_status: result.map(|r| r.scores.validity_status.clone()),
+        session: session.clone(),
+    }
 }
 
 fn validity_record(result: &TestResult, note: Option<&OverrideNote>) -> ValidityRecord {
@@ -188,35 +263,25 @@ impl AdminStore for MemoryStore {
         let mut users: Vec<&User> = state
             .users
             .values()
-            .filter(|u| u.id != GUEST_USER_ID)
-            .filter(|u| {
-                search.as_deref().is_none_or(|s| {
-                    [Some(&u.email), u.first_name.as_ref(), u.last_name.as_ref()]
-                        .into_iter()
-                        .flatten()
-                        .any(|field| contains_folded(field, s))
-                })
-            })
+            .filter(|u| user_matches(search.as_deref(), u))
             .collect();
         users.sort_by(|a, b| ordered(user_order(query.sort, a, b), a.id, b.id, query.descending));
-        let mut completed: HashMap<UserId, u64> = HashMap::new();
-        for session in state.tests.sessions.values() {
-            if session.status == SessionStatus::Completed {
-                *completed.entry(session.user_id).or_default() += 1;
-            }
-        }
         let page = paginate(users.into_iter(), page);
         Ok(Page {
             total: page.total,
-            items: page
-                .items
-                .into_iter()
-                .map(|user| UserRow {
-                    completed_tests: completed.get(&user.id).copied().unwrap_or(0),
-                    user: user.clone(),
-                })
-                .collect(),
+            items: user_rows(&state, page.items),
         })
+    }
+
+    async fn export_users(
+        &self,
+        query: &UserQuery,
+        seek: Seek,
+    ) -> Result<Vec<UserRow>, StorageError> {
+        let state = self.state();
+        let search = query.search.as_deref().map(str::to_lowercase);
+        let users = seek_rows(&state.users, seek, |u| user_matches(search.as_deref(), u));
+        Ok(user_rows(&state, users))
     }
 
     async fn set_bypass_cooldown(&self, id: UserId, value: bool) -> Result<bool, StorageError> {
@@ -269,6 +334,20 @@ impl AdminStore for MemoryStore {
         })
     }
 
+    async fn export_questions(
+        &self,
+        query: &QuestionQuery,
+        seek: Seek,
+    ) -> Result<Vec<Question>, StorageError> {
+        let state = self.state();
+        let search = query.search.as_deref().map(str::to_lowercase);
+        Ok(seek_rows(&state.bank.questions, seek, |q| {
+            question_matches(query, search.as_deref(), q)
+        })
+        .cloned()
+        .collect())
+    }
+
     async fn set_question_active(
         &self,
         id: QuestionId,
@@ -318,18 +397,11 @@ impl AdminStore for MemoryStore {
         page: PageRequest,
     ) -> Result<Page<SessionRow>, StorageError> {
         let state = self.state();
-        let tests = &state.tests;
-        let mut sessions: Vec<_> = tests
+        let mut sessions: Vec<_> = state
+            .tests
             .sessions
             .values()
-            .filter(|s| {
-                query.status.is_none_or(|status| s.status == status)
-                    && query.user_id.is_none_or(|user| s.user_id == user)
-                    && query.started_from.is_none_or(|from| s.started_at >= from)
-                    && query
-                        .started_before
-                        .is_none_or(|before| s.started_at < before)
-            })
+            .filter(|s| session_matches(query, s))
             .collect();
         sessions.sort_by(|a, b| ordered(a.started_at.cmp(&b.started_at), a.id, b.id, true));
         let page = paginate(sessions.into_iter(), page);
@@ -338,21 +410,22 @@ impl AdminStore for MemoryStore {
             items: page
                 .items
                 .into_iter()
-                .map(|session| {
-                    let result = tests.result_of_session(session.id);
-                    SessionRow {
-                        user_email: (session.user_id != GUEST_USER_ID)
-                            .then(|| state.users.get(&session.user_id))
-                            .flatten()
-                            .map(|u| u.email.clone()),
-                        response_count: tests.responses.get(&session.id).map_or(0, Vec::len) as u64,
-                        iq_score: result.map(|r| r.scores.iq_score),
-                        validity_status: result.map(|r| r.scores.validity_status.clone()),
-                        session: session.clone(),
-                    }
-                })
+                .map(|session| session_row(&state, session))
                 .collect(),
         })
+    }
+
+    async fn export_sessions(
+        &self,
+        query: &SessionQuery,
+        seek: Seek,
+    ) -> Result<Vec<SessionRow>, StorageError> {
+        let state = self.state();
+        Ok(
+            seek_rows(&state.tests.sessions, seek, |s| session_matches(query, s))
+                .map(|session| session_row(&state, session))
+                .collect(),
+        )
     }
 
     async fn delete_session(&self, id: SessionId) -> Result<bool, StorageError> {
@@ -430,5 +503,17 @@ impl AdminStore for MemoryStore {
     async fn audit_log(&self, page: PageRequest) -> Result<Page<AuditEntry>, StorageError> {
         let state = self.state();
         Ok(paginate(state.admin.audit.iter().rev().cloned(), page))
+    }
+
+    async fn export_audit(&self, seek: Seek) -> Result<Vec<AuditEntry>, StorageError> {
+        let state = self.state();
+        let audit = &state.admin.audit;
+        // In id order: the step starts at the first entry past `after`.
+        let start = audit.partition_point(|e| seek.after.is_some_and(|after| e.id <= after));
+        Ok(audit[start..]
+            .iter()
+            .take(seek.clamped_limit() as usize)
+            .cloned()
+            .collect())
     }
 }

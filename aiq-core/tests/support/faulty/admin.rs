@@ -2,7 +2,7 @@
 
 use aiq_core::storage::{
     AdminSession, AdminStore, AuditEntry, InventoryCell, NewAuditEntry, OverviewCounts, Page,
-    PageRequest, QualityFlag, Question, QuestionId, QuestionQuery, SessionId, SessionQuery,
+    PageRequest, QualityFlag, Question, QuestionId, QuestionQuery, Seek, SessionId, SessionQuery,
     SessionRow, StorageError, UserId, UserQuery, UserRow, ValidityOverride, ValidityRecord,
 };
 use async_trait::async_trait;
@@ -31,6 +31,13 @@ impl AdminStore for FaultyStore {
     ) -> Result<Page<UserRow>, StorageError> {
         self.inner.list_users(query, page).await
     }
+    async fn export_users(
+        &self,
+        query: &UserQuery,
+        seek: Seek,
+    ) -> Result<Vec<UserRow>, StorageError> {
+        self.inner.export_users(query, seek).await
+    }
     async fn set_bypass_cooldown(&self, id: UserId, value: bool) -> Result<bool, StorageError> {
         self.inner.set_bypass_cooldown(id, value).await
     }
@@ -43,6 +50,13 @@ impl AdminStore for FaultyStore {
         page: PageRequest,
     ) -> Result<Page<Question>, StorageError> {
         self.inner.list_questions(query, page).await
+    }
+    async fn export_questions(
+        &self,
+        query: &QuestionQuery,
+        seek: Seek,
+    ) -> Result<Vec<Question>, StorageError> {
+        self.inner.export_questions(query, seek).await
     }
     async fn set_question_active(
         &self,
@@ -75,6 +89,13 @@ impl AdminStore for FaultyStore {
     ) -> Result<Page<SessionRow>, StorageError> {
         self.inner.list_sessions(query, page).await
     }
+    async fn export_sessions(
+        &self,
+        query: &SessionQuery,
+        seek: Seek,
+    ) -> Result<Vec<SessionRow>, StorageError> {
+        self.inner.export_sessions(query, seek).await
+    }
     async fn delete_session(&self, id: SessionId) -> Result<bool, StorageError> {
         self.inner.delete_session(id).await
     }
@@ -106,5 +127,8 @@ impl AdminStore for FaultyStore {
     }
     async fn audit_log(&self, page: PageRequest) -> Result<Page<AuditEntry>, StorageError> {
         self.inner.audit_log(page).await
+    }
+    async fn export_audit(&self, seek: Seek) -> Result<Vec<AuditEntry>, StorageError> {
+        self.inner.export_audit(seek).await
     }
 }
