@@ -17,7 +17,8 @@ const LEFT: f64 = 44.0;
 const BOTTOM: f64 = 28.0;
 const TOP: f64 = 12.0;
 
-/// A bar chart of `bars` (label, value), with the value axis from 0 to the largest value.
+/// A bar chart of `bars` (label, value), with the value axis from 0 to the largest value
+/// rounded up to an even number.
 fn bar_chart(title: &str, bars: &[(String, u64)], label_every: usize) -> String {
     let mut svg = String::new();
     // The axis tops out at an even number, so its middle line is a whole number too.
@@ -52,11 +53,17 @@ fn bar_chart(title: &str, bars: &[(String, u64)], label_every: usize) -> String 
             TOP + plot_h - h,
             (slot * 0.8).max(1.0)
         );
-        if index % label_every.max(1) == 0 || index + 1 == bars.len() {
+        let last = index + 1 == bars.len();
+        if index % label_every.max(1) == 0 || last {
+            // The last label ends at its bar, so it is not cut off at the edge.
+            let (anchor, at) = if last {
+                ("end", x + slot)
+            } else {
+                ("middle", x + slot / 2.0)
+            };
             let _ = write!(
                 svg,
-                r#"<text class="axis" x="{:.1}" y="{:.1}" text-anchor="middle">{label}</text>"#,
-                x + slot / 2.0,
+                r#"<text class="axis" x="{at:.1}" y="{:.1}" text-anchor="{anchor}">{label}</text>"#,
                 HEIGHT - 10.0
             );
         }
