@@ -37,7 +37,7 @@ fn bar_chart(title: &str, bars: &[(String, u64)], label_every: usize) -> String 
         let value = (max as f64 * fraction).round();
         let _ = write!(
             svg,
-            r#"<line class="grid" x1="{LEFT}" y1="{y:.1}" x2="{:.1}" y2="{y:.1}"/><text class="axis" x="{:.1}" y="{:.1}" text-anchor="end">{value}</text>"#,
+            r#"<line class="grid" x1="{LEFT}" y1="{y:.1}" x2="{:.1}" y2="{y:.1}"/><text class="axis value" x="{:.1}" y="{:.1}" text-anchor="end">{value}</text>"#,
             WIDTH - 8.0,
             LEFT - 6.0,
             y + 4.0
@@ -187,9 +187,12 @@ mod tests {
     #[test]
     fn the_value_axis_labels_each_line_with_its_own_value() {
         let axis = |svg: &str| -> Vec<String> {
-            svg.split(r#"text-anchor="end">"#)
+            svg.split(r#"class="axis value""#)
                 .skip(1)
-                .map(|rest| rest.split('<').next().unwrap().to_owned())
+                .map(|rest| {
+                    let text = &rest[rest.find('>').unwrap() + 1..];
+                    text.split('<').next().unwrap().to_owned()
+                })
                 .collect()
         };
         let one = bar_chart("t", &[("a".into(), 1), ("b".into(), 0)], 1);
