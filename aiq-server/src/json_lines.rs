@@ -2,8 +2,10 @@
 //!
 //! Each line has `timestamp` (RFC 3339 UTC), `level`, `target`, `message`, the event's own fields
 //! and the fields of the spans it happened in, lifted to the top level. A request's span carries
-//! `method`, `route` and `request_id`, so every line logged while serving a request names it,
-//! and the completion line adds `status` and `duration_ms`.
+//! the method, the route and `request_id`, so every line logged while serving a request names
+//! them (as `method` and `route`), and the completion line adds `status` and `duration_ms`.
+//! The span's other OpenTelemetry attributes (`otel.*`, `url.path`...) are for the trace, not
+//! the line.
 
 use std::fmt;
 
@@ -16,6 +18,22 @@ use tracing_subscriber::registry::LookupSpan;
 
 /// Formats events as flat JSON lines (span fields stored by `JsonFields`).
 pub(crate) struct JsonLines;
+
+/// The request span's OpenTelemetry attributes that lines carry, under their short names. Its
+/// other dotted fields stay out of the lines.
+const SPAN_FIELDS: [(&str, &str); 2] = [("http.request.method", "method"), ("http.route", "route")];
+
+/// Adds a span's fields to `line`: plain names as they are, the attributes of [`SPAN_FIELDS`]
+/// renamed, other dotted names (OpenTelemetry attributes) left out.
+fn lift(line: &mut Map<String, Value>, fields: Map<String, Value>) {
+    for (name, value) in fields {
+        if !name.contains('.') {
+            line.insert(name, value);
+        } else if let Some((_, short)) = SPAN_FIELDS.iter().find(|(long, _)| *long == name) {
+            line.insert((*short).to_owned(), value);
+        }
+    }
+}
 
 struct Fields<'a>(&'a mut Map<String, Value>);
 
@@ -71,7 +89,7 @@ where
                 if let Some(fields) = span.extensions().get::<FormattedFields<N>>()
                     && let Ok(Value::Object(fields)) = serde_json::from_str::<Value>(fields)
                 {
-                    line.extend(fields);
+                    lift(&mut line, fields);
                 }
             }
         }

@@ -6,10 +6,7 @@
 
 use std::sync::Arc;
 
-use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, header};
-use axum::middleware::Next;
-use axum::response::Response;
 
 use crate::Config;
 
@@ -42,39 +39,39 @@ fn set(headers: &mut HeaderMap, name: HeaderName, value: &'static str) {
     headers.insert(name, HeaderValue::from_static(value));
 }
 
-pub(super) async fn security_headers(
-    State(settings): State<SecurityHeaders>,
-    req: Request,
-    next: Next,
-) -> Response {
-    let docs = req.uri().path().starts_with(&settings.0.docs_path);
-    let mut response = next.run(req).await;
-    let headers = response.headers_mut();
-    set(headers, header::X_FRAME_OPTIONS, "DENY");
-    set(headers, header::X_CONTENT_TYPE_OPTIONS, "nosniff");
-    set(headers, header::X_XSS_PROTECTION, "1; mode=block");
-    set(
-        headers,
-        header::REFERRER_POLICY,
-        "strict-origin-when-cross-origin",
-    );
-    set(
-        headers,
-        HeaderName::from_static("permissions-policy"),
-        "geolocation=(), microphone=(), camera=(), payment=(), usb=()",
-    );
-    set(
-        headers,
-        header::CONTENT_SECURITY_POLICY,
-        if docs { DOCS_CSP } else { API_CSP },
-    );
-    set(
-        headers,
-        HeaderName::from_static("x-permitted-cross-domain-policies"),
-        "none",
-    );
-    if settings.0.hsts {
-        set(headers, header::STRICT_TRANSPORT_SECURITY, HSTS);
+impl SecurityHeaders {
+    /// Whether `path` is one of the docs pages (which get their own Content-Security-Policy).
+    pub(super) fn is_docs(&self, path: &str) -> bool {
+        path.starts_with(&self.0.docs_path)
     }
-    response
+
+    /// Sets the headers on a response; `docs` as answered by [`is_docs`](Self::is_docs).
+    pub(super) fn apply(&self, headers: &mut HeaderMap, docs: bool) {
+        set(headers, header::X_FRAME_OPTIONS, "DENY");
+        set(headers, header::X_CONTENT_TYPE_OPTIONS, "nosniff");
+        set(headers, header::X_XSS_PROTECTION, "1; mode=block");
+        set(
+            headers,
+            header::REFERRER_POLICY,
+            "strict-origin-when-cross-origin",
+        );
+        set(
+            headers,
+            HeaderName::from_static("permissions-policy"),
+            "geolocation=(), microphone=(), camera=(), payment=(), usb=()",
+        );
+        set(
+            headers,
+            header::CONTENT_SECURITY_POLICY,
+            if docs { DOCS_CSP } else { API_CSP },
+        );
+        set(
+            headers,
+            HeaderName::from_static("x-permitted-cross-domain-policies"),
+            "none",
+        );
+        if self.0.hsts {
+            set(headers, header::STRICT_TRANSPORT_SECURITY, HSTS);
+        }
+    }
 }
