@@ -5,10 +5,12 @@
 //! the method, the route and `request_id`, so every line logged while serving a request names
 //! them (as `method` and `route`), and the completion line adds `status` and `duration_ms`.
 //! The span's other OpenTelemetry attributes (`otel.*`, `url.path`...) are for the trace, not
-//! the line.
+//! the line. When the line is logged inside a sampled, exported span it also carries the
+//! span's `trace_id` and `span_id` (hex), so logs and traces join up.
 
 use std::fmt;
 
+use opentelemetry::trace::TraceContextExt;
 use serde_json::{Map, Value};
 use tracing::field::{Field, Visit};
 use tracing::{Event, Subscriber};
@@ -32,6 +34,17 @@ fn lift(line: &mut Map<String, Value>, fields: Map<String, Value>) {
         } else if let Some((_, short)) = SPAN_FIELDS.iter().find(|(long, _)| *long == name) {
             line.insert((*short).to_owned(), value);
         }
+    }
+}
+
+/// The trace and span ids of the active OpenTelemetry span, when it is sampled (exported).
+fn trace_context(line: &mut Map<String, Value>) {
+    let context = opentelemetry::Context::current();
+    let span = context.span();
+    let span = span.span_context();
+    if span.is_valid() && span.is_sampled() {
+        line.insert("trace_id".into(), Value::from(span.trace_id().to_string()));
+        line.insert("span_id".into(), Value::from(span.span_id().to_string()));
     }
 }
 
@@ -93,6 +106,7 @@ where
                 }
             }
         }
+        trace_context(&mut line);
         event.record(&mut Fields(&mut line));
         writeln!(writer, "{}", Value::Object(line))
     }
