@@ -24,15 +24,36 @@ pub(super) trait Hooks: Clone + Send + Sync + 'static {
 
     /// Runs before the request goes in; `Break` is the answer, and the inner service is not
     /// called.
-    fn before(&self, req: &mut Request) -> ControlFlow<Response, Self::State>;
+    fn before(&self, req: &mut Request) -> ControlFlow<Response, Proceed<Self::State>>;
 
-    /// Runs on the way out, on the inner service's response or on the early answer.
-    fn after(&self, state: Option<Self::State>, response: Response) -> Response;
+    /// Runs on the way out, on the inner service's response (inside the span, if
+    /// [`before`](Self::before) gave one) or on the early answer (without state or span).
+    fn after(
+        &self,
+        state: Option<Self::State>,
+        span: Option<&Span>,
+        response: Response,
+    ) -> Response;
+}
 
-    /// A span entered while the inner service is called and each time its future is polled,
-    /// so the work below happens, and logs, inside it.
-    fn span(_state: &Self::State) -> Option<&Span> {
-        None
+/// What [`Hooks::before`] hands on when the request goes in.
+pub(super) struct Proceed<S> {
+    state: S,
+    /// Entered each time the inner future is polled and while `after` runs, so the work below
+    /// happens, and logs, inside it; closed when the answer is out.
+    span: Option<Span>,
+}
+
+impl<S> Proceed<S> {
+    pub(super) fn with(state: S) -> Self {
+        Self { state, span: None }
+    }
+
+    pub(super) fn within(state: S, span: Span) -> Self {
+        Self {
+            state,
+            span: Some(span),
+        }
     }
 }
 
@@ -73,19 +94,16 @@ where
 
     fn call(&mut self, mut req: Request) -> Self::Future {
         match self.hooks.before(&mut req) {
-            ControlFlow::Continue(state) => {
-                let inner = {
-                    let _entered = H::span(&state).map(Span::enter);
-                    self.inner.call(req)
-                };
-                AroundFuture::Running {
-                    inner,
-                    hooks: Some(self.hooks.clone()),
-                    state: Some(state),
-                }
-            }
+            // The inner service's `call` only makes its future; the work happens when it is
+            // polled, which is when the span is entered.
+            ControlFlow::Continue(Proceed { state, span }) => AroundFuture::Running {
+                inner: self.inner.call(req),
+                hooks: Some(self.hooks.clone()),
+                state: Some(state),
+                span,
+            },
             ControlFlow::Break(response) => AroundFuture::Answered {
-                response: Some(self.hooks.after(None, response)),
+                response: Some(self.hooks.after(None, None, response)),
             },
         }
     }
@@ -100,6 +118,7 @@ pin_project_lite::pin_project! {
             inner: F,
             hooks: Option<H>,
             state: Option<H::State>,
+            span: Option<Span>,
         },
         Answered {
             response: Option<Response>,
@@ -120,18 +139,21 @@ where
                 inner,
                 hooks,
                 state,
+                span,
             } => {
-                let polled = {
-                    let _entered = state.as_ref().and_then(H::span).map(Span::enter);
-                    inner.poll(cx)
+                let response = {
+                    let _entered = span.as_ref().map(Span::enter);
+                    let Poll::Ready(Ok(response)) = inner.poll(cx) else {
+                        return Poll::Pending;
+                    };
+                    let hooks = hooks
+                        .take()
+                        .expect("an AroundFuture is not polled after completion");
+                    hooks.after(state.take(), span.as_ref(), response)
                 };
-                let Poll::Ready(Ok(response)) = polled else {
-                    return polled;
-                };
-                let hooks = hooks
-                    .take()
-                    .expect("an AroundFuture is not polled after completion");
-                Poll::Ready(Ok(hooks.after(state.take(), response)))
+                // Closed once exited: the request is answered.
+                *span = None;
+                Poll::Ready(Ok(response))
             }
             Projected::Answered { response } => Poll::Ready(Ok(response
                 .take()

@@ -8,7 +8,9 @@ use axum::extract::Request;
 use axum::http::HeaderValue;
 use axum::response::Response;
 
-use super::around::Hooks;
+use tracing::Span;
+
+use super::around::{Hooks, Proceed};
 use super::request_id;
 use super::security_headers::SecurityHeaders;
 
@@ -28,14 +30,19 @@ pub(super) struct Started {
 impl Hooks for Edge {
     type State = Started;
 
-    fn before(&self, req: &mut Request) -> ControlFlow<Response, Started> {
+    fn before(&self, req: &mut Request) -> ControlFlow<Response, Proceed<Started>> {
         let at = Instant::now();
         let docs = self.security.is_docs(req.uri().path());
         let id = request_id::assign(req);
-        ControlFlow::Continue(Started { id, at, docs })
+        ControlFlow::Continue(Proceed::with(Started { id, at, docs }))
     }
 
-    fn after(&self, started: Option<Started>, mut response: Response) -> Response {
+    fn after(
+        &self,
+        started: Option<Started>,
+        _: Option<&Span>,
+        mut response: Response,
+    ) -> Response {
         let headers = response.headers_mut();
         let docs = started.as_ref().is_some_and(|s| s.docs);
         if let Some(Started { id, at, .. }) = started {

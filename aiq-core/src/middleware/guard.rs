@@ -15,7 +15,9 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use http_body::Body as _;
 
-use super::around::Hooks;
+use tracing::Span;
+
+use super::around::{Hooks, Proceed};
 use crate::error::ApiError;
 
 #[derive(Debug, Clone)]
@@ -27,7 +29,7 @@ pub(super) struct Guard {
 impl Hooks for Guard {
     type State = ();
 
-    fn before(&self, req: &mut Request) -> ControlFlow<Response> {
+    fn before(&self, req: &mut Request) -> ControlFlow<Response, Proceed<()>> {
         let declared = req
             .headers()
             .get(header::CONTENT_LENGTH)
@@ -36,10 +38,10 @@ impl Hooks for Guard {
         if declared.is_some_and(|len| len > self.max_body_bytes as u64) {
             return ControlFlow::Break(ApiError::PayloadTooLarge.into_response());
         }
-        ControlFlow::Continue(())
+        ControlFlow::Continue(Proceed::with(()))
     }
 
-    fn after(&self, _: Option<()>, response: Response) -> Response {
+    fn after(&self, _: Option<()>, _: Option<&Span>, response: Response) -> Response {
         json_errors(response)
     }
 }

@@ -24,7 +24,7 @@ use metrics::{Label, SharedString};
 use tracing::Span;
 use tracing::field::Empty;
 
-use super::around::Hooks;
+use super::around::{Hooks, Proceed};
 use super::request_id::X_REQUEST_ID;
 
 /// The route label of a path no route knows.
@@ -39,9 +39,8 @@ pub(super) struct Observe {
     pub(super) hook: Option<SpanHook>,
 }
 
-/// One request being observed.
+/// One request being observed (its span is held by [`Around`](super::around::Around)).
 pub(super) struct Observed {
-    span: Span,
     started: Instant,
     method: Method,
     route: Option<MatchedPath>,
@@ -50,7 +49,7 @@ pub(super) struct Observed {
 impl Hooks for Observe {
     type State = Observed;
 
-    fn before(&self, req: &mut Request) -> ControlFlow<Response, Observed> {
+    fn before(&self, req: &mut Request) -> ControlFlow<Response, Proceed<Observed>> {
         let started = Instant::now();
         let matched = req.extensions().get::<MatchedPath>().cloned();
         let route = matched.as_ref().map_or(UNMATCHED, MatchedPath::as_str);
@@ -76,16 +75,23 @@ impl Hooks for Observe {
         {
             hook(req.headers(), &span);
         }
-        ControlFlow::Continue(Observed {
-            span,
+        let observed = Observed {
             started,
             method: req.method().clone(),
             route: matched,
-        })
+        };
+        ControlFlow::Continue(Proceed::within(observed, span))
     }
 
-    fn after(&self, observed: Option<Observed>, response: Response) -> Response {
-        let Some(observed) = observed else {
+    /// Runs inside the request span (entered by `Around`), so the completion line and the
+    /// status belong to it.
+    fn after(
+        &self,
+        observed: Option<Observed>,
+        span: Option<&Span>,
+        response: Response,
+    ) -> Response {
+        let (Some(observed), Some(span)) = (observed, span) else {
             return response;
         };
         let elapsed = observed.started.elapsed();
@@ -94,17 +100,27 @@ impl Hooks for Observe {
             .route
             .as_ref()
             .map_or(UNMATCHED, MatchedPath::as_str);
-        let labels = vec![
-            Label::new("http.method", method_label(&observed.method)),
-            Label::new("http.route", route.to_owned()),
-            Label::new("http.status_code", status.to_string()),
-        ];
-        metrics::counter!(crate::telemetry::HTTP_REQUESTS, labels.clone()).increment(1);
-        metrics::histogram!(crate::telemetry::HTTP_REQUEST_DURATION, labels)
-            .record(elapsed.as_secs_f64());
+        // One copy of the route for both records (the label values are shared, not cloned).
+        let route = SharedString::from(Arc::<str>::from(route));
+        let status_label = status_label(status);
+        let labels = |route: SharedString, status: SharedString| {
+            vec![
+                Label::new("http.method", method_label(&observed.method)),
+                Label::new("http.route", route),
+                Label::new("http.status_code", status),
+            ]
+        };
+        metrics::counter!(
+            crate::telemetry::HTTP_REQUESTS,
+            labels(route.clone(), status_label.clone())
+        )
+        .increment(1);
+        metrics::histogram!(
+            crate::telemetry::HTTP_REQUEST_DURATION,
+            labels(route, status_label)
+        )
+        .record(elapsed.as_secs_f64());
 
-        let span = &observed.span;
-        let _entered = span.enter();
         // As i64: the OpenTelemetry layer records unsigned integers as text.
         span.record("http.response.status_code", i64::from(status));
         let duration_ms = elapsed.as_secs_f64() * 1000.0;
@@ -118,10 +134,28 @@ impl Hooks for Observe {
         }
         response
     }
+}
 
-    fn span(observed: &Observed) -> Option<&Span> {
-        Some(&observed.span)
-    }
+/// The status as a label value, without an allocation for the common ones.
+fn status_label(status: u16) -> SharedString {
+    let code = match status {
+        200 => "200",
+        201 => "201",
+        204 => "204",
+        400 => "400",
+        401 => "401",
+        403 => "403",
+        404 => "404",
+        405 => "405",
+        409 => "409",
+        413 => "413",
+        422 => "422",
+        429 => "429",
+        500 => "500",
+        503 => "503",
+        _ => return SharedString::from(status.to_string()),
+    };
+    SharedString::const_str(code)
 }
 
 /// The method as a label value, without an allocation for the standard ones.
