@@ -6,7 +6,7 @@ use aiq_core::config::LogLevel;
 use aiq_core::telemetry::CLIENT_SPANS;
 use opentelemetry_appender_tracing::layer::OpenTelemetryTracingBridge;
 use tracing::level_filters::LevelFilter;
-use tracing_subscriber::filter::Targets;
+use tracing_subscriber::filter::{FilterExt, Targets, filter_fn};
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::{Layer, Registry};
@@ -49,7 +49,7 @@ pub(crate) fn install(config: &Config, providers: &Providers) {
     let printed = logs.clone().with_target(CLIENT_SPANS, LevelFilter::OFF);
     layers.push(if config.app.environment.is_production() {
         tracing_subscriber::fmt::layer()
-            .fmt_fields(tracing_subscriber::fmt::format::JsonFields::new())
+            .fmt_fields(crate::json_lines::LineFields)
             .event_format(crate::json_lines::JsonLines)
             .with_filter(printed)
             .boxed()
@@ -60,17 +60,21 @@ pub(crate) fn install(config: &Config, providers: &Providers) {
             .boxed()
     });
     if let Some(tracer) = providers.tracer() {
-        // The service's own spans, whatever LOG_LEVEL says; its events become span events.
+        // The service's own spans, whatever LOG_LEVEL says. Not the events: log lines are
+        // logs (carrying the trace and span ids), not copies inside the spans.
         let ours = level.max(LevelFilter::INFO);
         let spans = Targets::new()
             .with_target("aiq_core", ours)
             .with_target("aiq_server", ours)
-            .with_target(CLIENT_SPANS, LevelFilter::INFO);
+            .with_target(CLIENT_SPANS, LevelFilter::INFO)
+            .and(filter_fn(|meta| meta.is_span()));
         layers.push(
             tracing_opentelemetry::layer()
                 .with_tracer(tracer)
                 .with_tracked_inactivity(false)
                 .with_threads(false)
+                .with_location(false)
+                .with_target(false)
                 .with_filter(spans)
                 .boxed(),
         );
