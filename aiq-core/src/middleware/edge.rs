@@ -44,6 +44,8 @@ impl Hooks for Edge {
         mut response: Response,
     ) -> Response {
         let headers = response.headers_mut();
+        // Room for the id, the timing and the security headers at once.
+        headers.reserve(11);
         let docs = started.as_ref().is_some_and(|s| s.docs);
         if let Some(Started { id, at, .. }) = started {
             request_id::answer(headers, id, at);

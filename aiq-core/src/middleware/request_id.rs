@@ -54,10 +54,15 @@ pub(super) fn assign(req: &mut Request) -> HeaderValue {
     value
 }
 
-/// Sets `X-Request-ID` and `X-Process-Time` (seconds since `started`) on a response.
+/// Sets `X-Request-ID` and `X-Process-Time` (seconds since `started`, four decimals) on a
+/// response.
 pub(super) fn answer(headers: &mut HeaderMap, id: HeaderValue, started: Instant) {
     headers.insert(X_REQUEST_ID, id);
-    if let Ok(elapsed) = HeaderValue::from_str(&format!("{:.4}", started.elapsed().as_secs_f64())) {
+    // Whole tenths of milliseconds, rounded, written with integer formatting (cheaper than
+    // formatting the float).
+    let tenths = (started.elapsed().as_micros() + 50) / 100;
+    let text = format!("{}.{:04}", tenths / 10_000, tenths % 10_000);
+    if let Ok(elapsed) = HeaderValue::from_maybe_shared(bytes::Bytes::from(text)) {
         headers.insert(X_PROCESS_TIME, elapsed);
     }
 }
