@@ -76,15 +76,15 @@ impl Object {
         serde_json::to_writer(&mut self.buf, value).map_err(|_| fmt::Error)
     }
 
-    /// The members of another object's text (`{...}`), as they are.
-    fn splice(&mut self, object: &str) {
+    /// The members of another object (`{...}`), as they are.
+    fn splice(&mut self, object: &[u8]) {
         let body = &object[1..object.len() - 1];
         if !body.is_empty() {
             if self.members > 0 {
                 self.buf.push(b',');
             }
             self.members += 1;
-            self.buf.extend_from_slice(body.as_bytes());
+            self.buf.extend_from_slice(body);
         }
     }
 
@@ -122,6 +122,15 @@ struct Debugged<'a>(&'a dyn fmt::Debug);
 impl serde::Serialize for Debugged<'_> {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         serializer.collect_str(&format_args!("{:?}", self.0))
+    }
+}
+
+/// A `Display` value written as a JSON string, without an intermediate `String`.
+struct Shown<'a>(&'a dyn fmt::Display);
+
+impl serde::Serialize for Shown<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self.0)
     }
 }
 
@@ -257,7 +266,7 @@ where
                     continue;
                 }
                 if !names.iter().any(|name| has_member(fields, name)) {
-                    line.splice(fields);
+                    line.splice(fields.as_bytes());
                 } else if let Ok(members) = serde_json::from_str::<Map<String, Value>>(fields) {
                     for (key, value) in members.iter().filter(|(k, _)| !names.contains(&k.as_str()))
                     {
@@ -270,11 +279,10 @@ where
         let span = context.span();
         let span = span.span_context();
         if span.is_valid() && span.is_sampled() {
-            line.member("trace_id", &span.trace_id().to_string())?;
-            line.member("span_id", &span.span_id().to_string())?;
+            line.member("trace_id", &Shown(&span.trace_id()))?;
+            line.member("span_id", &Shown(&span.span_id()))?;
         }
-        let own = String::from_utf8(own.finish()).map_err(|_| fmt::Error)?;
-        line.splice(&own);
+        line.splice(&own.finish());
         let line = String::from_utf8(line.finish()).map_err(|_| fmt::Error)?;
         writeln!(writer, "{line}")
     }
