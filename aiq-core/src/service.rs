@@ -27,11 +27,11 @@ use crate::auth::password::Passwords;
 use crate::auth::tokens::Tokens;
 use crate::config::{ConfigError, ConfigProblem};
 use crate::mail::Mailer;
-use crate::middleware::RateLimits;
+use crate::middleware::{RateLimits, SpanHook};
 use crate::oauth::OAuthVerifier;
 use crate::push::PushSender;
 use crate::ratelimit::{Limiter, MemoryLimiter};
-use crate::state::{AppState, MetricsRenderer};
+use crate::state::{AppState, MetricsRenderer, Shared};
 use crate::storage::{GuestTokenStore, MemoryGuestTokens, MemoryStore, RevocationStore, Storage};
 
 /// Entry point: `Aiq::builder(config)`.
@@ -61,6 +61,7 @@ impl Aiq {
             metrics_renderer: None,
             guest_tokens: None,
             extra_routes: None,
+            span_hook: None,
         }
     }
 }
@@ -77,6 +78,7 @@ pub struct AiqBuilder {
     metrics_renderer: Option<MetricsRenderer>,
     guest_tokens: Option<Arc<dyn GuestTokenStore>>,
     extra_routes: Option<Router>,
+    span_hook: Option<SpanHook>,
 }
 
 impl std::fmt::Debug for AiqBuilder {
@@ -170,6 +172,32 @@ impl AiqBuilder {
         self
     }
 
+    /// Called with each request's headers and its tracing span, right after the span is made
+    /// and before anything runs inside it. A binary that exports traces uses it to continue
+    /// the caller's trace: extract the W3C `traceparent` header and make it the span's parent
+    /// (`aiq-server` does this with the OpenTelemetry SDK, which the library does not depend
+    /// on). Not called when no subscriber is interested in the span.
+    ///
+    /// ```
+    /// use aiq_core::{Aiq, Config};
+    /// let service = Aiq::builder(Config::default())
+    ///     .on_request_span(|headers, span| {
+    ///         if let Some(parent) = headers.get("traceparent") {
+    ///             // e.g. `span.set_parent(propagator.extract(...))` with tracing-opentelemetry
+    ///             let _ = (parent, span);
+    ///         }
+    ///     })
+    ///     .build()?;
+    /// # Ok::<(), aiq_core::config::ConfigError>(())
+    /// ```
+    pub fn on_request_span(
+        mut self,
+        hook: impl Fn(&http::HeaderMap, &tracing::Span) + Send + Sync + 'static,
+    ) -> Self {
+        self.span_hook = Some(Arc::new(hook));
+        self
+    }
+
     /// Validates the configuration and assembles the service.
     pub fn build(self) -> Result<AiqService, ConfigError> {
         self.config.validate()?;
@@ -212,7 +240,7 @@ impl AiqBuilder {
         let revocations = self
             .revocations
             .unwrap_or_else(|| Arc::clone(&storage) as Arc<dyn RevocationStore>);
-        let state = AppState {
+        let state = AppState::new(Shared {
             config: Arc::clone(&config),
             storage,
             revocations,
@@ -228,7 +256,7 @@ impl AiqBuilder {
             statistics: StatisticsQueue::default(),
             reliability: AlphaCache::default(),
             benchmarks: crate::analytics::BenchmarkCache::default(),
-        };
+        });
         let background = Background {
             storage: Arc::clone(&state.storage),
             statistics: state.statistics.clone(),
@@ -238,11 +266,18 @@ impl AiqBuilder {
             crate::api::router(state),
             &config,
             rate_limits.clone(),
+            self.span_hook.clone(),
             Surface::Api,
         );
         if let Some(extra) = self.extra_routes {
             // Layered on their own before merging: `Router::layer` wraps the routes present.
-            router = router.merge(stack(extra, &config, rate_limits, Surface::Embedded));
+            router = router.merge(stack(
+                extra,
+                &config,
+                rate_limits,
+                self.span_hook,
+                Surface::Embedded,
+            ));
         }
         Ok(AiqService {
             router,

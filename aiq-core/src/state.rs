@@ -12,9 +12,27 @@ use crate::oauth::OAuthVerifier;
 use crate::push::PushSender;
 use crate::storage::{GuestTokenStore, RevocationStore, Storage};
 
-/// Shared, cheap-to-clone state of one service instance.
+/// Shared state of one service instance: one `Arc`, so the clone every middleware layer makes
+/// of the handlers below it costs one reference count, not one per field.
 #[derive(Clone)]
-pub(crate) struct AppState {
+pub(crate) struct AppState(Arc<Shared>);
+
+impl AppState {
+    pub(crate) fn new(shared: Shared) -> Self {
+        Self(Arc::new(shared))
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
+/// What [`AppState`] holds.
+pub(crate) struct Shared {
     pub(crate) config: Arc<Config>,
     pub(crate) storage: Arc<dyn Storage>,
     /// Where revoked tokens and sessions are remembered: the storage itself, or Redis when
@@ -41,13 +59,19 @@ pub(crate) struct AppState {
 /// A function that renders the metrics in the Prometheus text format.
 pub(crate) type MetricsRenderer = Arc<dyn Fn() -> String + Send + Sync>;
 
-impl std::fmt::Debug for AppState {
+impl std::fmt::Debug for Shared {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AppState")
+        f.debug_struct("Shared")
             .field("storage", &self.storage)
             .field("revocations", &self.revocations)
             .field("mailer", &self.mailer)
             .field("push", &self.push)
             .finish_non_exhaustive()
+    }
+}
+
+impl std::fmt::Debug for AppState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
     }
 }

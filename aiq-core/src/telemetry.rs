@@ -7,6 +7,15 @@
 //! `http_server_request_duration_bucket/_sum/_count`). Labels are never ids: routes are
 //! templates, and paths no route knows share the route label `unmatched`.
 
+/// Target of the client spans around storage and Redis calls (`db.query`, `redis`): children
+/// of the request span, for trace export. No log line is ever written inside them, so a log
+/// formatter may leave them out (`aiq-server` does).
+///
+/// ```
+/// assert_eq!(aiq_core::telemetry::CLIENT_SPANS, "aiq::client");
+/// ```
+pub const CLIENT_SPANS: &str = "aiq::client";
+
 /// Counter: requests, by `http.method`, `http.route`, `http.status_code`.
 pub const HTTP_REQUESTS: &str = "http.server.requests";
 /// Histogram (seconds): request duration, same labels.
@@ -57,4 +66,18 @@ pub const IQ_SCORE_BUCKETS: [f64; 17] = [
 /// Bucket bounds, in seconds (5 ms to 10 s), for every histogram whose name ends in `duration`.
 pub const DURATION_BUCKETS: [f64; 12] = [
     0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 7.5, 10.0,
+];
+
+/// Every histogram the service records, with its bucket bounds: what a recorder (Prometheus,
+/// OpenTelemetry) is configured with, so both expose the same buckets.
+///
+/// ```
+/// use aiq_core::telemetry::{HISTOGRAMS, HTTP_REQUEST_DURATION};
+/// let (_, bounds) = HISTOGRAMS.iter().find(|(name, _)| *name == HTTP_REQUEST_DURATION).unwrap();
+/// assert_eq!(bounds.first(), Some(&0.005));
+/// ```
+pub const HISTOGRAMS: [(&str, &[f64]); 3] = [
+    (HTTP_REQUEST_DURATION, &DURATION_BUCKETS),
+    (DB_QUERY_DURATION, &DURATION_BUCKETS),
+    (TEST_IQ_SCORE, &IQ_SCORE_BUCKETS),
 ];

@@ -253,3 +253,30 @@ fn development_accepts_what_production_refuses() {
     // One secret given, the other generated: still a development convenience.
     assert!(config.security.secrets_generated);
 }
+
+#[test]
+fn metrics_port_needs_the_prometheus_exposition_and_a_port_of_its_own() {
+    let config = Config::from_vars([
+        ("PROMETHEUS_METRICS_ENABLED", "true"),
+        ("METRICS_PORT", "9464"),
+    ])
+    .unwrap();
+    assert_eq!(config.otel.metrics_port, Some(9464));
+    assert_eq!(Config::default().otel.metrics_port, None);
+
+    let err = Config::from_vars([("METRICS_PORT", "9464")]).unwrap_err();
+    assert!(err.names("METRICS_PORT"), "{err}");
+    assert!(
+        err.to_string().contains("PROMETHEUS_METRICS_ENABLED"),
+        "{err}"
+    );
+    let err = Config::from_vars([
+        ("PROMETHEUS_METRICS_ENABLED", "true"),
+        ("PORT", "8000"),
+        ("METRICS_PORT", "8000"),
+    ])
+    .unwrap_err();
+    assert!(err.names("METRICS_PORT"), "{err}");
+    let err = Config::from_vars([("METRICS_PORT", "ninety")]).unwrap_err();
+    assert!(err.to_string().contains("a port number"), "{err}");
+}

@@ -141,6 +141,21 @@ async fn the_endpoint_is_off_unless_enabled_and_never_rate_limited() {
 }
 
 #[tokio::test]
+async fn with_a_metrics_port_the_api_path_is_not_found() {
+    let handle = recorder().clone();
+    let mut config = Config::default();
+    config.otel.prometheus_enabled = true;
+    config.otel.metrics_port = Some(9464);
+    let service = Aiq::builder(config)
+        .metrics_renderer(move || handle.render())
+        .build()
+        .unwrap();
+    let reply = send(&service, get("/v1/metrics")).await;
+    assert_eq!(reply.status, 404);
+    assert_eq!(reply.json()["detail"], "Not Found");
+}
+
+#[tokio::test]
 async fn postgres_operations_are_timed() {
     let (store, _db) = support::pg_store().await;
     let handle = recorder().clone();

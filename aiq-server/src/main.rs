@@ -18,9 +18,11 @@ mod calibrate;
 mod database;
 mod json_lines;
 mod logging;
+mod metrics_port;
 mod notify;
 mod questions;
 mod serve;
+mod telemetry;
 
 use std::process::ExitCode;
 
@@ -78,6 +80,15 @@ enum QuestionsCommand {
     },
 }
 
+/// A command that runs in the async runtime, with telemetry installed.
+enum Job {
+    Serve,
+    Migrate,
+    Notify,
+    Calibrate,
+    Import(String),
+}
+
 /// The process environment over the `.env` file of the working directory, if there is one.
 /// A `.env` line that does not parse is an error, not a silently missing setting.
 fn environment() -> Result<EnvVars, String> {
@@ -108,38 +119,44 @@ fn main() -> ExitCode {
         Ok(config) => config,
         Err(code) => return code,
     };
-    match cli.command.unwrap_or(Command::Serve) {
+    // The commands that neither log nor touch the network answer at once.
+    let job = match cli.command.unwrap_or(Command::Serve) {
         Command::CheckConfig => {
             println!("{config:#?}");
             println!("configuration is valid");
-            ExitCode::SUCCESS
-        }
-        Command::Migrate => {
-            logging::init(&config);
-            runtime().block_on(migrate(&config))
-        }
-        Command::Serve => {
-            logging::init(&config);
-            runtime().block_on(serve::run(config))
-        }
-        Command::Notify => {
-            logging::init(&config);
-            runtime().block_on(notify::run(&config))
-        }
-        Command::Calibrate => {
-            logging::init(&config);
-            runtime().block_on(calibrate::run(&config))
-        }
-        Command::Questions(QuestionsCommand::Import { file }) => {
-            logging::init(&config);
-            runtime().block_on(questions::import(&config, &file))
+            return ExitCode::SUCCESS;
         }
         Command::Questions(QuestionsCommand::Generate {
             seed,
             per_cell,
             out,
-        }) => questions::generate_bank(seed, per_cell, out.as_deref()),
-    }
+        }) => return questions::generate_bank(seed, per_cell, out.as_deref()),
+        Command::Serve => Job::Serve,
+        Command::Migrate => Job::Migrate,
+        Command::Notify => Job::Notify,
+        Command::Calibrate => Job::Calibrate,
+        Command::Questions(QuestionsCommand::Import { file }) => Job::Import(file),
+    };
+    // Before the runtime: the OTLP client runs on threads of its own and must not be built
+    // inside it.
+    let telemetry = match telemetry::Telemetry::init(&config) {
+        Ok(telemetry) => telemetry,
+        Err(error) => {
+            eprintln!("aiq-server: {error}");
+            return ExitCode::from(2);
+        }
+    };
+    let code = runtime().block_on(async {
+        match job {
+            Job::Serve => serve::run(config, &telemetry).await,
+            Job::Migrate => migrate(&config).await,
+            Job::Notify => notify::run(&config).await,
+            Job::Calibrate => calibrate::run(&config).await,
+            Job::Import(file) => questions::import(&config, &file).await,
+        }
+    });
+    telemetry.shutdown();
+    code
 }
 
 fn runtime() -> tokio::runtime::Runtime {

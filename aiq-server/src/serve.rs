@@ -10,16 +10,18 @@ use aiq_core::storage::{
     GUEST_TOKENS_PREFIX, MemoryStore, PgStore, QuestionStore, REDIS_REVOCATIONS_PREFIX,
     RedisGuestTokens, RedisRevocations, Storage, redis_display_url,
 };
-use aiq_core::telemetry::{DURATION_BUCKETS, IQ_SCORE_BUCKETS, TEST_IQ_SCORE};
 use aiq_core::{Aiq, Config};
-use metrics_exporter_prometheus::{BuildError, Matcher, PrometheusBuilder, PrometheusHandle};
+use metrics_exporter_prometheus::PrometheusHandle;
 use secrecy::ExposeSecret;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+use crate::telemetry::Telemetry;
 
 /// Key prefix of the rate limiter's Redis keys.
 const RATE_LIMIT_PREFIX: &str = "aiq:ratelimit:";
-use tokio::net::TcpListener;
 
-pub(crate) async fn run(config: Config) -> ExitCode {
+pub(crate) async fn run(config: Config, telemetry: &Telemetry) -> ExitCode {
     if config.security.secrets_generated {
         tracing::warn!(
             "SECRET_KEY / JWT_SECRET_KEY are not both set: using random secrets, so tokens stop working when the server restarts"
@@ -138,13 +140,38 @@ pub(crate) async fn run(config: Config) -> ExitCode {
             "Rate limiting using in-memory storage"
         );
     }
-    if config.otel.prometheus_enabled {
-        match install_prometheus() {
-            Ok(handle) => {
+    // SIGTERM / SIGINT, told to every listener.
+    let (stop, stopped) = watch::channel(false);
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        let _ = stop.send(true);
+    });
+    if let Some(handle) = telemetry.prometheus() {
+        keep_histograms_drained(handle.clone());
+        match config.otel.metrics_port {
+            Some(port) => {
+                let listener = match TcpListener::bind((config.app.host.as_str(), port)).await {
+                    Ok(listener) => listener,
+                    Err(error) => {
+                        tracing::error!(%error, port, "cannot listen on METRICS_PORT");
+                        return ExitCode::FAILURE;
+                    }
+                };
+                match listener.local_addr() {
+                    Ok(addr) => tracing::info!("Prometheus metrics at http://{addr}/metrics"),
+                    Err(error) => tracing::warn!(%error, "metrics on an unknown address"),
+                }
+                tokio::spawn(crate::metrics_port::serve(
+                    listener,
+                    handle.clone(),
+                    until(stopped.clone()),
+                ));
+            }
+            None => {
                 tracing::info!("Prometheus metrics at {}/metrics", config.app.api_prefix);
+                let handle = handle.clone();
                 builder = builder.metrics_renderer(move || handle.render());
             }
-            Err(error) => tracing::error!(%error, "cannot install the Prometheus recorder"),
         }
     }
     if config.admin.enabled {
@@ -164,6 +191,9 @@ pub(crate) async fn run(config: Config) -> ExitCode {
                 return ExitCode::from(2);
             }
         }
+    }
+    if telemetry.traces() {
+        builder = builder.on_request_span(crate::telemetry::propagation::continue_trace);
     }
     let service = match builder.build() {
         Ok(service) => service,
@@ -199,7 +229,7 @@ pub(crate) async fn run(config: Config) -> ExitCode {
         Err(error) => tracing::warn!(%error, "listening on an unknown address"),
     }
 
-    let result = service.clone().serve(listener, shutdown_signal()).await;
+    let result = service.clone().serve(listener, until(stopped)).await;
     // Item statistics queued by the last submits; bounded so a stuck database cannot hold the
     // exit.
     if tokio::time::timeout(config.http.shutdown_timeout, service.settle())
@@ -251,19 +281,19 @@ async fn shutdown_signal() {
     }
 }
 
-/// Installs the process-wide Prometheus recorder and keeps its histograms drained.
-fn install_prometheus() -> Result<PrometheusHandle, BuildError> {
-    let handle = PrometheusBuilder::new()
-        .set_buckets_for_metric(Matcher::Suffix("duration".into()), &DURATION_BUCKETS)?
-        .set_buckets_for_metric(Matcher::Full(TEST_IQ_SCORE.into()), &IQ_SCORE_BUCKETS)?
-        .install_recorder()?;
-    let upkeep = handle.clone();
+/// Completes once `stop` has been told to.
+async fn until(mut stop: watch::Receiver<bool>) {
+    // An error means the sender is gone, which only happens once it has sent.
+    let _ = stop.wait_for(|stopped| *stopped).await;
+}
+
+/// Keeps the Prometheus histograms drained (their samples are folded in every few seconds).
+fn keep_histograms_drained(handle: PrometheusHandle) {
     tokio::spawn(async move {
         let mut ticks = tokio::time::interval(std::time::Duration::from_secs(5));
         loop {
             ticks.tick().await;
-            upkeep.run_upkeep();
+            handle.run_upkeep();
         }
     });
-    Ok(handle)
 }

@@ -390,6 +390,12 @@ pub(super) fn from_vars(vars: &EnvVars) -> Result<Config, ConfigError> {
     ));
     otel.logs_enabled = r.boolean("OTEL_LOGS_ENABLED", otel.logs_enabled);
     otel.prometheus_enabled = r.boolean("PROMETHEUS_METRICS_ENABLED", otel.prometheus_enabled);
+    otel.metrics_port = r.parsed(
+        "METRICS_PORT",
+        otel.metrics_port,
+        "a port number from 0 to 65535",
+        |t| t.trim().parse().ok().map(Some),
+    );
 
     let oauth = &mut config.oauth;
     oauth.apple_client_ids = r.parsed(

@@ -464,8 +464,12 @@ pub struct OtelConfig {
     pub metrics_export_interval: Duration,
     /// `OTEL_LOGS_ENABLED`.
     pub logs_enabled: bool,
-    /// `PROMETHEUS_METRICS_ENABLED`: serve `/v1/metrics`.
+    /// `PROMETHEUS_METRICS_ENABLED`: serve the Prometheus exposition.
     pub prometheus_enabled: bool,
+    /// `METRICS_PORT`: serve the exposition at `/metrics` on this port of `HOST` instead of at
+    /// `/v1/metrics` on the API port (which then answers 404), so it need not be public.
+    /// `0` picks a free port. Unset by default.
+    pub metrics_port: Option<u16>,
 }
 
 impl Default for OtelConfig {
@@ -481,6 +485,7 @@ impl Default for OtelConfig {
             metrics_export_interval: Duration::from_millis(60_000),
             logs_enabled: false,
             prometheus_enabled: false,
+            metrics_port: None,
         }
     }
 }

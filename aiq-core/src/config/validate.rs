@@ -132,6 +132,19 @@ impl Config {
         if !(0.0..=1.0).contains(&self.otel.traces_sample_rate) {
             problem("OTEL_TRACES_SAMPLE_RATE", "must be between 0.0 and 1.0");
         }
+        if let Some(port) = self.otel.metrics_port {
+            if !self.otel.prometheus_enabled {
+                problem(
+                    "METRICS_PORT",
+                    "serves the Prometheus exposition: set PROMETHEUS_METRICS_ENABLED=true too, or unset METRICS_PORT",
+                );
+            } else if port != 0 && port == self.app.port {
+                problem("METRICS_PORT", "must differ from PORT");
+            }
+        }
+        if self.otel.metrics_export_interval.is_zero() {
+            problem("OTEL_METRICS_EXPORT_INTERVAL_MILLIS", "must be at least 1");
+        }
         if self.test_rules.total_questions == 0 {
             problem("TEST_TOTAL_QUESTIONS", "must be at least 1");
         }

@@ -1,42 +1,50 @@
 //! The middleware stack, in one place.
 //!
 //! From the outside in, every request passes through:
-//! 1. `request_id`: `X-Request-ID` (the client's if sane, else a new uuid) and `X-Process-Time`;
-//! 2. `security_headers`: the headers of the deployment guide, on every response;
-//! 3. CORS from `CORS_ORIGINS` (preflights are answered here);
-//! 4. a tracing span per request, and one log line when it completes; the request counter and
-//!    duration histogram, labelled by route template (`http_metrics`);
-//! 5. `rate_limit` (when `RATE_LIMIT_ENABLED`): the caller's quota for this route, or a 429;
-//! 6. `json_errors`: an error status with an empty body gets a `{"detail": ...}` body;
-//! 7. panic catching: a panic becomes a logged 500 with an `error_id`;
-//! 8. `body_limit`: a `Content-Length` over the limit is a 413 before any work is done;
-//! 9. the request timeout (408), then the router, whose extractors also stop reading past the
+//! 1. `edge`: the request id (`X-Request-ID`: the client's if sane, else a new uuid), and on the
+//!    way out `X-Request-ID`, `X-Process-Time` and the security headers of the deployment guide,
+//!    on every response;
+//! 2. CORS from `CORS_ORIGINS` (preflights are answered here);
+//! 3. `observe`: a tracing span per request and one log line when it completes; the request
+//!    counter and duration histogram, labelled by route template;
+//! 4. `rate_limit` (when `RATE_LIMIT_ENABLED`): the caller's quota for this route, or a 429;
+//! 5. `guard`: a `Content-Length` over the body limit is a 413 before any work is done, and an
+//!    error status with an empty body gets a `{"detail": ...}` body;
+//! 6. panic catching: a panic becomes a logged 500 with an `error_id`;
+//! 7. the request timeout (408), then the router, whose extractors also stop reading past the
 //!    body limit (bodies without a length).
 //!
 //! Because the layers that add headers sit outside the ones that produce errors, 404, 405, 408,
 //! 413, 429 and 500 responses carry the same headers as any other.
+//!
+//! The stack is applied with one `Router::layer` call (each call wraps every route in one more
+//! boxed service), and our own layers are [`around::Hooks`] run in the inner service's future:
+//! no per-request allocation or clone of the stack beneath, which axum's `from_fn` would cost.
 
-mod body_limit;
+mod around;
 mod client_ip;
-mod http_metrics;
-mod json_errors;
+mod edge;
+mod guard;
+mod observe;
 mod panic;
 mod rate_limit;
 mod request_id;
 mod security_headers;
-mod trace;
 
 use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderName, HeaderValue, Method, StatusCode, header};
-use axum::middleware::{from_fn, from_fn_with_state};
+use axum::response::{IntoResponse, Response};
+use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::timeout::TimeoutLayer;
 
+use self::around::AroundLayer;
 pub use self::client_ip::client_ip;
+pub(crate) use self::observe::SpanHook;
 pub(crate) use self::rate_limit::RateLimits;
 pub use self::rate_limit::{ENDPOINT_QUOTAS, KeyedBy};
 pub use self::request_id::RequestId;
@@ -59,47 +67,41 @@ pub(crate) fn stack(
     router: Router,
     config: &Config,
     rate_limits: Option<Arc<RateLimits>>,
+    span_hook: Option<SpanHook>,
     surface: Surface,
 ) -> Router {
-    let security = security_headers::SecurityHeaders::new(config);
-    // `Router::layer` wraps each route, so the last layer added here is the outermost.
-    let router = match surface {
-        Surface::Api => router
-            .layer(DefaultBodyLimit::max(config.http.max_body_bytes))
-            .layer(TimeoutLayer::with_status_code(
-                StatusCode::REQUEST_TIMEOUT,
-                config.http.request_timeout,
-            ))
-            .layer(from_fn_with_state(
-                config.http.max_body_bytes,
-                body_limit::body_limit,
-            )),
-        Surface::Embedded => router.layer(TimeoutLayer::with_status_code(
+    let api = surface == Surface::Api;
+    let layers = ServiceBuilder::new()
+        .layer(AroundLayer(edge::Edge {
+            security: security_headers::SecurityHeaders::new(config),
+        }))
+        .option_layer(api.then(|| cors(&config.http.cors_origins)))
+        .layer(AroundLayer(observe::Observe { hook: span_hook }))
+        // Inside the headers, CORS and the span, so a 429 carries them and is logged.
+        .option_layer(rate_limits.map(rate_limit::RateLimitLayer))
+        .layer(AroundLayer(guard::Guard {
+            max_body_bytes: if api {
+                config.http.max_body_bytes
+            } else {
+                usize::MAX
+            },
+        }))
+        .map_response(into_response)
+        .layer(CatchPanicLayer::custom(panic::panic_response))
+        .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
             config.http.request_timeout,
-        )),
-    };
-    let router = router
-        .layer(CatchPanicLayer::custom(panic::panic_response))
-        .layer(from_fn(json_errors::json_errors));
-    // Inside the headers, CORS and the trace span, so a 429 carries them and is logged.
-    let router = match rate_limits {
-        Some(limits) => router.layer(from_fn_with_state(limits, rate_limit::rate_limit)),
-        None => router,
-    };
-    let router = router
-        .layer(from_fn(http_metrics::http_metrics))
-        .layer(trace::layer());
-    let router = match surface {
-        Surface::Api => router.layer(cors(&config.http.cors_origins)),
-        Surface::Embedded => router,
-    };
-    router
-        .layer(from_fn_with_state(
-            security,
-            security_headers::security_headers,
         ))
-        .layer(from_fn(request_id::request_id))
+        .option_layer(api.then(|| DefaultBodyLimit::max(config.http.max_body_bytes)));
+    router.layer(layers)
+}
+
+/// Gives a layer's response the body type of the layers around it.
+fn into_response<B>(response: http::Response<B>) -> Response
+where
+    http::Response<B>: IntoResponse,
+{
+    response.into_response()
 }
 
 /// CORS as the old backend set it: the configured origins with credentials, the usual methods,

@@ -12,17 +12,21 @@
 //! Every limited response carries `X-RateLimit-Limit`, `-Remaining` and `-Reset`; a denial is a
 //! 429 with `Retry-After` (at least 1) and the old backend's body.
 
+use std::convert::Infallible;
+use std::future::Future;
 use std::net::IpAddr;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use axum::Json;
-use axum::extract::{MatchedPath, Request, State};
+use axum::extract::{MatchedPath, Request};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, header};
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
+use tower::{Layer, Service};
 
 use crate::auth::tokens::{TokenKind, Tokens};
 use crate::ratelimit::{Decision, Limiter, Quota};
@@ -227,21 +231,103 @@ fn set_headers(headers: &mut HeaderMap, decision: &Decision) {
     headers.insert(X_RATELIMIT_RESET, HeaderValue::from(decision.reset_at));
 }
 
-pub(super) async fn rate_limit(
-    State(limits): State<Arc<RateLimits>>,
-    req: Request,
-    next: Next,
-) -> Response {
-    if req.method() == Method::OPTIONS {
-        return next.run(req).await;
+/// Applies [`RateLimits`] to the service below.
+#[derive(Debug, Clone)]
+pub(super) struct RateLimitLayer(pub(super) Arc<RateLimits>);
+
+impl<S> Layer<S> for RateLimitLayer {
+    type Service = RateLimit<S>;
+
+    fn layer(&self, inner: S) -> RateLimit<S> {
+        RateLimit {
+            limits: Arc::clone(&self.0),
+            inner,
+        }
     }
-    let route = req
-        .extensions()
-        .get::<MatchedPath>()
-        .map(|m| m.as_str().to_owned());
-    let Some((quota, bucket, keyed_by)) = limits.quota_for(route.as_deref()) else {
-        return next.run(req).await;
-    };
+}
+
+/// The service made by [`RateLimitLayer`]. Exempt requests (preflights, health, docs...) go
+/// straight through, with no allocation; the others wait for the limiter first.
+#[derive(Debug, Clone)]
+pub(super) struct RateLimit<S> {
+    limits: Arc<RateLimits>,
+    inner: S,
+}
+
+impl<S> Service<Request> for RateLimit<S>
+where
+    S: Service<Request, Response = Response, Error = Infallible> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+{
+    type Response = Response;
+    type Error = Infallible;
+    type Future = RateLimitFuture<S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, req: Request) -> Self::Future {
+        let route = req
+            .extensions()
+            .get::<MatchedPath>()
+            .map(MatchedPath::as_str);
+        let quota = match req.method() {
+            &Method::OPTIONS => None,
+            _ => self.limits.quota_for(route),
+        };
+        let Some(quota) = quota else {
+            return RateLimitFuture::Exempt {
+                inner: self.inner.call(req),
+            };
+        };
+        // The service that was made ready is the one to call after the check.
+        let clone = self.inner.clone();
+        let ready = std::mem::replace(&mut self.inner, clone);
+        RateLimitFuture::Checked {
+            future: Box::pin(enforce(Arc::clone(&self.limits), ready, req, quota)),
+        }
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// The future of [`RateLimit`].
+    #[project = Projected]
+    pub(super) enum RateLimitFuture<F> {
+        Exempt {
+            #[pin]
+            inner: F,
+        },
+        Checked {
+            future: Pin<Box<dyn Future<Output = Result<Response, Infallible>> + Send>>,
+        },
+    }
+}
+
+impl<F> Future for RateLimitFuture<F>
+where
+    F: Future<Output = Result<Response, Infallible>>,
+{
+    type Output = Result<Response, Infallible>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match self.project() {
+            Projected::Exempt { inner } => inner.poll(cx),
+            Projected::Checked { future } => future.as_mut().poll(cx),
+        }
+    }
+}
+
+/// Checks the caller's quota, then calls `inner` or answers 429.
+async fn enforce<S>(
+    limits: Arc<RateLimits>,
+    mut inner: S,
+    req: Request,
+    (quota, bucket, keyed_by): (Quota, Option<String>, KeyedBy),
+) -> Result<Response, Infallible>
+where
+    S: Service<Request, Response = Response, Error = Infallible>,
+{
     let identifier = limits.identify(&req, keyed_by);
     let key = match &bucket {
         Some(route) => format!("{identifier}::{route}"),
@@ -252,15 +338,18 @@ pub(super) async fn rate_limit(
         Err(error) => {
             // Only a limiter without a fallback can fail; the request is not the client's fault.
             tracing::error!(%error, "rate limit check failed; request let through");
-            return next.run(req).await;
+            return inner.call(req).await;
         }
     };
     if decision.allowed {
-        let mut response = next.run(req).await;
+        let mut response = inner.call(req).await?;
         set_headers(response.headers_mut(), &decision);
-        return response;
+        return Ok(response);
     }
-    let route = route.as_deref().unwrap_or("unmatched");
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or("unmatched", MatchedPath::as_str);
     limits.denials.record(&identifier, route);
     metrics::counter!(crate::telemetry::RATELIMIT_DENIED, "route" => route.to_owned()).increment(1);
     let mut response = (
@@ -278,5 +367,5 @@ pub(super) async fn rate_limit(
         header::RETRY_AFTER,
         HeaderValue::from(decision.retry_after.max(1)),
     );
-    response
+    Ok(response)
 }

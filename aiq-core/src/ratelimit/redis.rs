@@ -21,6 +21,7 @@ use std::sync::{Arc, LazyLock};
 use async_trait::async_trait;
 use redis::Script;
 use redis::aio::ConnectionManager;
+use tracing::Instrument;
 
 use super::strategy::{Strategy, decision, window_us};
 use super::{Decision, Limiter, LimiterError, Quota};
@@ -198,6 +199,7 @@ impl RedisLimiter {
             .arg(quota.limit)
             .arg(window_us(quota))
             .invoke_async(&mut self.connection.clone())
+            .instrument(crate::storage::redis::command_span("EVALSHA"))
             .await?;
         Ok(Raw {
             allowed: allowed == 1,
@@ -219,6 +221,7 @@ impl RedisLimiter {
             .arg(quota.limit)
             .arg(ttl_ms)
             .invoke_async(&mut self.connection.clone())
+            .instrument(crate::storage::redis::command_span("EVALSHA"))
             .await?;
         Ok(Raw {
             allowed: allowed == 1,

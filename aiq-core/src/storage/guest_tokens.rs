@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 use redis::aio::ConnectionManager;
 use serde::{Deserialize, Serialize};
+use tracing::Instrument;
 
 use super::StorageError;
 use super::questions::QuestionId;
@@ -158,10 +159,15 @@ impl RedisGuestTokens {
 
 impl RedisGuestTokens {
     /// Runs `command` (`GET` or `GETDEL`) on the token's key and decodes the payload.
-    async fn read(&self, command: &str, token: &str) -> Result<Option<GuestToken>, StorageError> {
+    async fn read(
+        &self,
+        command: &'static str,
+        token: &str,
+    ) -> Result<Option<GuestToken>, StorageError> {
         let value: Option<String> = redis::cmd(command)
             .arg(format!("{}{token}", self.prefix))
             .query_async(&mut self.connection.clone())
+            .instrument(super::redis::command_span(command))
             .await
             .map_err(unavailable)?;
         decode(value)
@@ -195,6 +201,7 @@ impl GuestTokenStore for RedisGuestTokens {
             .arg("PX")
             .arg(millis)
             .query_async::<()>(&mut self.connection.clone())
+            .instrument(super::redis::command_span("SET"))
             .await
             .map_err(unavailable)
     }

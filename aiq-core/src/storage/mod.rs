@@ -25,7 +25,7 @@ mod oauth;
 mod password_reset;
 mod postgres;
 mod questions;
-mod redis;
+pub(crate) mod redis;
 mod reminders;
 mod revocations;
 mod sessions;

@@ -127,19 +127,32 @@ impl PgStore {
     }
 }
 
-/// Times one storage operation into `db.query.duration` (seconds) when dropped.
+/// Times one storage operation into `db.query.duration` (seconds) when dropped, and spans it
+/// with a client span (child of the current span, e.g. the request's) for trace export.
 pub(super) struct Timed {
     operation: &'static str,
     table: &'static str,
     started: std::time::Instant,
+    /// Not entered: the guard lives across awaits. Its start and end are the operation's.
+    _span: tracing::Span,
 }
 
 /// Starts timing `operation` on `table`; keep the guard alive for the whole operation.
 pub(super) fn timed(operation: &'static str, table: &'static str) -> Timed {
+    let span = tracing::info_span!(
+        target: crate::telemetry::CLIENT_SPANS,
+        "db.query",
+        otel.name = %format_args!("{operation} {table}"),
+        otel.kind = "client",
+        db.system.name = "postgresql",
+        db.operation.name = operation,
+        db.collection.name = table,
+    );
     Timed {
         operation,
         table,
         started: std::time::Instant::now(),
+        _span: span,
     }
 }
 
