@@ -486,6 +486,14 @@ async fn sessions_are_filtered_shown_overridden_and_deleted() {
         )
         .await;
     assert_eq!(no_reason.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let short_reason = harness
+        .act(
+            &format!("/admin/sessions/{finished}/validity"),
+            &session,
+            &[("status", "invalid"), ("reason", "cheated")],
+        )
+        .await;
+    assert_eq!(short_reason.status, StatusCode::UNPROCESSABLE_ENTITY);
     let overridden = harness
         .act(
             &format!("/admin/sessions/{finished}/validity"),
@@ -504,7 +512,7 @@ async fn sessions_are_filtered_shown_overridden_and_deleted() {
         .act(
             &format!("/admin/sessions/{open}/validity"),
             &session,
-            &[("status", "invalid"), ("reason", "r")],
+            &[("status", "invalid"), ("reason", "no result to judge yet")],
         )
         .await;
     assert_eq!(no_result.status, StatusCode::NOT_FOUND);

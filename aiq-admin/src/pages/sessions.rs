@@ -284,9 +284,10 @@ pub(crate) async fn override_validity(
         ));
     }
     let reason = action.form.reason.trim();
-    if reason.is_empty() || reason.chars().count() > 1000 {
+    // The same rule as the admin API's override.
+    if !(10..=1000).contains(&reason.chars().count()) {
         return Err(PageError::BadRequest(
-            "Give a reason for the override (at most 1,000 characters).".into(),
+            "Give a reason for the override: 10 to 1,000 characters.".into(),
         ));
     }
     let verdict = ValidityOverride {
