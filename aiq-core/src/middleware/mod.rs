@@ -18,7 +18,7 @@
 //! 413, 429 and 500 responses carry the same headers as any other.
 //!
 //! The stack is applied with one `Router::layer` call (each call wraps every route in one more
-//! boxed service), and our own layers are [`around::Hooks`] run in the inner service's future:
+//! boxed service), and our own layers are `around::Hooks` run in the inner service's future:
 //! no per-request allocation or clone of the stack beneath, which axum's `from_fn` would cost.
 
 mod around;
