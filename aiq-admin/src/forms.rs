@@ -58,3 +58,9 @@ impl<T: DeserializeOwned + Send> FromRequest<Arc<State>> for Action<T> {
         Ok(Self { admin, form, ip })
     }
 }
+
+/// The form of an on/off action (`value=true` or `value=false`).
+#[derive(Debug, Deserialize)]
+pub(crate) struct Toggle {
+    pub(crate) value: bool,
+}

@@ -3,12 +3,13 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use aiq_core::storage::{AuditEntry, PageRequest};
+use aiq_core::storage::AuditEntry;
 use askama::Template;
 use axum::extract::{Query, State as Shared};
 use axum::response::Response;
 
-use super::{Nav, PAGE_SIZE, Pager, page_number, render, when};
+use super::page_request;
+use super::{Nav, Pager, page_number, render, when};
 use crate::error::PageError;
 use crate::session::Admin;
 use crate::state::State;
@@ -52,13 +53,7 @@ pub(crate) async fn list(
     Query(params): Query<HashMap<String, String>>,
 ) -> Result<Response, PageError> {
     let page = page_number(params.get("page").map(String::as_str));
-    let rows = state
-        .storage
-        .audit_log(PageRequest {
-            offset: (page - 1) * u64::from(PAGE_SIZE),
-            limit: PAGE_SIZE,
-        })
-        .await?;
+    let rows = state.storage.audit_log(page_request(page)).await?;
     render(&AuditPage {
         nav: Nav::new(&admin, "audit"),
         notice: None,

@@ -11,8 +11,10 @@ pub(crate) use self::questions::question_query;
 pub(crate) use self::sessions::session_query;
 pub(crate) use self::users::user_query;
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
+use aiq_core::storage::PageRequest;
 use askama::Template;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -198,6 +200,25 @@ pub(crate) fn page_number(raw: Option<&str>) -> u64 {
     raw.and_then(|p| p.parse::<u64>().ok())
         .unwrap_or(1)
         .clamp(1, MAX_PAGE)
+}
+
+/// The rows of 1-based page `page` of a list.
+pub(crate) fn page_request(page: u64) -> PageRequest {
+    PageRequest {
+        offset: (page - 1) * u64::from(PAGE_SIZE),
+        limit: PAGE_SIZE,
+    }
+}
+
+/// The filters `names` as given in the query (blank when absent), for links that keep them.
+pub(crate) fn kept_filters(
+    params: &HashMap<String, String>,
+    names: &[&'static str],
+) -> Vec<(&'static str, String)> {
+    names
+        .iter()
+        .map(|name| (*name, filled(params.get(*name)).unwrap_or("").to_owned()))
+        .collect()
 }
 
 /// The filter value, `None` when absent or blank.

@@ -4,16 +4,17 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use aiq_core::questions::{Difficulty, Domain, ImportOutcome, import_bank};
-use aiq_core::storage::{PageRequest, QualityFlag, Question, QuestionQuery, QuestionSort};
+use aiq_core::storage::{QualityFlag, Question, QuestionQuery, QuestionSort};
 use askama::Template;
 use axum::extract::{Multipart, Path, Query, State as Shared};
 use axum::response::Response;
 use serde::Deserialize;
 
-use super::{Nav, PAGE_SIZE, Pager, done, filled, notice, page_number, parse_id, render, when};
+use super::{Nav, Pager, done, filled, notice, page_number, parse_id, render, when};
+use super::{kept_filters, page_request};
 use crate::audit::{self, Event};
 use crate::error::PageError;
-use crate::forms::Action;
+use crate::forms::{Action, Toggle};
 use crate::quality::{self, Badge};
 use crate::session::Admin;
 use crate::state::State;
@@ -148,18 +149,9 @@ pub(crate) async fn list(
     let page = page_number(params.get("page").map(String::as_str));
     let rows = state
         .storage
-        .list_questions(
-            &query,
-            PageRequest {
-                offset: (page - 1) * u64::from(PAGE_SIZE),
-                limit: PAGE_SIZE,
-            },
-        )
+        .list_questions(&query, page_request(page))
         .await?;
-    let kept: Vec<(&str, String)> = FILTERS
-        .iter()
-        .map(|name| (*name, filled(params.get(*name)).unwrap_or("").to_owned()))
-        .collect();
+    let kept = kept_filters(&params, &FILTERS);
     render(&QuestionsPage {
         nav: Nav::new(&admin, "questions"),
         notice: notice(params.get("done")),
@@ -238,12 +230,6 @@ pub(crate) async fn detail(
             QualityFlag::Deactivated.as_str(),
         ],
     })
-}
-
-/// A flag's new value.
-#[derive(Debug, Deserialize)]
-pub(crate) struct Toggle {
-    value: bool,
 }
 
 async fn audit_question(

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use aiq_core::storage::{PageRequest, SessionQuery, SessionRow, SessionStatus, ValidityOverride};
+use aiq_core::storage::{SessionQuery, SessionRow, SessionStatus, ValidityOverride};
 use askama::Template;
 use axum::extract::{Path, Query, State as Shared};
 use axum::response::Response;
@@ -13,9 +13,10 @@ use time::macros::format_description;
 use time::{Date, Duration, OffsetDateTime};
 
 use super::{
-    Confirm, Nav, PAGE_SIZE, Pager, confirm, done, filled, notice, page_number, parse_id, render,
-    when, when_opt,
+    Confirm, Nav, Pager, confirm, done, filled, notice, page_number, parse_id, render, when,
+    when_opt,
 };
+use super::{kept_filters, page_request};
 use crate::audit::{self, Event};
 use crate::error::PageError;
 use crate::forms::Action;
@@ -123,18 +124,9 @@ pub(crate) async fn list(
     let page = page_number(params.get("page").map(String::as_str));
     let rows = state
         .storage
-        .list_sessions(
-            &query,
-            PageRequest {
-                offset: (page - 1) * u64::from(PAGE_SIZE),
-                limit: PAGE_SIZE,
-            },
-        )
+        .list_sessions(&query, page_request(page))
         .await?;
-    let kept: Vec<(&str, String)> = FILTERS
-        .iter()
-        .map(|name| (*name, filled(params.get(*name)).unwrap_or("").to_owned()))
-        .collect();
+    let kept = kept_filters(&params, &FILTERS);
     render(&SessionsPage {
         nav: Nav::new(&admin, "sessions"),
         notice: notice(params.get("done")),

@@ -9,15 +9,15 @@ use aiq_core::storage::{
 use askama::Template;
 use axum::extract::{Path, Query, State as Shared};
 use axum::response::Response;
-use serde::Deserialize;
 
 use super::{
     Confirm, Nav, PAGE_SIZE, Pager, confirm, done, filled, notice, page_number, parse_id, render,
     when, when_opt,
 };
+use super::{kept_filters, page_request};
 use crate::audit::{self, Event};
 use crate::error::PageError;
-use crate::forms::Action;
+use crate::forms::{Action, Toggle};
 use crate::session::Admin;
 use crate::state::State;
 
@@ -98,21 +98,8 @@ pub(crate) async fn list(
 ) -> Result<Response, PageError> {
     let query = user_query(&params)?;
     let page = page_number(params.get("page").map(String::as_str));
-    let rows = state
-        .storage
-        .list_users(
-            &query,
-            PageRequest {
-                offset: (page - 1) * u64::from(PAGE_SIZE),
-                limit: PAGE_SIZE,
-            },
-        )
-        .await?;
-    let filters = [
-        ("q", query.search.clone().unwrap_or_default()),
-        ("sort", filled(params.get("sort")).unwrap_or("").to_owned()),
-        ("dir", filled(params.get("dir")).unwrap_or("").to_owned()),
-    ];
+    let rows = state.storage.list_users(&query, page_request(page)).await?;
+    let filters = kept_filters(&params, &["q", "sort", "dir"]);
     render(&UsersPage {
         nav: Nav::new(&admin, "users"),
         notice: notice(params.get("done")),
@@ -209,10 +196,51 @@ pub(crate) async fn detail(
     })
 }
 
-/// A flag's new value.
-#[derive(Debug, Deserialize)]
-pub(crate) struct Toggle {
-    value: bool,
+/// The flags an operator sets on a user.
+#[derive(Debug, Clone, Copy)]
+enum UserFlag {
+    BypassCooldown,
+    Admin,
+}
+
+/// Sets `flag` to the form's value, audits it and goes back to the user with a notice.
+async fn set_flag(
+    state: &State,
+    id: &str,
+    action: Action<Toggle>,
+    flag: UserFlag,
+) -> Result<Response, PageError> {
+    let id = parse_id(id, "user")?;
+    let value = action.form.value;
+    let (found, audit_action, column, notice) = match flag {
+        UserFlag::BypassCooldown => (
+            state.storage.set_bypass_cooldown(id, value).await?,
+            "user.bypass_cooldown.set",
+            "bypass_cooldown",
+            if value { "bypass-on" } else { "bypass-off" },
+        ),
+        UserFlag::Admin => (
+            state.storage.set_admin(id, value).await?,
+            "user.admin.set",
+            "is_admin",
+            if value { "admin-on" } else { "admin-off" },
+        ),
+    };
+    if !found {
+        return Err(PageError::NotFound("user"));
+    }
+    audit::record(
+        state,
+        Event {
+            actor: &action.admin.username,
+            action: audit_action,
+            target: Some(format!("user:{id}")),
+            detail: Some(format!("{column}={value}")),
+            ip: action.ip,
+        },
+    )
+    .await?;
+    Ok(done(&format!("/admin/users/{id}"), notice))
 }
 
 /// `POST /admin/users/{id}/bypass-cooldown`.
@@ -221,26 +249,7 @@ pub(crate) async fn set_bypass_cooldown(
     Path(id): Path<String>,
     action: Action<Toggle>,
 ) -> Result<Response, PageError> {
-    let id = parse_id(&id, "user")?;
-    let value = action.form.value;
-    if !state.storage.set_bypass_cooldown(id, value).await? {
-        return Err(PageError::NotFound("user"));
-    }
-    audit::record(
-        &state,
-        Event {
-            actor: &action.admin.username,
-            action: "user.bypass_cooldown.set",
-            target: Some(format!("user:{id}")),
-            detail: Some(format!("bypass_cooldown={value}")),
-            ip: action.ip,
-        },
-    )
-    .await?;
-    Ok(done(
-        &format!("/admin/users/{id}"),
-        if value { "bypass-on" } else { "bypass-off" },
-    ))
+    set_flag(&state, &id, action, UserFlag::BypassCooldown).await
 }
 
 /// `POST /admin/users/{id}/admin`.
@@ -249,26 +258,7 @@ pub(crate) async fn set_admin(
     Path(id): Path<String>,
     action: Action<Toggle>,
 ) -> Result<Response, PageError> {
-    let id = parse_id(&id, "user")?;
-    let value = action.form.value;
-    if !state.storage.set_admin(id, value).await? {
-        return Err(PageError::NotFound("user"));
-    }
-    audit::record(
-        &state,
-        Event {
-            actor: &action.admin.username,
-            action: "user.admin.set",
-            target: Some(format!("user:{id}")),
-            detail: Some(format!("is_admin={value}")),
-            ip: action.ip,
-        },
-    )
-    .await?;
-    Ok(done(
-        &format!("/admin/users/{id}"),
-        if value { "admin-on" } else { "admin-off" },
-    ))
+    set_flag(&state, &id, action, UserFlag::Admin).await
 }
 
 /// `GET /admin/users/{id}/delete`: the confirmation.
