@@ -2,15 +2,17 @@
 //! through a bare axum router (the floor), through the whole aiq stack with nothing listening,
 //! and through the stack instrumented as `aiq-server` runs it in production with every export
 //! on: JSON log lines (the server's own formatter, written to a sink), spans sampled into an
-//! OpenTelemetry tracer (`tracing-opentelemetry`, as `OTEL_ENABLED`), and every metric record
-//! going to both a Prometheus recorder and an OpenTelemetry meter.
+//! OpenTelemetry tracer (`tracing-opentelemetry`, as `OTEL_ENABLED`), log records to an
+//! OpenTelemetry logger (`OTEL_LOGS_ENABLED`), and every metric record going to both a
+//! Prometheus recorder and an OpenTelemetry meter.
 //!
 //! ```text
 //! cargo bench -p aiq-benches --bench overhead
 //! ```
 //! The instrumented overhead is the third time minus the first. Spans go through the batch
-//! processor's queue as in production; the exporter behind it, which runs on the SDK's own
-//! thread, discards them instead of sending OTLP requests (as the meter's does).
+//! processor's queue as in production, log records through the batch log processor's; the
+//! exporters behind them, which run on the SDK's own threads, discard them instead of sending
+//! OTLP requests (as the meter's does).
 
 use std::convert::Infallible;
 use std::time::Duration;
@@ -24,7 +26,9 @@ use metrics_opentelemetry::{OpenTelemetryMetrics, OpenTelemetryRecorder};
 use metrics_util::layers::FanoutBuilder;
 use opentelemetry::metrics::MeterProvider as _;
 use opentelemetry::trace::TracerProvider as _;
+use opentelemetry_appender_tracing::layer::OpenTelemetryTracingBridge;
 use opentelemetry_sdk::error::OTelSdkResult;
+use opentelemetry_sdk::logs::{BatchLogProcessor, LogBatch, LogExporter, SdkLoggerProvider};
 use opentelemetry_sdk::metrics::data::ResourceMetrics;
 use opentelemetry_sdk::metrics::exporter::PushMetricExporter;
 use opentelemetry_sdk::metrics::{PeriodicReader, SdkMeterProvider, Temporality};
@@ -34,6 +38,10 @@ use tracing::level_filters::LevelFilter;
 use tracing_subscriber::filter::{FilterExt, Targets, filter_fn};
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::{Layer, Registry};
+
+/// The allocator `aiq-server` runs with (all three cases use it).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 /// The production line formatter of `aiq-server` (a binary crate, so included by path).
 #[path = "../aiq-server/src/json_lines.rs"]
@@ -60,11 +68,18 @@ fn service() -> AiqService {
     Aiq::builder(Config::default()).build().unwrap()
 }
 
-/// The subscriber `aiq-server` installs with `ENV=production` and `OTEL_ENABLED` (logs at
-/// INFO to a sink), and the tracer provider behind it.
-fn subscriber() -> (impl tracing::Subscriber + Send + Sync, SdkTracerProvider) {
+/// The subscriber `aiq-server` installs with `ENV=production`, `OTEL_ENABLED` and
+/// `OTEL_LOGS_ENABLED` (lines at INFO to a sink), and the providers behind it.
+fn subscriber() -> (
+    impl tracing::Subscriber + Send + Sync,
+    SdkTracerProvider,
+    SdkLoggerProvider,
+) {
     let provider = SdkTracerProvider::builder()
         .with_span_processor(BatchSpanProcessor::builder(Discard).build())
+        .build();
+    let logger = SdkLoggerProvider::builder()
+        .with_log_processor(BatchLogProcessor::builder(Discard).build())
         .build();
     let printed = Targets::new()
         .with_default(LevelFilter::INFO)
@@ -87,14 +102,21 @@ fn subscriber() -> (impl tracing::Subscriber + Send + Sync, SdkTracerProvider) {
         .with_target(false)
         .with_filter(spans)
         .boxed();
-    let layers: Vec<Box<dyn Layer<Registry> + Send + Sync>> = vec![lines, traces];
-    (tracing_subscriber::registry().with(layers), provider)
+    let logs = OpenTelemetryTracingBridge::new(&logger)
+        .with_filter(Targets::new().with_default(LevelFilter::INFO))
+        .boxed();
+    let layers: Vec<Box<dyn Layer<Registry> + Send + Sync>> = vec![lines, traces, logs];
+    (
+        tracing_subscriber::registry().with(layers),
+        provider,
+        logger,
+    )
 }
 
 /// Prometheus and an OpenTelemetry meter behind one recorder, as `aiq-server` installs them
 /// with `PROMETHEUS_METRICS_ENABLED` and `OTEL_METRICS_ENABLED`.
 fn recorder() -> (impl metrics::Recorder, SdkMeterProvider) {
-    let mut prometheus = PrometheusBuilder::new();
+    let mut prometheus = PrometheusBuilder::new().with_recommended_naming(true);
     for (name, bounds) in HISTOGRAMS {
         prometheus = prometheus
             .set_buckets_for_metric(Matcher::Full(name.to_owned()), bounds)
@@ -123,6 +145,12 @@ struct Discard;
 
 impl SpanExporter for Discard {
     async fn export(&self, _: Vec<SpanData>) -> OTelSdkResult {
+        Ok(())
+    }
+}
+
+impl LogExporter for Discard {
+    async fn export(&self, _: LogBatch<'_>) -> OTelSdkResult {
         Ok(())
     }
 }
@@ -160,18 +188,19 @@ fn bench(c: &mut Criterion) {
         b.to_async(&runtime).iter(|| ping(&aiq));
     });
     // Thread-local subscriber and recorder: `block_on` polls the request on this thread.
-    let (subscriber, tracer) = subscriber();
+    let (subscriber, tracer, logger) = subscriber();
     let (recorder, meter) = recorder();
     tracing::subscriber::with_default(subscriber, || {
         metrics::with_local_recorder(&recorder, || {
             group.bench_function(
-                "GET /v1/ping: aiq stack, instrumented (JSON lines, OTel spans, Prometheus + OTel metrics)",
+                "GET /v1/ping: aiq stack, instrumented (JSON lines, OTel spans and logs, Prometheus + OTel metrics)",
                 |b| b.to_async(&runtime).iter(|| ping(&aiq)),
             );
         });
     });
     group.finish();
     tracer.shutdown().unwrap();
+    logger.shutdown().unwrap();
     meter.shutdown().unwrap();
 }
 

@@ -2,10 +2,11 @@
 //!
 //! The library records through the `metrics` facade; the embedding binary installs a recorder
 //! (`aiq-server` installs a Prometheus one when `PROMETHEUS_METRICS_ENABLED`). Names follow the
-//! deployment guide with dots; the Prometheus exposition turns dots into underscores and adds no
-//! suffix (`http.server.requests` -> `http_server_requests`, histograms ->
-//! `http_server_request_duration_bucket/_sum/_count`). Labels are never ids: routes are
-//! templates, and paths no route knows share the route label `unmatched`.
+//! deployment guide with dots; Prometheus shows them as [`exposition_names`] says: dots become
+//! underscores and counters end in `_total` (`http.server.requests` ->
+//! `http_server_requests_total`, histograms -> `http_server_request_duration_bucket/_sum/_count`),
+//! which are also the names Grafana Cloud gives the same metrics received over OTLP. Labels are
+//! never ids: routes are templates, and paths no route knows share the route label `unmatched`.
 
 /// Target of the client spans around storage and Redis calls (`db.query`, `redis`): children
 /// of the request span, for trace export. No log line is ever written inside them, so a log
@@ -81,3 +82,68 @@ pub const HISTOGRAMS: [(&str, &[f64]); 3] = [
     (DB_QUERY_DURATION, &DURATION_BUCKETS),
     (TEST_IQ_SCORE, &IQ_SCORE_BUCKETS),
 ];
+
+/// What kind of instrument a metric is, which decides its names in Prometheus.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// Only goes up; shown with a `_total` suffix.
+    Counter,
+    /// Goes up and down; shown as it is.
+    Gauge,
+    /// Distribution; shown as `_bucket`, `_sum` and `_count` series.
+    Histogram,
+}
+
+/// Every metric the service records, with its kind.
+///
+/// ```
+/// use aiq_core::telemetry::{HTTP_REQUESTS, Kind, METRICS};
+/// assert!(METRICS.contains(&(HTTP_REQUESTS, Kind::Counter)));
+/// ```
+pub const METRICS: [(&str, Kind); 17] = [
+    (HTTP_REQUESTS, Kind::Counter),
+    (HTTP_REQUEST_DURATION, Kind::Histogram),
+    (DB_QUERY_DURATION, Kind::Histogram),
+    (AUTH_LOGIN, Kind::Counter),
+    (USERS_REGISTRATIONS, Kind::Counter),
+    (RATELIMIT_DENIED, Kind::Counter),
+    (RATELIMIT_FALLBACK_CHECKS, Kind::Counter),
+    (RATELIMIT_TRACKED_KEYS, Kind::Gauge),
+    (APP_ERRORS, Kind::Counter),
+    (TEST_SESSIONS_ACTIVE, Kind::Gauge),
+    (TEST_SESSIONS_STARTED, Kind::Counter),
+    (TEST_SESSIONS_COMPLETED, Kind::Counter),
+    (TEST_SESSIONS_ABANDONED, Kind::Counter),
+    (TEST_IQ_SCORE, Kind::Histogram),
+    (QUESTIONS_SERVED, Kind::Counter),
+    (QUESTIONS_FLAGGED, Kind::Counter),
+    (NOTIFICATIONS_APNS, Kind::Counter),
+];
+
+/// The series names under which Prometheus shows a metric: the name with underscores for dots,
+/// `_total` after a counter's, `_bucket`, `_sum` and `_count` after a histogram's. These are the
+/// names of the `/v1/metrics` exposition (OpenMetrics' recommended naming; the instruments
+/// declare no unit, so no unit suffix) and the names Grafana Cloud stores the OTLP export
+/// under, so one dashboard reads either.
+///
+/// ```
+/// use aiq_core::telemetry::{Kind, exposition_names};
+/// assert_eq!(exposition_names("http.server.requests", Kind::Counter), ["http_server_requests_total"]);
+/// assert_eq!(exposition_names("test.sessions.active", Kind::Gauge), ["test_sessions_active"]);
+/// assert_eq!(
+///     exposition_names("db.query.duration", Kind::Histogram),
+///     ["db_query_duration_bucket", "db_query_duration_sum", "db_query_duration_count"],
+/// );
+/// ```
+pub fn exposition_names(name: &str, kind: Kind) -> Vec<String> {
+    let base = name.replace('.', "_");
+    let suffixes: &[&str] = match kind {
+        Kind::Counter => &["_total"],
+        Kind::Gauge => &[""],
+        Kind::Histogram => &["_bucket", "_sum", "_count"],
+    };
+    suffixes
+        .iter()
+        .map(|suffix| format!("{base}{suffix}"))
+        .collect()
+}

@@ -1,10 +1,10 @@
 //! The Grafana dashboard and the Prometheus alert rules in `deploy/` query only metrics the
-//! service exports, under the exposition names (dots become underscores, no suffixes;
-//! histograms expose `_bucket`, `_sum`, `_count`).
+//! service exports, under their exposition names (`telemetry::exposition_names`: dots become
+//! underscores, counters end in `_total`, histograms expose `_bucket`, `_sum`, `_count`).
 
 use std::collections::BTreeSet;
 
-use aiq_core::telemetry;
+use aiq_core::telemetry::{self, METRICS};
 
 fn deploy(path: &str) -> String {
     std::fs::read_to_string(format!("{}/../deploy/{path}", env!("CARGO_MANIFEST_DIR"))).unwrap()
@@ -12,36 +12,10 @@ fn deploy(path: &str) -> String {
 
 /// The names Prometheus shows for what the service records.
 fn exported() -> BTreeSet<String> {
-    let prometheus = |name: &str| name.replace('.', "_");
-    let mut names = BTreeSet::new();
-    for counter_or_gauge in [
-        telemetry::HTTP_REQUESTS,
-        telemetry::AUTH_LOGIN,
-        telemetry::USERS_REGISTRATIONS,
-        telemetry::RATELIMIT_DENIED,
-        telemetry::RATELIMIT_FALLBACK_CHECKS,
-        telemetry::RATELIMIT_TRACKED_KEYS,
-        telemetry::APP_ERRORS,
-        telemetry::NOTIFICATIONS_APNS,
-        telemetry::TEST_SESSIONS_ACTIVE,
-        telemetry::TEST_SESSIONS_STARTED,
-        telemetry::TEST_SESSIONS_COMPLETED,
-        telemetry::TEST_SESSIONS_ABANDONED,
-        telemetry::QUESTIONS_SERVED,
-        telemetry::QUESTIONS_FLAGGED,
-    ] {
-        names.insert(prometheus(counter_or_gauge));
-    }
-    for histogram in [
-        telemetry::HTTP_REQUEST_DURATION,
-        telemetry::DB_QUERY_DURATION,
-        telemetry::TEST_IQ_SCORE,
-    ] {
-        for suffix in ["_bucket", "_sum", "_count"] {
-            names.insert(format!("{}{suffix}", prometheus(histogram)));
-        }
-    }
-    names
+    METRICS
+        .iter()
+        .flat_map(|(name, kind)| telemetry::exposition_names(name, *kind))
+        .collect()
 }
 
 /// Metric selectors of a PromQL expression: identifiers followed by `{` or `[` (the files

@@ -17,6 +17,7 @@ fn recorder() -> &'static PrometheusHandle {
     // Configured as aiq-server configures it.
     HANDLE.get_or_init(|| {
         PrometheusBuilder::new()
+            .with_recommended_naming(true)
             .set_buckets_for_metric(Matcher::Suffix("duration".into()), &DURATION_BUCKETS)
             .unwrap()
             .install_recorder()
@@ -56,7 +57,7 @@ async fn requests_are_counted_by_route_template_with_bounded_cardinality() {
 
     let unmatched = series(
         &text,
-        "http_server_requests",
+        "http_server_requests_total",
         &["http_route=\"unmatched\"", "http_status_code=\"404\""],
     );
     assert_eq!(unmatched.len(), 1, "1,000 paths, one series: {unmatched:?}");
@@ -67,7 +68,7 @@ async fn requests_are_counted_by_route_template_with_bounded_cardinality() {
     );
     let ping = series(
         &text,
-        "http_server_requests",
+        "http_server_requests_total",
         &["http_route=\"/v1/ping\"", "http_method=\"GET\""],
     );
     assert_eq!(ping.len(), 1, "{text}");
@@ -102,19 +103,19 @@ async fn logins_and_registrations_are_counted() {
     let after = send(&service, get("/v1/metrics")).await.text();
     let registrations = |text: &str| {
         text.lines()
-            .find(|l| l.starts_with("users_registrations "))
+            .find(|l| l.starts_with("users_registrations_total "))
             .and_then(|l| l.rsplit(' ').next())
             .and_then(|n| n.parse::<u64>().ok())
             .unwrap_or(0)
     };
     assert!(registrations(&after) > registrations(&before), "{after}");
     assert!(
-        count(&after, "auth_login", "auth_success=\"true\"")
-            > count(&before, "auth_login", "auth_success=\"true\"")
+        count(&after, "auth_login_total", "auth_success=\"true\"")
+            > count(&before, "auth_login_total", "auth_success=\"true\"")
     );
     assert!(
-        count(&after, "auth_login", "auth_success=\"false\"")
-            > count(&before, "auth_login", "auth_success=\"false\"")
+        count(&after, "auth_login_total", "auth_success=\"false\"")
+            > count(&before, "auth_login_total", "auth_success=\"false\"")
     );
 }
 
@@ -221,9 +222,9 @@ async fn failures_are_counted_by_type() {
     assert!(after >= before + 1.0, "before {before}, after {after}");
 }
 
-/// The value of `app_errors{error_type="unavailable"}` (0 before the first one).
+/// The value of `app_errors_total{error_type="unavailable"}` (0 before the first one).
 fn counter(text: &str) -> f64 {
-    series(text, "app_errors", &["error_type=\"unavailable\""])
+    series(text, "app_errors_total", &["error_type=\"unavailable\""])
         .first()
         .and_then(|line| line.rsplit(' ').next())
         .map_or(0.0, |value| value.parse().unwrap())

@@ -55,8 +55,9 @@ struct Object {
 }
 
 impl Object {
-    fn new() -> Self {
-        let mut buf = Vec::with_capacity(256);
+    /// An empty object with room for `capacity` bytes.
+    fn new(capacity: usize) -> Self {
+        let mut buf = Vec::with_capacity(capacity);
         buf.push(b'{');
         Self { buf, members: 0 }
     }
@@ -68,6 +69,28 @@ impl Object {
         self.members += 1;
         serde_json::to_writer(&mut self.buf, key).map_err(|_| fmt::Error)?;
         self.buf.push(b':');
+        Ok(())
+    }
+
+    /// A member whose value is text that needs no escaping (digits, hex, ASCII punctuation).
+    fn plain(&mut self, key: &str, text: &str) -> fmt::Result {
+        self.key(key)?;
+        self.buf.push(b'"');
+        self.buf.extend_from_slice(text.as_bytes());
+        self.buf.push(b'"');
+        Ok(())
+    }
+
+    /// A member whose value is `bytes` in lowercase hex (trace and span ids).
+    fn hex(&mut self, key: &str, bytes: &[u8]) -> fmt::Result {
+        const DIGITS: &[u8; 16] = b"0123456789abcdef";
+        self.key(key)?;
+        self.buf.push(b'"');
+        for byte in bytes {
+            self.buf.push(DIGITS[usize::from(byte >> 4)]);
+            self.buf.push(DIGITS[usize::from(byte & 0x0f)]);
+        }
+        self.buf.push(b'"');
         Ok(())
     }
 
@@ -125,15 +148,6 @@ impl serde::Serialize for Debugged<'_> {
     }
 }
 
-/// A `Display` value written as a JSON string, without an intermediate `String`.
-struct Shown<'a>(&'a dyn fmt::Display);
-
-impl serde::Serialize for Shown<'_> {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.collect_str(self.0)
-    }
-}
-
 impl Visit for Members<'_> {
     fn record_str(&mut self, field: &Field, value: &str) {
         self.write(field, &value);
@@ -162,7 +176,8 @@ impl Visit for Members<'_> {
 
 /// The kept fields of `fields` as a JSON object's text, and their names.
 fn kept(fields: impl RecordFields) -> Result<(String, Vec<&'static str>), fmt::Error> {
-    let mut object = Object::new();
+    // A request span's kept fields (method, route, request id) are about 100 bytes.
+    let mut object = Object::new(128);
     let mut members = Members {
         object: &mut object,
         of_span: true,
@@ -235,7 +250,7 @@ where
         event: &Event<'_>,
     ) -> fmt::Result {
         // The event's own fields first: they decide which span fields are left out.
-        let mut own = Object::new();
+        let mut own = Object::new(128);
         let mut members = Members {
             object: &mut own,
             of_span: false,
@@ -249,13 +264,24 @@ where
         }
 
         let meta = event.metadata();
-        let mut line = Object::new();
-        line.member(
+        // A request's completion line is about 300 bytes: room for it without a reallocation.
+        let mut line = Object::new(512);
+        line.plain(
             "timestamp",
-            &aiq_core::time::format_rfc3339(aiq_core::time::now()),
+            aiq_core::time::Rfc3339::new(aiq_core::time::now()).as_str(),
         )?;
-        line.member("level", &meta.level().as_str())?;
-        line.member("target", &meta.target())?;
+        line.plain("level", meta.level().as_str())?;
+        // Module paths (`aiq_core::middleware::observe`) need no escaping; a custom target
+        // might.
+        if meta
+            .target()
+            .bytes()
+            .all(|b| b.is_ascii_graphic() && b != b'"' && b != b'\\')
+        {
+            line.plain("target", meta.target())?;
+        } else {
+            line.member("target", &meta.target())?;
+        }
         if let Some(scope) = ctx.event_scope() {
             for span in scope.from_root() {
                 let extensions = span.extensions();
@@ -279,8 +305,8 @@ where
         let span = context.span();
         let span = span.span_context();
         if span.is_valid() && span.is_sampled() {
-            line.member("trace_id", &Shown(&span.trace_id()))?;
-            line.member("span_id", &Shown(&span.span_id()))?;
+            line.hex("trace_id", &span.trace_id().to_bytes())?;
+            line.hex("span_id", &span.span_id().to_bytes())?;
         }
         line.splice(&own.finish());
         let line = String::from_utf8(line.finish()).map_err(|_| fmt::Error)?;

@@ -1,12 +1,19 @@
 //! The log subscriber: readable lines in development, one JSON object per line in production,
 //! and the OpenTelemetry layers when the export is on (spans, log records).
 
+use std::collections::HashMap;
+use std::sync::{Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
 use aiq_core::Config;
 use aiq_core::config::LogLevel;
 use aiq_core::telemetry::CLIENT_SPANS;
 use opentelemetry_appender_tracing::layer::OpenTelemetryTracingBridge;
 use tracing::level_filters::LevelFilter;
-use tracing_subscriber::filter::{FilterExt, Targets, filter_fn};
+use tracing::subscriber::Interest;
+use tracing::{Metadata, Subscriber};
+use tracing_subscriber::filter::{DynFilterFn, FilterExt, Targets, filter_fn};
+use tracing_subscriber::layer::Filter;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::{Layer, Registry};
@@ -46,7 +53,10 @@ pub(crate) fn install(config: &Config, providers: &Providers) {
         });
     let mut layers: Vec<Boxed> = Vec::new();
     // The storage and Redis spans hold no log lines: only the trace export needs them.
-    let printed = logs.clone().with_target(CLIENT_SPANS, LevelFilter::OFF);
+    let printed = logs
+        .clone()
+        .with_target(CLIENT_SPANS, LevelFilter::OFF)
+        .and(export_errors());
     layers.push(if config.app.environment.is_production() {
         tracing_subscriber::fmt::layer()
             .fmt_fields(crate::json_lines::LineFields)
@@ -90,4 +100,81 @@ pub(crate) fn install(config: &Config, providers: &Providers) {
         );
     }
     tracing_subscriber::registry().with(layers).init();
+}
+
+/// How often a failed export of one signal is logged: the SDK logs every failed batch (spans
+/// every 5 s, log records every second), which with an unreachable collector buries the
+/// service's own lines.
+const EXPORT_ERROR_EVERY: Duration = Duration::from_secs(60);
+
+/// Whether an event is the SDK's report of a failed export (`BatchSpanProcessor.ExportError`,
+/// `BatchLogProcessor.ExportError`, `PeriodicReader.ExportError`).
+fn is_export_error(meta: &Metadata<'_>) -> bool {
+    meta.is_event()
+        && meta.target().starts_with("opentelemetry")
+        && meta.name().ends_with(".ExportError")
+}
+
+/// Lets the SDK's failed-export errors through at most once per [`EXPORT_ERROR_EVERY`] and
+/// signal; every other event passes, decided once per call site (nothing is added to the
+/// path of the service's own lines).
+fn export_errors<S: Subscriber>() -> impl Filter<S> {
+    let last: Mutex<HashMap<&'static str, Instant>> = Mutex::default();
+    DynFilterFn::new(move |meta, _| {
+        if !is_export_error(meta) {
+            return true;
+        }
+        let now = Instant::now();
+        let mut last = last.lock().unwrap_or_else(PoisonError::into_inner);
+        match last.get(meta.name()) {
+            Some(at) if now.duration_since(*at) < EXPORT_ERROR_EVERY => false,
+            _ => {
+                last.insert(meta.name(), now);
+                true
+            }
+        }
+    })
+    .with_callsite_filter(|meta| {
+        if is_export_error(meta) {
+            Interest::sometimes()
+        } else {
+            Interest::always()
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use tracing_subscriber::layer::{Context, SubscriberExt};
+
+    use super::*;
+
+    /// Counts the events that reach it.
+    struct Count(Arc<AtomicUsize>);
+
+    impl<S: Subscriber> Layer<S> for Count {
+        fn on_event(&self, _: &tracing::Event<'_>, _: Context<'_, S>) {
+            self.0.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    #[test]
+    fn failed_exports_are_logged_once_a_minute_per_signal_and_other_events_always() {
+        let seen = Arc::new(AtomicUsize::new(0));
+        let subscriber =
+            tracing_subscriber::registry().with(Count(seen.clone()).with_filter(export_errors()));
+        tracing::subscriber::with_default(subscriber, || {
+            for _ in 0..5 {
+                tracing::error!(name: "BatchSpanProcessor.ExportError", target: "opentelemetry_sdk", "failed");
+                tracing::error!(name: "PeriodicReader.ExportError", target: "opentelemetry_sdk", "failed");
+                tracing::error!(name: "BatchSpanProcessor.Shutdown.Error", target: "opentelemetry_sdk", "failed");
+                tracing::error!("the service's own error");
+            }
+        });
+        // One per export kind, and every other event (the SDK's other errors included).
+        assert_eq!(seen.load(Ordering::Relaxed), 1 + 1 + 5 + 5);
+    }
 }

@@ -14,6 +14,12 @@
 //! - `aiq-server calibrate`: re-estimates the items' IRT parameters (the weekly cron), prints
 //!   the run as one JSON line; exits non-zero when it failed.
 
+/// mimalloc rather than the system allocator: the request path allocates many small,
+/// short-lived objects, some freed on other threads (spans and log records on the telemetry
+/// export threads); glibc's arenas make those frees contend (see `benches/overhead.rs`).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 mod calibrate;
 mod database;
 mod json_lines;

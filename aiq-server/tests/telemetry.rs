@@ -354,9 +354,9 @@ async fn metrics_can_have_a_port_of_their_own() {
     );
     let text = metrics.text().await.unwrap();
     assert!(
-        text.lines().any(
-            |l| l.starts_with("http_server_requests{") && l.contains("http_route=\"/v1/ping\"")
-        ),
+        text.lines()
+            .any(|l| l.starts_with("http_server_requests_total{")
+                && l.contains("http_route=\"/v1/ping\"")),
         "{text}"
     );
     // Not on the API port.

@@ -29,6 +29,7 @@ mod observe;
 mod panic;
 mod rate_limit;
 mod request_id;
+mod request_metrics;
 mod security_headers;
 
 use std::sync::Arc;
@@ -76,7 +77,10 @@ pub(crate) fn stack(
             security: security_headers::SecurityHeaders::new(config),
         }))
         .option_layer(api.then(|| cors(&config.http.cors_origins)))
-        .layer(AroundLayer(observe::Observe { hook: span_hook }))
+        .layer(AroundLayer(observe::Observe {
+            hook: span_hook,
+            metrics: Arc::default(),
+        }))
         // Inside the headers, CORS and the span, so a 429 carries them and is logged.
         .option_layer(rate_limits.map(rate_limit::RateLimitLayer))
         .layer(AroundLayer(guard::Guard {

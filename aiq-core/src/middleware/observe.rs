@@ -11,7 +11,8 @@
 //! `http.server.requests` and `http.server.request.duration` (seconds) are labelled by the
 //! method, the route template and the status. The route is the template, never the raw path,
 //! whose ids would make one series per request; paths no route knows share `unmatched`. The
-//! records go to the `metrics` facade; the embedding binary decides where they end up.
+//! records go to the `metrics` facade, through handles kept per series
+//! ([`request_metrics`](super::request_metrics)); the embedding binary decides where they end up.
 
 use std::ops::ControlFlow;
 use std::sync::Arc;
@@ -20,15 +21,12 @@ use std::time::Instant;
 use axum::extract::{MatchedPath, Request};
 use axum::http::{HeaderMap, Method};
 use axum::response::Response;
-use metrics::{Label, SharedString};
 use tracing::Span;
 use tracing::field::Empty;
 
 use super::around::{Hooks, Proceed};
 use super::request_id::X_REQUEST_ID;
-
-/// The route label of a path no route knows.
-const UNMATCHED: &str = "unmatched";
+use super::request_metrics::{RequestMetrics, UNMATCHED};
 
 /// Called with each request's headers and its new span (see
 /// [`AiqBuilder::on_request_span`](crate::AiqBuilder::on_request_span)).
@@ -37,6 +35,7 @@ pub(crate) type SpanHook = Arc<dyn Fn(&HeaderMap, &Span) + Send + Sync>;
 #[derive(Clone)]
 pub(super) struct Observe {
     pub(super) hook: Option<SpanHook>,
+    pub(super) metrics: Arc<RequestMetrics>,
 }
 
 /// One request being observed (its span is held by [`Around`](super::around::Around)).
@@ -100,26 +99,8 @@ impl Hooks for Observe {
             .route
             .as_ref()
             .map_or(UNMATCHED, MatchedPath::as_str);
-        // One copy of the route for both records (the label values are shared, not cloned).
-        let route = SharedString::from(Arc::<str>::from(route));
-        let status_label = status_label(status);
-        let labels = |route: SharedString, status: SharedString| {
-            vec![
-                Label::new("http.method", method_label(&observed.method)),
-                Label::new("http.route", route),
-                Label::new("http.status_code", status),
-            ]
-        };
-        metrics::counter!(
-            crate::telemetry::HTTP_REQUESTS,
-            labels(route.clone(), status_label.clone())
-        )
-        .increment(1);
-        metrics::histogram!(
-            crate::telemetry::HTTP_REQUEST_DURATION,
-            labels(route, status_label)
-        )
-        .record(elapsed.as_secs_f64());
+        self.metrics
+            .record(&observed.method, route, status, elapsed);
 
         // As i64: the OpenTelemetry layer records unsigned integers as text.
         span.record("http.response.status_code", i64::from(status));
@@ -134,41 +115,4 @@ impl Hooks for Observe {
         }
         response
     }
-}
-
-/// The status as a label value, without an allocation for the common ones.
-fn status_label(status: u16) -> SharedString {
-    let code = match status {
-        200 => "200",
-        201 => "201",
-        204 => "204",
-        400 => "400",
-        401 => "401",
-        403 => "403",
-        404 => "404",
-        405 => "405",
-        409 => "409",
-        413 => "413",
-        422 => "422",
-        429 => "429",
-        500 => "500",
-        503 => "503",
-        _ => return SharedString::from(status.to_string()),
-    };
-    SharedString::const_str(code)
-}
-
-/// The method as a label value, without an allocation for the standard ones.
-fn method_label(method: &Method) -> SharedString {
-    let name = match *method {
-        Method::GET => "GET",
-        Method::POST => "POST",
-        Method::PUT => "PUT",
-        Method::PATCH => "PATCH",
-        Method::DELETE => "DELETE",
-        Method::HEAD => "HEAD",
-        Method::OPTIONS => "OPTIONS",
-        _ => return SharedString::from(method.as_str().to_owned()),
-    };
-    SharedString::const_str(name)
 }

@@ -1,8 +1,9 @@
 //! The process-wide `metrics` recorder: Prometheus, an OpenTelemetry meter, or both.
 //!
 //! Both see every record under the same name (`http.server.requests`...) and the same
-//! histogram buckets ([`aiq_core::telemetry::HISTOGRAMS`]); Prometheus writes the names with
-//! underscores (`http_server_requests`), OTLP keeps the dots.
+//! histogram buckets ([`aiq_core::telemetry::HISTOGRAMS`]). OTLP keeps the dots; Prometheus
+//! writes the names as [`aiq_core::telemetry::exposition_names`] says (`http_server_requests_total`),
+//! which are the names Grafana Cloud derives from the OTLP export too.
 
 use aiq_core::telemetry::HISTOGRAMS;
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
@@ -46,7 +47,8 @@ fn failed<R>(error: metrics::SetRecorderError<R>) -> String {
 }
 
 fn prometheus_recorder() -> Result<metrics_exporter_prometheus::PrometheusRecorder, String> {
-    let mut builder = PrometheusBuilder::new();
+    // Counters end in `_total`, as OpenMetrics recommends and as Grafana Cloud names them.
+    let mut builder = PrometheusBuilder::new().with_recommended_naming(true);
     for (name, bounds) in HISTOGRAMS {
         builder = builder
             .set_buckets_for_metric(Matcher::Full(name.to_owned()), bounds)
