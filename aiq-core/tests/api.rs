@@ -351,6 +351,9 @@ async fn cors_allows_configured_origins_only() {
     );
     assert_eq!(allowed.header("access-control-max-age"), Some("600"));
     assert!(allowed.header("x-request-id").is_some());
+    // Caches keep answers for different origins and preflights apart.
+    let vary = "origin, access-control-request-method, access-control-request-headers";
+    assert_eq!(allowed.header("vary"), Some(vary));
 
     let denied = send(&service, preflight("https://evil.example")).await;
     assert_eq!(denied.header("access-control-allow-origin"), None);
@@ -366,6 +369,7 @@ async fn cors_allows_configured_origins_only() {
         reply.header("access-control-allow-origin"),
         Some("http://localhost:3000")
     );
+    assert_eq!(reply.header("vary"), Some(vary));
 }
 
 #[tokio::test]

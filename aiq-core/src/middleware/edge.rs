@@ -5,7 +5,7 @@ use std::ops::ControlFlow;
 use std::time::Instant;
 
 use axum::extract::Request;
-use axum::http::HeaderValue;
+use axum::http::{HeaderValue, header};
 use axum::response::Response;
 
 use tracing::Span;
@@ -17,7 +17,16 @@ use super::security_headers::SecurityHeaders;
 #[derive(Debug, Clone)]
 pub(super) struct Edge {
     pub(super) security: SecurityHeaders,
+    /// Whether CORS is on (the API surface): then every response varies by the origin and the
+    /// preflight headers, as `tower_http`'s CORS layer would say (it is told not to, as it
+    /// would build the value for every response).
+    pub(super) cors_vary: bool,
 }
+
+/// The `Vary` of a CORS-enabled response.
+const CORS_VARY: HeaderValue = HeaderValue::from_static(
+    "origin, access-control-request-method, access-control-request-headers",
+);
 
 /// The id sent back, when the request started, and whether it is for a docs page.
 #[derive(Debug)]
@@ -44,13 +53,17 @@ impl Hooks for Edge {
         mut response: Response,
     ) -> Response {
         let headers = response.headers_mut();
-        // Room for the id, the timing and the security headers at once.
-        headers.reserve(11);
+        // Room for the id, the timing, the security headers and `Vary` at once.
+        headers.reserve(12);
         let docs = started.as_ref().is_some_and(|s| s.docs);
         if let Some(Started { id, at, .. }) = started {
             request_id::answer(headers, id, at);
         }
         self.security.apply(headers, docs);
+        if self.cors_vary {
+            // Appended: a handler's own `Vary` stays.
+            headers.append(header::VARY, CORS_VARY);
+        }
         response
     }
 }

@@ -40,7 +40,7 @@ use axum::http::{HeaderName, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
-use tower_http::cors::{AllowOrigin, CorsLayer};
+use tower_http::cors::{AllowOrigin, CorsLayer, Vary};
 use tower_http::timeout::TimeoutLayer;
 
 use self::around::AroundLayer;
@@ -75,6 +75,7 @@ pub(crate) fn stack(
     let layers = ServiceBuilder::new()
         .layer(AroundLayer(edge::Edge {
             security: security_headers::SecurityHeaders::new(config),
+            cors_vary: api,
         }))
         .option_layer(api.then(|| cors(&config.http.cors_origins)))
         .layer(AroundLayer(observe::Observe {
@@ -110,6 +111,10 @@ where
 
 /// CORS as the old backend set it: the configured origins with credentials, the usual methods,
 /// the headers the iOS and web clients send, preflights cached for ten minutes.
+///
+/// The layer is cloned for every request (axum clones a route's service per call), so what it
+/// holds is cheap to clone: the origins sit behind one `Arc`. Its `Vary` header, which it would
+/// build anew for every response, is set by `edge` from a constant instead.
 fn cors(origins: &CorsOrigins) -> CorsLayer {
     let layer = CorsLayer::new()
         .allow_methods([
@@ -126,14 +131,21 @@ fn cors(origins: &CorsOrigins) -> CorsLayer {
             HeaderName::from_static("x-platform"),
             HeaderName::from_static("x-app-version"),
         ])
-        .max_age(std::time::Duration::from_secs(600));
+        .max_age(std::time::Duration::from_secs(600))
+        .vary(Vary::list([]));
     match origins {
         // A wildcard cannot be combined with credentials; production refuses it anyway.
         CorsOrigins::Any => layer.allow_origin(AllowOrigin::any()),
-        CorsOrigins::List(list) => layer
-            .allow_origin(AllowOrigin::list(
-                list.iter().filter_map(|o| HeaderValue::from_str(o).ok()),
-            ))
-            .allow_credentials(true),
+        CorsOrigins::List(list) => {
+            let allowed: Arc<[HeaderValue]> = list
+                .iter()
+                .filter_map(|o| HeaderValue::from_str(o).ok())
+                .collect();
+            layer
+                .allow_origin(AllowOrigin::predicate(move |origin, _| {
+                    allowed.contains(origin)
+                }))
+                .allow_credentials(true)
+        }
     }
 }
