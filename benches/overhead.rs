@@ -1,7 +1,8 @@
 //! What the middleware and the instrumentation cost per request: `GET /v1/ping` in-process
 //! through a bare axum router (the floor), through the whole aiq stack with nothing listening,
 //! and through the stack instrumented as `aiq-server` runs it in production with every export
-//! on: JSON log lines (the server's own formatter, written to a sink), spans sampled into an
+//! on: JSON log lines (the server's own formatter, handed to its writer thread as in
+//! production, which writes them to a sink instead of standard output), spans sampled into an
 //! OpenTelemetry tracer (`tracing-opentelemetry`, as `OTEL_ENABLED`), log records to an
 //! OpenTelemetry logger (`OTEL_LOGS_ENABLED`), and every metric record going to both a
 //! Prometheus recorder and an OpenTelemetry meter.
@@ -48,6 +49,11 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 #[allow(unreachable_pub)]
 mod json_lines;
 
+/// The writer thread the server hands its lines to.
+#[path = "../aiq-server/src/line_writer.rs"]
+#[allow(unreachable_pub, dead_code)]
+mod line_writer;
+
 async fn ping<S>(service: &S)
 where
     S: tower::Service<
@@ -74,7 +80,9 @@ fn subscriber() -> (
     impl tracing::Subscriber + Send + Sync,
     SdkTracerProvider,
     SdkLoggerProvider,
+    line_writer::Flush,
 ) {
+    let (writer, flush) = line_writer::spawn(std::io::sink()).unwrap();
     let provider = SdkTracerProvider::builder()
         .with_span_processor(BatchSpanProcessor::builder(Discard).build())
         .build();
@@ -87,7 +95,7 @@ fn subscriber() -> (
     let lines = tracing_subscriber::fmt::layer()
         .fmt_fields(json_lines::LineFields)
         .event_format(json_lines::JsonLines)
-        .with_writer(std::io::sink)
+        .with_writer(writer)
         .with_filter(printed)
         .boxed();
     let spans = Targets::new()
@@ -110,6 +118,7 @@ fn subscriber() -> (
         tracing_subscriber::registry().with(layers),
         provider,
         logger,
+        flush,
     )
 }
 
@@ -188,7 +197,7 @@ fn bench(c: &mut Criterion) {
         b.to_async(&runtime).iter(|| ping(&aiq));
     });
     // Thread-local subscriber and recorder: `block_on` polls the request on this thread.
-    let (subscriber, tracer, logger) = subscriber();
+    let (subscriber, tracer, logger, _lines) = subscriber();
     let (recorder, meter) = recorder();
     tracing::subscriber::with_default(subscriber, || {
         metrics::with_local_recorder(&recorder, || {

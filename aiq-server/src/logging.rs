@@ -1,5 +1,9 @@
 //! The log subscriber: readable lines in development, one JSON object per line in production,
 //! and the OpenTelemetry layers when the export is on (spans, log records).
+//!
+//! Lines are formatted on the thread that logs and written to standard output in batches by a
+//! thread of their own ([`line_writer`](crate::line_writer)): a slow reader of stdout costs
+//! memory, not request time.
 
 use std::collections::HashMap;
 use std::sync::{Mutex, PoisonError};
@@ -18,6 +22,7 @@ use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::{Layer, Registry};
 
+use crate::line_writer::{self, Flush};
 use crate::telemetry::Providers;
 
 type Boxed = Box<dyn Layer<Registry> + Send + Sync>;
@@ -37,8 +42,11 @@ fn level(level: LogLevel) -> LevelFilter {
     }
 }
 
-/// Installs the process-wide subscriber.
-pub(crate) fn install(config: &Config, providers: &Providers) {
+/// Installs the process-wide subscriber; keep the returned [`Flush`] until the last line is
+/// logged.
+pub(crate) fn install(config: &Config, providers: &Providers) -> Result<Flush, String> {
+    let (stdout, flush) = line_writer::spawn(std::io::stdout())
+        .map_err(|e| format!("cannot start the log writer thread: {e}"))?;
     let level = level(config.app.log_level);
     let quiet = if level >= LevelFilter::DEBUG {
         level
@@ -61,11 +69,13 @@ pub(crate) fn install(config: &Config, providers: &Providers) {
         tracing_subscriber::fmt::layer()
             .fmt_fields(crate::json_lines::LineFields)
             .event_format(crate::json_lines::JsonLines)
+            .with_writer(stdout)
             .with_filter(printed)
             .boxed()
     } else {
         tracing_subscriber::fmt::layer()
             .with_ansi(false)
+            .with_writer(stdout)
             .with_filter(printed)
             .boxed()
     });
@@ -100,6 +110,7 @@ pub(crate) fn install(config: &Config, providers: &Providers) {
         );
     }
     tracing_subscriber::registry().with(layers).init();
+    Ok(flush)
 }
 
 /// How often a failed export of one signal is logged: the SDK logs every failed batch (spans

@@ -23,6 +23,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 mod calibrate;
 mod database;
 mod json_lines;
+mod line_writer;
 mod logging;
 mod metrics_port;
 mod notify;

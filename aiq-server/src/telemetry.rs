@@ -31,6 +31,8 @@ pub(crate) use self::export::Providers;
 /// The installed telemetry; [`shutdown`](Self::shutdown) it before the process exits.
 pub(crate) struct Telemetry {
     providers: export::Providers,
+    /// Flushes the log lines still queued for standard output when dropped, last.
+    lines: crate::line_writer::Flush,
     prometheus: Option<PrometheusHandle>,
     /// The longest the final flush may hold the exit, all signals together:
     /// `SHUTDOWN_TIMEOUT_SECONDS`, the bound of the request drain too.
@@ -43,13 +45,14 @@ impl Telemetry {
     /// client blocks on its own threads).
     pub(crate) fn init(config: &Config) -> Result<Self, String> {
         let providers = export::Providers::new(config)?;
-        crate::logging::install(config, &providers);
+        let lines = crate::logging::install(config, &providers)?;
         let prometheus = recorder::install(config.otel.prometheus_enabled, providers.meter())?;
         if let Some(summary) = providers.summary(&config.otel) {
             tracing::info!("OpenTelemetry export: {summary}");
         }
         Ok(Self {
             providers,
+            lines,
             prometheus,
             flush_timeout: config.http.shutdown_timeout,
         })
@@ -74,6 +77,8 @@ impl Telemetry {
         let (first, logs) = self.providers.shutdowns(self.flush_timeout);
         flush(first, deadline);
         flush(logs.into_iter().collect(), deadline);
+        // The lines logged up to here, the flushes' own included, reach standard output.
+        drop(self.lines);
     }
 }
 

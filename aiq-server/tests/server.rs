@@ -435,3 +435,72 @@ async fn production_logs_are_json_lines_that_name_the_request() {
         serde_json::from_str::<serde_json::Value>(seen).unwrap_or_else(|e| panic!("{e}: {seen}"));
     }
 }
+
+/// A reader of standard output that falls behind (a stalled log shipper) must not hold
+/// requests: lines wait in the server's queue, and none is lost.
+#[tokio::test]
+async fn a_stalled_stdout_reader_holds_no_request_and_loses_no_line() {
+    use std::io::{BufRead, BufReader, Read};
+    use std::process::Stdio;
+
+    /// Kills the server if the test fails before it exits.
+    struct Running(std::process::Child);
+    impl Drop for Running {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+
+    let mut child = Running(
+        command(&[])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap(),
+    );
+    let mut stdout = BufReader::new(child.0.stdout.take().unwrap());
+    let mut line = String::new();
+    while !line.contains("listening on http://") {
+        line.clear();
+        assert!(stdout.read_line(&mut line).unwrap() > 0, "exited early");
+    }
+    let addr: String = line
+        .split("listening on http://")
+        .nth(1)
+        .unwrap()
+        .chars()
+        .take_while(|c| c.is_ascii_digit() || matches!(c, '.' | ':'))
+        .collect();
+
+    // Nobody reads stdout now. A pipe holds 64 KiB: a few hundred lines; each request logs one.
+    let impatient = aiq_testkit::http_client(Duration::from_secs(5));
+    const REQUESTS: usize = 3_000;
+    for i in 0..REQUESTS {
+        let reply = impatient
+            .get(format!("http://{addr}/v1/ping"))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("request {i} was held: {e}"));
+        assert_eq!(reply.status(), 200);
+    }
+
+    // Read everything once the server has been asked to stop: every line is there.
+    let reader = std::thread::spawn(move || {
+        let mut rest = String::new();
+        stdout.read_to_string(&mut rest).unwrap();
+        rest
+    });
+    let status = std::process::Command::new("kill")
+        .args(["-TERM", &child.0.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    assert!(child.0.wait().unwrap().success());
+    let rest = reader.join().unwrap();
+    let completed = rest
+        .lines()
+        .filter(|l| l.contains("request completed") && l.contains("/v1/ping"))
+        .count();
+    assert_eq!(completed, REQUESTS);
+}
