@@ -6,7 +6,7 @@ mod support;
 use std::sync::{Arc, OnceLock};
 
 use aiq_core::storage::MemoryStore;
-use aiq_core::telemetry::DURATION_BUCKETS;
+use aiq_core::telemetry::{DURATION_BUCKETS, METRICS, exposition_names};
 use aiq_core::{Aiq, AiqService, Config};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use support::{get, login, register, send};
@@ -117,6 +117,36 @@ async fn logins_and_registrations_are_counted() {
         count(&after, "auth_login_total", "auth_success=\"false\"")
             > count(&before, "auth_login_total", "auth_success=\"false\"")
     );
+}
+
+/// The exposition shows nothing outside `telemetry::METRICS`, under the names
+/// `exposition_names` gives them (what the dashboard test checks the queries against).
+#[tokio::test]
+async fn every_exposed_series_is_named_as_the_catalogue_says() {
+    let service = service(true);
+    register(&service, "named@example.com").await;
+    login(&service, "named@example.com", "correct horse 9").await;
+    let text = send(&service, get("/v1/metrics")).await.text();
+    let known: std::collections::BTreeSet<String> = METRICS
+        .iter()
+        .flat_map(|(name, kind)| exposition_names(name, *kind))
+        .collect();
+    let shown: std::collections::BTreeSet<&str> = text
+        .lines()
+        .filter(|line| !line.starts_with('#') && !line.trim().is_empty())
+        .map(|line| line.split(['{', ' ']).next().unwrap())
+        .collect();
+    for name in [
+        "http_server_requests_total",
+        "http_server_request_duration_bucket",
+        "auth_login_total",
+        "users_registrations_total",
+    ] {
+        assert!(shown.contains(name), "{name} is exposed: {shown:?}");
+    }
+    for name in &shown {
+        assert!(known.contains(*name), "{name} is not in the catalogue");
+    }
 }
 
 #[tokio::test]
