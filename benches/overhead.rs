@@ -82,7 +82,7 @@ fn subscriber() -> (
     SdkLoggerProvider,
     line_writer::Flush,
 ) {
-    let (writer, flush) = line_writer::spawn(std::io::sink()).unwrap();
+    let (writer, flush) = line_writer::Lines::batched(std::io::sink()).unwrap();
     let provider = SdkTracerProvider::builder()
         .with_span_processor(BatchSpanProcessor::builder(Discard).build())
         .build();

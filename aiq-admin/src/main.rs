@@ -37,9 +37,7 @@ enum Command {
 /// Shortest password `hash-password` accepts.
 const MIN_PASSWORD_CHARS: usize = 12;
 
-/// mimalloc rather than the system allocator: the request path allocates many small,
-/// short-lived objects, some freed on other threads (spans and log records on the telemetry
-/// export threads); glibc's arenas make those frees contend (see `benches/overhead.rs`).
+/// mimalloc, as `aiq-server`: the request path allocates many small, short-lived objects.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

@@ -100,3 +100,18 @@ fn the_selector_scan_finds_names_and_skips_labels() {
         ["a_b_bucket", "c"]
     );
 }
+
+#[test]
+fn every_histogram_has_its_buckets_and_every_bucket_list_a_histogram() {
+    let histograms: BTreeSet<&str> = METRICS
+        .iter()
+        .filter(|(_, kind)| *kind == telemetry::Kind::Histogram)
+        .map(|(name, _)| *name)
+        .collect();
+    let bucketed: BTreeSet<&str> = telemetry::HISTOGRAMS
+        .iter()
+        .map(|(name, _)| *name)
+        .collect();
+    // Without its buckets a histogram would be exposed as a summary, under other names.
+    assert_eq!(histograms, bucketed);
+}

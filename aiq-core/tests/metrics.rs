@@ -6,7 +6,7 @@ mod support;
 use std::sync::{Arc, OnceLock};
 
 use aiq_core::storage::MemoryStore;
-use aiq_core::telemetry::{DURATION_BUCKETS, METRICS, exposition_names};
+use aiq_core::telemetry::{DURATION_BUCKETS, HISTOGRAMS, METRICS, exposition_names};
 use aiq_core::{Aiq, AiqService, Config};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use support::{get, login, register, send};
@@ -16,12 +16,13 @@ fn recorder() -> &'static PrometheusHandle {
     static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
     // Configured as aiq-server configures it.
     HANDLE.get_or_init(|| {
-        PrometheusBuilder::new()
-            .with_recommended_naming(true)
-            .set_buckets_for_metric(Matcher::Suffix("duration".into()), &DURATION_BUCKETS)
-            .unwrap()
-            .install_recorder()
-            .unwrap()
+        let mut builder = PrometheusBuilder::new().with_recommended_naming(true);
+        for (name, bounds) in HISTOGRAMS {
+            builder = builder
+                .set_buckets_for_metric(Matcher::Full(name.to_owned()), bounds)
+                .unwrap();
+        }
+        builder.install_recorder().unwrap()
     })
 }
 

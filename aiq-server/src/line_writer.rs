@@ -1,15 +1,19 @@
 //! Log lines for standard output, written by a thread of their own in batches.
 //!
 //! A request's log line is appended to a buffer under a lock (a copy, no system call); a
-//! writer thread takes the whole buffer every [`FLUSH_EVERY`], or as soon as [`FLUSH_AT`]
-//! bytes wait, and writes it out. So a slow reader of standard output (a log shipper that
-//! falls behind) costs memory, not request time, and nothing is lost: past [`MAX_PENDING`]
-//! bytes, logging waits for the writer. Lines reach stdout at most [`FLUSH_EVERY`] late.
+//! writer thread, woken by the first line of a batch, gathers lines for [`FLUSH_EVERY`] (or
+//! until [`FLUSH_AT`] bytes wait) and writes them out in one go. So a slow reader of standard
+//! output (a log shipper that falls behind) costs memory, not request time: past
+//! [`MAX_PENDING`] waiting bytes logging waits for the writer, and no line is dropped while the
+//! server runs. Lines reach stdout at most [`FLUSH_EVERY`] late; an idle server's writer sleeps.
 //!
 //! `tracing-appender`'s non-blocking writer does the same hand-off through a channel, one
 //! message per line; waking its idle writer thread for every line cost about 1 µs per request
-//! in `benches/overhead.rs`, as much as writing the line directly. Here the writer wakes on a
-//! timer, so a line costs the lock and the copy.
+//! in `benches/overhead.rs`, as much as writing the line directly. Here a line costs the lock
+//! and the copy, and at most one wake-up per batch.
+//!
+//! The one-shot commands print their results on stdout themselves, so they log through
+//! [`Lines::direct`], in order with what they print.
 
 use std::io::{self, Write};
 use std::sync::mpsc;
@@ -20,28 +24,34 @@ use tracing_subscriber::fmt::MakeWriter;
 
 /// The longest a line waits before it is written.
 const FLUSH_EVERY: Duration = Duration::from_millis(10);
-/// Waiting bytes that wake the writer before its time.
+/// Waiting bytes that end the gathering early.
 const FLUSH_AT: usize = 64 * 1024;
 /// Waiting bytes past which logging waits for the writer.
 const MAX_PENDING: usize = 8 * 1024 * 1024;
 /// The longest the guard's drop waits for the last lines to be written.
 const FINAL_FLUSH: Duration = Duration::from_secs(2);
 
-/// Where the log layers write: hands each line to the writer thread.
+/// Where the log layers write.
 #[derive(Clone)]
-pub(crate) struct Lines {
-    shared: Arc<Shared>,
+pub(crate) enum Lines {
+    /// Each line is handed to the writer thread.
+    Batched(Arc<Shared>),
+    /// Each line is written to standard output at once.
+    Direct,
 }
 
-/// Writes what is still waiting when dropped, then stops the writer thread.
+/// Writes what is still waiting when dropped (for at most [`FINAL_FLUSH`]), then stops the
+/// writer thread; lines logged later are written at once.
 pub(crate) struct Flush {
     shared: Arc<Shared>,
     finished: mpsc::Receiver<()>,
 }
 
-struct Shared {
+pub(crate) struct Shared {
     state: Mutex<State>,
-    /// Signalled when the writer should not wait for its timer.
+    /// Where the batches go; lines logged once the writer has stopped go there directly.
+    out: Mutex<Box<dyn Write + Send>>,
+    /// Signalled when a batch starts or should be written before its time.
     wake: Condvar,
     /// Signalled when the writer has taken what was waiting.
     room: Condvar,
@@ -50,46 +60,63 @@ struct Shared {
 struct State {
     pending: Vec<u8>,
     closing: bool,
+    stopped: bool,
 }
 
 impl Shared {
     fn lock(&self) -> MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
+
+    fn write_out(&self, bytes: &[u8]) {
+        let mut out = self.out.lock().unwrap_or_else(PoisonError::into_inner);
+        // Nothing to tell if standard output is gone: the lines are dropped.
+        let _ = out.write_all(bytes).and_then(|()| out.flush());
+    }
 }
 
-/// Starts the writer thread over `out` (standard output in the server).
-pub(crate) fn spawn(out: impl Write + Send + 'static) -> io::Result<(Lines, Flush)> {
-    let shared = Arc::new(Shared {
-        state: Mutex::new(State {
-            pending: Vec::with_capacity(FLUSH_AT),
-            closing: false,
-        }),
-        wake: Condvar::new(),
-        room: Condvar::new(),
-    });
-    let (done, finished) = mpsc::channel();
-    let writer = shared.clone();
-    std::thread::Builder::new()
-        .name("aiq-log-lines".into())
-        .spawn(move || {
-            write_batches(&writer, out);
-            let _ = done.send(());
-        })?;
-    Ok((
-        Lines {
-            shared: shared.clone(),
-        },
-        Flush { shared, finished },
-    ))
+impl Lines {
+    /// Standard output, written on the logging thread.
+    pub(crate) fn direct() -> Self {
+        Self::Direct
+    }
+
+    /// Starts the writer thread over `out` (standard output in the server).
+    pub(crate) fn batched(out: impl Write + Send + 'static) -> io::Result<(Self, Flush)> {
+        let shared = Arc::new(Shared {
+            state: Mutex::new(State {
+                pending: Vec::with_capacity(FLUSH_AT),
+                closing: false,
+                stopped: false,
+            }),
+            out: Mutex::new(Box::new(out)),
+            wake: Condvar::new(),
+            room: Condvar::new(),
+        });
+        let (done, finished) = mpsc::channel();
+        let writer = shared.clone();
+        std::thread::Builder::new()
+            .name("aiq-log-lines".into())
+            .spawn(move || {
+                write_batches(&writer);
+                let _ = done.send(());
+            })?;
+        Ok((Self::Batched(shared.clone()), Flush { shared, finished }))
+    }
 }
 
-/// The writer thread: takes what waits, writes it, until closed and drained.
-fn write_batches(shared: &Shared, mut out: impl Write) {
+/// The writer thread: waits for a line, gathers more, writes them; until closed and drained.
+fn write_batches(shared: &Shared) {
     let mut batch = Vec::with_capacity(FLUSH_AT);
     loop {
         let closing = {
             let mut state = shared.lock();
+            while state.pending.is_empty() && !state.closing {
+                state = shared
+                    .wake
+                    .wait(state)
+                    .unwrap_or_else(PoisonError::into_inner);
+            }
             if !state.closing && state.pending.len() < FLUSH_AT {
                 state = shared
                     .wake
@@ -98,43 +125,59 @@ fn write_batches(shared: &Shared, mut out: impl Write) {
                     .0;
             }
             std::mem::swap(&mut state.pending, &mut batch);
+            if state.closing && batch.is_empty() {
+                state.stopped = true;
+            }
             state.closing
         };
         shared.room.notify_all();
-        if !batch.is_empty() {
-            // Nothing to tell if standard output is gone: the lines are dropped.
-            let _ = out.write_all(&batch).and_then(|()| out.flush());
-            batch.clear();
-        } else if closing {
+        if batch.is_empty() && closing {
             return;
         }
+        shared.write_out(&batch);
+        batch.clear();
     }
 }
 
-/// One line being handed over.
-pub(crate) struct Line<'a>(&'a Shared);
+/// One line being written.
+pub(crate) enum Line<'a> {
+    Batched(&'a Shared),
+    Direct(io::Stdout),
+}
 
 impl Write for Line<'_> {
     fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
-        let mut state = self.0.lock();
+        let shared = match self {
+            Line::Direct(stdout) => return stdout.write(bytes),
+            Line::Batched(shared) => *shared,
+        };
+        let mut state = shared.lock();
+        if state.stopped {
+            drop(state);
+            shared.write_out(bytes);
+            return Ok(bytes.len());
+        }
         while state.pending.len() >= MAX_PENDING && !state.closing {
-            self.0.wake.notify_one();
-            state = self
-                .0
+            shared.wake.notify_one();
+            state = shared
                 .room
                 .wait(state)
                 .unwrap_or_else(PoisonError::into_inner);
         }
-        let was_below = state.pending.len() < FLUSH_AT;
+        let before = state.pending.len();
         state.pending.extend_from_slice(bytes);
-        if was_below && state.pending.len() >= FLUSH_AT {
-            self.0.wake.notify_one();
+        // The first line of a batch wakes the writer; so does a batch grown past its size.
+        if before == 0 || (before < FLUSH_AT && state.pending.len() >= FLUSH_AT) {
+            shared.wake.notify_one();
         }
         Ok(bytes.len())
     }
 
     fn flush(&mut self) -> io::Result<()> {
-        Ok(())
+        match self {
+            Line::Direct(stdout) => stdout.flush(),
+            Line::Batched(_) => Ok(()),
+        }
     }
 }
 
@@ -142,7 +185,10 @@ impl<'a> MakeWriter<'a> for Lines {
     type Writer = Line<'a>;
 
     fn make_writer(&'a self) -> Line<'a> {
-        Line(&self.shared)
+        match self {
+            Lines::Batched(shared) => Line::Batched(shared),
+            Lines::Direct => Line::Direct(io::stdout()),
+        }
     }
 }
 
@@ -150,6 +196,8 @@ impl Drop for Flush {
     fn drop(&mut self) {
         self.shared.lock().closing = true;
         self.shared.wake.notify_one();
+        // Whoever waits for room stops waiting: the limit no longer applies.
+        self.shared.room.notify_all();
         // Bounded: a standard output nobody reads must not hold the exit.
         let _ = self.finished.recv_timeout(FINAL_FLUSH);
     }
@@ -183,7 +231,7 @@ mod tests {
     #[test]
     fn every_line_is_written_in_order_in_few_writes_and_flushed_on_drop() {
         let out = Captured::default();
-        let (lines, flush) = spawn(out.clone()).unwrap();
+        let (lines, flush) = Lines::batched(out.clone()).unwrap();
         for i in 0..10_000 {
             writeln!(lines.make_writer(), "line {i}").unwrap();
         }
@@ -198,10 +246,20 @@ mod tests {
     }
 
     #[test]
+    fn lines_logged_after_the_final_flush_are_written_at_once() {
+        let out = Captured::default();
+        let (lines, flush) = Lines::batched(out.clone()).unwrap();
+        writeln!(lines.make_writer(), "before").unwrap();
+        drop(flush);
+        writeln!(lines.make_writer(), "after").unwrap();
+        assert_eq!(out.bytes.lock().unwrap().as_slice(), b"before\nafter\n");
+    }
+
+    #[test]
     fn a_stalled_output_holds_no_line_until_the_buffer_is_full() {
         let out = Captured::default();
         let held = out.gate.lock().unwrap();
-        let (lines, flush) = spawn(out.clone()).unwrap();
+        let (lines, flush) = Lines::batched(out.clone()).unwrap();
         // Far more than a pipe holds, far less than the buffer: no write waits.
         let line = [b'x'; 1023];
         for _ in 0..4_096 {

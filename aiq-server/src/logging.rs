@@ -1,9 +1,9 @@
 //! The log subscriber: readable lines in development, one JSON object per line in production,
 //! and the OpenTelemetry layers when the export is on (spans, log records).
 //!
-//! Lines are formatted on the thread that logs and written to standard output in batches by a
-//! thread of their own ([`line_writer`](crate::line_writer)): a slow reader of stdout costs
-//! memory, not request time.
+//! The server's lines are formatted on the thread that logs and written to standard output in
+//! batches by a thread of their own ([`line_writer`](crate::line_writer)): a slow reader of
+//! stdout costs memory, not request time.
 
 use std::collections::HashMap;
 use std::sync::{Mutex, PoisonError};
@@ -22,7 +22,7 @@ use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::{Layer, Registry};
 
-use crate::line_writer::{self, Flush};
+use crate::line_writer::{Flush, Lines};
 use crate::telemetry::Providers;
 
 type Boxed = Box<dyn Layer<Registry> + Send + Sync>;
@@ -42,11 +42,21 @@ fn level(level: LogLevel) -> LevelFilter {
     }
 }
 
-/// Installs the process-wide subscriber; keep the returned [`Flush`] until the last line is
-/// logged.
-pub(crate) fn install(config: &Config, providers: &Providers) -> Result<Flush, String> {
-    let (stdout, flush) = line_writer::spawn(std::io::stdout())
-        .map_err(|e| format!("cannot start the log writer thread: {e}"))?;
+/// Installs the process-wide subscriber, with the lines handed to a writer thread when
+/// `batched` (the server) or written at once (the one-shot commands, which print their results
+/// on stdout too). Keep the returned [`Flush`] until the last line is logged.
+pub(crate) fn install(
+    config: &Config,
+    providers: &Providers,
+    batched: bool,
+) -> Result<Option<Flush>, String> {
+    let (stdout, flush) = if batched {
+        let (lines, flush) = Lines::batched(std::io::stdout())
+            .map_err(|e| format!("cannot start the log writer thread: {e}"))?;
+        (lines, Some(flush))
+    } else {
+        (Lines::direct(), None)
+    };
     let level = level(config.app.log_level);
     let quiet = if level >= LevelFilter::DEBUG {
         level
@@ -127,7 +137,7 @@ fn is_export_error(meta: &Metadata<'_>) -> bool {
 }
 
 /// Lets the SDK's failed-export errors through at most once per [`EXPORT_ERROR_EVERY`] and
-/// signal; every other event passes, decided once per call site (nothing is added to the
+/// kind (`BatchSpanProcessor.ExportError`...); every other event passes, decided once per call site (nothing is added to the
 /// path of the service's own lines).
 fn export_errors<S: Subscriber>() -> impl Filter<S> {
     let last: Mutex<HashMap<&'static str, Instant>> = Mutex::default();
@@ -145,6 +155,9 @@ fn export_errors<S: Subscriber>() -> impl Filter<S> {
             }
         }
     })
+    // Every level may pass: the level is the other filters' business (and a filter without a
+    // hint would take the process-wide level hint away).
+    .with_max_level_hint(LevelFilter::TRACE)
     .with_callsite_filter(|meta| {
         if is_export_error(meta) {
             Interest::sometimes()
@@ -173,7 +186,7 @@ mod tests {
     }
 
     #[test]
-    fn failed_exports_are_logged_once_a_minute_per_signal_and_other_events_always() {
+    fn failed_exports_are_logged_once_a_minute_per_kind_and_other_events_always() {
         let seen = Arc::new(AtomicUsize::new(0));
         let subscriber =
             tracing_subscriber::registry().with(Count(seen.clone()).with_filter(export_errors()));

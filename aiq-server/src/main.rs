@@ -146,7 +146,7 @@ fn main() -> ExitCode {
     };
     // Before the runtime: the OTLP client runs on threads of its own and must not be built
     // inside it.
-    let telemetry = match telemetry::Telemetry::init(&config) {
+    let telemetry = match telemetry::Telemetry::init(&config, matches!(job, Job::Serve)) {
         Ok(telemetry) => telemetry,
         Err(error) => {
             eprintln!("aiq-server: {error}");

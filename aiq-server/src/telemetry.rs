@@ -31,8 +31,9 @@ pub(crate) use self::export::Providers;
 /// The installed telemetry; [`shutdown`](Self::shutdown) it before the process exits.
 pub(crate) struct Telemetry {
     providers: export::Providers,
-    /// Flushes the log lines still queued for standard output when dropped, last.
-    lines: crate::line_writer::Flush,
+    /// Flushes the log lines still queued for standard output when dropped, last (the server
+    /// only; the one-shot commands write theirs at once).
+    lines: Option<crate::line_writer::Flush>,
     prometheus: Option<PrometheusHandle>,
     /// The longest the final flush may hold the exit, all signals together:
     /// `SHUTDOWN_TIMEOUT_SECONDS`, the bound of the request drain too.
@@ -41,11 +42,12 @@ pub(crate) struct Telemetry {
 
 impl Telemetry {
     /// Builds the exporters the configuration asks for and installs the process-wide log
-    /// subscriber and metrics recorder. Call it once, outside the async runtime (the OTLP
-    /// client blocks on its own threads).
-    pub(crate) fn init(config: &Config) -> Result<Self, String> {
+    /// subscriber and metrics recorder; `serving` hands the log lines to a writer thread (see
+    /// [`logging`](crate::logging)). Call it once, outside the async runtime (the OTLP client
+    /// blocks on its own threads).
+    pub(crate) fn init(config: &Config, serving: bool) -> Result<Self, String> {
         let providers = export::Providers::new(config)?;
-        let lines = crate::logging::install(config, &providers)?;
+        let lines = crate::logging::install(config, &providers, serving)?;
         let prometheus = recorder::install(config.otel.prometheus_enabled, providers.meter())?;
         if let Some(summary) = providers.summary(&config.otel) {
             tracing::info!("OpenTelemetry export: {summary}");

@@ -54,17 +54,23 @@ impl RequestMetrics {
     /// Counts one answered request and records how long it took.
     pub(super) fn record(&self, method: &Method, route: &str, status: u16, elapsed: Duration) {
         let recorder = current_recorder();
-        {
+        let full = {
             let kept = self.kept.read().unwrap_or_else(PoisonError::into_inner);
-            if kept.recorder == recorder
-                && let Some(series) = kept.find(method, route, status)
-            {
-                series.record(elapsed);
-                return;
+            if kept.recorder == recorder {
+                if let Some(series) = kept.find(method, route, status) {
+                    series.record(elapsed);
+                    return;
+                }
+                kept.len >= MAX_SERIES
+            } else {
+                false
             }
-        }
+        };
         let series = register(method, route, status);
         series.record(elapsed);
+        if full {
+            return;
+        }
         let mut kept = self.kept.write().unwrap_or_else(PoisonError::into_inner);
         if kept.recorder != recorder {
             *kept = Kept {
