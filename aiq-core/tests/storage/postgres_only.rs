@@ -1,0 +1,103 @@
+//! What only PostgreSQL can set up: states no trait operation produces.
+
+use super::*;
+
+async fn store_and_client() -> (
+    Arc<dyn Storage>,
+    tokio_postgres::Client,
+    aiq_testkit::TestDb,
+) {
+    let (store, db) = crate::support::pg_store().await;
+    let (client, connection) = tokio_postgres::connect(db.url(), tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(connection);
+    (Arc::new(store), client, db)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn inactive_questions_are_never_served() {
+    let (store, client, _db) = store_and_client().await;
+    let ids = bank(&store, 3).await;
+    client
+        .execute(
+            "UPDATE questions SET is_active = FALSE WHERE id = $1",
+            &[&ids[1]],
+        )
+        .await
+        .unwrap();
+    let candidates: Vec<QuestionId> = store
+        .selection_candidates(None)
+        .await
+        .unwrap()
+        .iter()
+        .map(|c| c.id)
+        .collect();
+    assert!(!candidates.contains(&ids[1]));
+    let unseen: Vec<QuestionId> = store
+        .unseen_questions(1, 10)
+        .await
+        .unwrap()
+        .iter()
+        .map(|q| q.id)
+        .collect();
+    assert_eq!(unseen, vec![ids[0], ids[2]]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_abandon_counts_once_it_has_enough_responses() {
+    let (store, client, _db) = store_and_client().await;
+    let ids = bank(&store, 3).await;
+    let ada = user(&store, "threshold@example.com").await;
+    let session = store
+        .start_session(new_session(ada, &ids, 0))
+        .await
+        .unwrap();
+    // Responses stored before the session was given up (as adaptive sessions will).
+    for id in &ids[0..2] {
+        client
+            .execute(
+                "INSERT INTO responses (test_session_id, user_id, question_id, user_answer, \
+                 is_correct, answered_at) VALUES ($1, $2, $3, 'x', TRUE, $4)",
+                &[&session.id, &ada, id, &at(10)],
+            )
+            .await
+            .unwrap();
+    }
+    let (_, kept) = store
+        .abandon_session(session.id, at(100))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(kept, 2);
+    let context = store.start_context(ada, 2).await.unwrap();
+    assert_eq!(context.last_substantive_abandon_at, Some(at(100)));
+    let context = store.start_context(ada, 3).await.unwrap();
+    assert_eq!(context.last_substantive_abandon_at, None);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn completing_twenty_five_responses_is_quick() {
+    let (store, _client, _db) = store_and_client().await;
+    let ids = bank(&store, 25).await;
+    let answers: Vec<(QuestionId, bool)> = ids.iter().map(|id| (*id, true)).collect();
+    let mut took = Vec::new();
+    for i in 0..30 {
+        let session = store
+            .start_session(new_session(GUEST_USER_ID, &ids, i))
+            .await
+            .unwrap();
+        let done = completion(session.id, &answers, 25, i + 60);
+        let started = std::time::Instant::now();
+        store.complete_session(done).await.unwrap();
+        took.push(started.elapsed());
+    }
+    took.sort_unstable();
+    let p50 = took[took.len() / 2];
+    eprintln!(
+        "complete_session p50 {p50:?}, max {:?}",
+        took[took.len() - 1]
+    );
+    // The target is under 10 ms; the bound leaves room for a loaded two-core machine.
+    assert!(p50 < std::time::Duration::from_millis(30), "{p50:?}");
+}
