@@ -93,7 +93,10 @@ pub(crate) async fn start_adaptive_test(
     );
     let prior = prior?.unwrap_or(0.0);
     let (session, first) = CatSession::start(prior, &pool?, &HashSet::new(), &mut fresh_rng())
-        .map_err(|_| AssessmentError::PoolExhausted)?;
+        .map_err(|err| match err {
+            CatError::EmptyPool => AssessmentError::PoolExhausted,
+            other => AssessmentError::Engine(other),
+        })?;
     let stored = state
         .storage
         .start_adaptive_session(
@@ -180,7 +183,9 @@ pub(crate) async fn answer_adaptive(
             CatError::UnexpectedItem { .. } | CatError::NoPendingItem => {
                 AssessmentError::NotServed(id)
             }
-            _ => AssessmentError::AlreadyAnswered(id),
+            CatError::SessionFinished => AssessmentError::AlreadyAnswered(id),
+            // Bad item parameters or an unusable pool are not the client's doing.
+            other => AssessmentError::Engine(other),
         })?;
     let now = crate::time::now();
     let step = AdaptiveStep {

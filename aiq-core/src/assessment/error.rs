@@ -91,6 +91,10 @@ pub(crate) enum AssessmentError {
     InvalidClaimToken,
     #[error("This guest result is already claimed by an account.")]
     AlreadyClaimed,
+    /// The adaptive engine failed on the stored items or state (bad calibration data, a
+    /// corrupt session): the server's fault, answered with a logged 500.
+    #[error("adaptive engine: {0}")]
+    Engine(#[source] crate::cat::CatError),
     #[error(transparent)]
     Storage(#[from] StorageError),
 }
@@ -139,6 +143,7 @@ impl From<AssessmentError> for ApiError {
                 Self::Conflict(message)
             }
             E::GuestLimit(_) => Self::GuestLimitReached(message),
+            E::Engine(engine) => Self::Internal(Box::new(engine)),
             E::Storage(storage) => storage.into(),
         }
     }
@@ -191,6 +196,22 @@ mod tests {
         assert_eq!(
             AssessmentError::NotInProgress(SessionStatus::Completed).to_string(),
             "Test session is already completed. Only in-progress sessions can be modified."
+        );
+    }
+
+    #[test]
+    fn engine_failures_are_server_errors_not_conflicts() {
+        let engine = AssessmentError::Engine(crate::cat::CatError::InvalidPrior {
+            mean: f64::NAN,
+            sd: 1.0,
+        });
+        assert_eq!(
+            ApiError::from(engine).status(),
+            axum::http::StatusCode::INTERNAL_SERVER_ERROR
+        );
+        assert_eq!(
+            ApiError::from(AssessmentError::AlreadyAnswered(7)).status(),
+            axum::http::StatusCode::CONFLICT
         );
     }
 }
