@@ -9,11 +9,11 @@
 //! request, or a test's local recorder) the kept handles are dropped and registered anew.
 
 use std::collections::HashMap;
-use std::sync::{Arc, PoisonError, RwLock};
+use std::sync::{PoisonError, RwLock};
 use std::time::Duration;
 
 use axum::http::Method;
-use metrics::{Counter, Histogram, Label, SharedString};
+use metrics::{Counter, Histogram, Label};
 
 /// The route label of a path no route knows.
 pub(super) const UNMATCHED: &str = "unmatched";
@@ -103,14 +103,13 @@ fn current_recorder() -> usize {
     metrics::with_recorder(|recorder| std::ptr::from_ref(recorder).cast::<()>() as usize)
 }
 
+/// Registers a series (once per series and recorder, so its label values may allocate).
 fn register(method: &Method, route: &str, status: u16) -> Series {
-    let route = SharedString::from(Arc::<str>::from(route));
-    let status = status_label(status);
     let labels = || {
         vec![
-            Label::new("http.method", method_label(method)),
-            Label::new("http.route", route.clone()),
-            Label::new("http.status_code", status.clone()),
+            Label::new("http.method", method.as_str().to_owned()),
+            Label::new("http.route", route.to_owned()),
+            Label::new("http.status_code", status.to_string()),
         ]
     };
     Series {
@@ -119,45 +118,9 @@ fn register(method: &Method, route: &str, status: u16) -> Series {
     }
 }
 
-/// The status as a label value, without an allocation for the common ones.
-fn status_label(status: u16) -> SharedString {
-    let code = match status {
-        200 => "200",
-        201 => "201",
-        204 => "204",
-        400 => "400",
-        401 => "401",
-        403 => "403",
-        404 => "404",
-        405 => "405",
-        409 => "409",
-        413 => "413",
-        422 => "422",
-        429 => "429",
-        500 => "500",
-        503 => "503",
-        _ => return SharedString::from(status.to_string()),
-    };
-    SharedString::const_str(code)
-}
-
-/// The method as a label value, without an allocation for the standard ones.
-fn method_label(method: &Method) -> SharedString {
-    let name = match *method {
-        Method::GET => "GET",
-        Method::POST => "POST",
-        Method::PUT => "PUT",
-        Method::PATCH => "PATCH",
-        Method::DELETE => "DELETE",
-        Method::HEAD => "HEAD",
-        Method::OPTIONS => "OPTIONS",
-        _ => return SharedString::from(method.as_str().to_owned()),
-    };
-    SharedString::const_str(name)
-}
-
 #[cfg(test)]
 mod tests {
+    use std::sync::Arc;
     use std::sync::atomic::{AtomicUsize, Ordering};
 
     use metrics::{CounterFn, HistogramFn, Key, KeyName, Metadata, Recorder, SharedString, Unit};
