@@ -22,6 +22,7 @@ conformance!(
     day_30_reminders_cover_days_29_to_31_once,
     failed_sends_are_retried_and_invalid_tokens_cleared,
     only_enabled_users_with_a_token_are_selected,
+    a_device_token_moves_to_the_account_that_registers_it,
 );
 
 const NOW: OffsetDateTime = datetime!(2026-06-01 09:00 UTC);
@@ -396,4 +397,43 @@ async fn only_enabled_users_with_a_token_are_selected(store: Arc<dyn Storage>) {
             .await
             .unwrap()
     );
+}
+
+/// One phone, two accounts in turn: the reminders of the account that signed out must not
+/// reach the phone of the one signed in now.
+async fn a_device_token_moves_to_the_account_that_registers_it(store: Arc<dyn Storage>) {
+    let store = store.as_ref();
+    let (first, _) = tested_user(store, 94).await;
+    let (second, _) = tested_user(store, 95).await;
+    let phone = device(first);
+
+    assert!(store.set_device_token(second, Some(&phone)).await.unwrap());
+    assert_eq!(store_token(store, first).await, None);
+    assert_eq!(store_token(store, second).await, Some(phone.clone()));
+    let (from, to) = reminders::test_reminder_window(&Config::default(), NOW);
+    let candidates = store.test_reminder_candidates(from, to).await.unwrap();
+    assert_eq!(
+        candidates
+            .iter()
+            .map(|c| (c.user_id, c.device_token.as_str()))
+            .collect::<Vec<_>>(),
+        [(second, phone.as_str())]
+    );
+
+    // An unknown account takes nothing; another token or a cleared one leaves others alone.
+    assert!(
+        !store
+            .set_device_token(9_999_999, Some(&phone))
+            .await
+            .unwrap()
+    );
+    assert_eq!(store_token(store, second).await, Some(phone.clone()));
+    assert!(
+        store
+            .set_device_token(first, Some(&device(first + 100)))
+            .await
+            .unwrap()
+    );
+    assert!(store.set_device_token(first, None).await.unwrap());
+    assert_eq!(store_token(store, second).await, Some(phone));
 }

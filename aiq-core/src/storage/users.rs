@@ -252,8 +252,9 @@ pub trait UserStore {
         at: OffsetDateTime,
     ) -> Result<Option<User>, StorageError>;
 
-    /// Stores `token` as the user's push device token, or clears it with `None`. False when
-    /// the user does not exist.
+    /// Stores `token` as the user's push device token, or clears it with `None`. A token
+    /// belongs to one account at a time: storing it clears it from any other user, in the same
+    /// write. False (and nothing changed) when the user does not exist.
     async fn set_device_token(&self, id: UserId, token: Option<&str>)
     -> Result<bool, StorageError>;
 

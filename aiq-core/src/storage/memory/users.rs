@@ -90,10 +90,20 @@ impl UserStore for MemoryStore {
         token: Option<&str>,
     ) -> Result<bool, StorageError> {
         let mut state = self.state();
-        Ok(state.users.get_mut(&id).is_some_and(|user| {
+        if !state.users.contains_key(&id) {
+            return Ok(false);
+        }
+        if let Some(token) = token {
+            for (_, other) in state.users.iter_mut().filter(|(other, _)| **other != id) {
+                if other.apns_device_token.as_deref() == Some(token) {
+                    other.apns_device_token = None;
+                }
+            }
+        }
+        if let Some(user) = state.users.get_mut(&id) {
             user.apns_device_token = token.map(str::to_owned);
-            true
-        }))
+        }
+        Ok(true)
     }
 
     async fn clear_device_token_if(&self, id: UserId, token: &str) -> Result<bool, StorageError> {

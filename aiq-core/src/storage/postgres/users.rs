@@ -182,8 +182,15 @@ impl UserStore for PgStore {
     ) -> Result<bool, StorageError> {
         let _timed = timed("set_device_token", "users");
         let conn = self.conn().await?;
+        // One statement: the previous owner loses the token only if the new one exists.
         let statement = conn
-            .prepare_cached("UPDATE users SET apns_device_token = $2 WHERE id = $1")
+            .prepare_cached(
+                "WITH previous AS ( \
+                     UPDATE users SET apns_device_token = NULL \
+                     WHERE $2::text IS NOT NULL AND apns_device_token = $2 AND id <> $1 \
+                       AND EXISTS (SELECT 1 FROM users WHERE id = $1)) \
+                 UPDATE users SET apns_device_token = $2 WHERE id = $1",
+            )
             .await
             .map_err(db_error)?;
         let updated = conn
