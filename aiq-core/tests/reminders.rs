@@ -437,3 +437,37 @@ async fn a_device_token_moves_to_the_account_that_registers_it(store: Arc<dyn St
     assert!(store.set_device_token(first, None).await.unwrap());
     assert_eq!(store_token(store, second).await, Some(phone));
 }
+
+/// Lets a push through only once `barrier`'s count of pushes are in flight together.
+#[derive(Debug)]
+struct TogetherPush {
+    barrier: tokio::sync::Barrier,
+}
+
+#[async_trait::async_trait]
+impl PushSender for TogetherPush {
+    async fn send(&self, _: &str, _: &Notification) -> Result<(), PushError> {
+        self.barrier.wait().await;
+        Ok(())
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reminders_are_sent_several_at_a_time() {
+    let store = aiq_core::storage::MemoryStore::new();
+    for days in 90..98 {
+        tested_user(&store, days).await;
+    }
+    // One at a time, the first push would wait for the fourth forever.
+    let push = TogetherPush {
+        barrier: tokio::sync::Barrier::new(4),
+    };
+    let config = Config::default();
+    let run = reminders::run(&store, &push, &config, NOW);
+    let summary = tokio::time::timeout(std::time::Duration::from_secs(30), run)
+        .await
+        .expect("the pushes of a run are in flight together")
+        .unwrap();
+    assert_eq!(summary.test_reminders.success, 8);
+    assert_eq!(summary.test_reminders.failed, 0);
+}
