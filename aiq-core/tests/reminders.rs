@@ -55,8 +55,15 @@ impl PushSender for RecordingPush {
 }
 
 impl RecordingPush {
+    /// What was sent so far, by user id (a run sends several at a time, in no fixed order).
     fn take(&self) -> Vec<(String, Notification)> {
-        std::mem::take(&mut *self.sent.lock().unwrap())
+        let mut sent = std::mem::take(&mut *self.sent.lock().unwrap());
+        sent.sort_by_key(|(_, n)| {
+            n.data["user_id"]
+                .as_str()
+                .and_then(|id| id.parse::<i64>().ok())
+        });
+        sent
     }
 }
 
@@ -436,6 +443,25 @@ async fn a_device_token_moves_to_the_account_that_registers_it(store: Arc<dyn St
     );
     assert!(store.set_device_token(first, None).await.unwrap());
     assert_eq!(store_token(store, second).await, Some(phone));
+
+    // Both accounts registering one token at once: it ends with exactly one of them.
+    for round in 0..20 {
+        let token = device(10_000 + round);
+        let (a, b) = tokio::join!(
+            store.set_device_token(first, Some(&token)),
+            store.set_device_token(second, Some(&token)),
+        );
+        assert!(a.unwrap() && b.unwrap());
+        let held = [
+            store_token(store, first).await,
+            store_token(store, second).await,
+        ];
+        let holders = held
+            .iter()
+            .filter(|held| held.as_deref() == Some(token.as_str()))
+            .count();
+        assert_eq!(holders, 1, "round {round}");
+    }
 }
 
 /// Lets a push through only once `barrier`'s count of pushes are in flight together.

@@ -78,12 +78,17 @@ impl ProviderToken {
         Ok(token)
     }
 
-    /// Forgets the cached token, after Apple refused it.
-    fn discard(&self) {
-        *self
+    /// Forgets the cached token after Apple refused `refused`, unless the cache already holds
+    /// a newer one (several pushes in flight may be refused the same token: signing again for
+    /// each would be refused as too frequent, `TooManyProviderTokenUpdates`).
+    fn discard(&self, refused: &str) {
+        let mut cached = self
             .cached
             .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner()) = None;
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if cached.as_ref().is_some_and(|(token, _)| token == refused) {
+            *cached = None;
+        }
     }
 }
 
@@ -263,7 +268,7 @@ impl PushSender for ApnsSender {
                 Err(PushError::InvalidToken { reason })
             }
             (403, "ExpiredProviderToken" | "InvalidProviderToken") => {
-                self.token.discard();
+                self.token.discard(&bearer);
                 Err(PushError::Rejected { status, reason })
             }
             _ => Err(PushError::Rejected { status, reason }),
@@ -295,7 +300,10 @@ mod tests {
         let renewed = provider.bearer(1_000 + 50 * 60).unwrap();
         assert_ne!(renewed, first);
         assert_eq!(provider.bearer(1_000 + 51 * 60).unwrap(), renewed);
-        provider.discard();
+        // A refusal of an older token keeps the current one; a refusal of it renews it.
+        provider.discard(&first);
+        assert_eq!(provider.bearer(1_000 + 52 * 60).unwrap(), renewed);
+        provider.discard(&renewed);
         assert_ne!(provider.bearer(1_000 + 52 * 60).unwrap(), renewed);
     }
 

@@ -12,6 +12,7 @@
 //! in the window. An invalid device token is cleared (see [`deliver`]).
 
 use std::future::Future;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use futures_util::stream::{self, StreamExt};
 use serde::Serialize;
@@ -232,8 +233,10 @@ pub async fn run(
     Ok(summary)
 }
 
-/// Runs `send` for every candidate, [`SENDS_AT_ONCE`] at a time, and counts the deliveries; the
-/// first storage failure ends the run.
+/// Runs `send` for every candidate, [`SENDS_AT_ONCE`] at a time, and counts the deliveries.
+/// After a storage failure no further candidate is started, but the sends in flight finish
+/// (a push APNs took gets recorded, so it is not sent again next run); then the first failure
+/// is returned.
 async fn send_all<F, Fut>(
     candidates: Vec<ReminderCandidate>,
     send: F,
@@ -242,12 +245,21 @@ where
     F: Fn(ReminderCandidate) -> Fut,
     Fut: Future<Output = Result<Delivery, StorageError>>,
 {
+    let failed = AtomicBool::new(false);
     let mut deliveries = stream::iter(candidates)
+        .take_while(|_| std::future::ready(!failed.load(Ordering::Relaxed)))
         .map(send)
         .buffer_unordered(SENDS_AT_ONCE);
     let mut counts = Counts::default();
+    let mut first_failure = None;
     while let Some(delivery) = deliveries.next().await {
-        counts.record(&delivery?);
+        match delivery {
+            Ok(delivery) => counts.record(&delivery),
+            Err(error) => {
+                failed.store(true, Ordering::Relaxed);
+                first_failure.get_or_insert(error);
+            }
+        }
     }
-    Ok(counts)
+    first_failure.map_or(Ok(counts), Err)
 }

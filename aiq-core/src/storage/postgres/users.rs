@@ -181,9 +181,19 @@ impl UserStore for PgStore {
         token: Option<&str>,
     ) -> Result<bool, StorageError> {
         let _timed = timed("set_device_token", "users");
-        let conn = self.conn().await?;
-        // One statement: the previous owner loses the token only if the new one exists.
-        let statement = conn
+        let mut conn = self.conn().await?;
+        let tx = conn.transaction().await.map_err(db_error)?;
+        if let Some(token) = token {
+            // Registrations of one token take turns, so the second sees the first's owner
+            // (without this, two at once would each find no other owner and both keep it).
+            let lock = tx
+                .prepare_cached("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
+                .await
+                .map_err(db_error)?;
+            tx.execute(&lock, &[&token]).await.map_err(db_error)?;
+        }
+        // The previous owner loses the token only if the new one exists.
+        let statement = tx
             .prepare_cached(
                 "WITH previous AS ( \
                      UPDATE users SET apns_device_token = NULL \
@@ -193,10 +203,11 @@ impl UserStore for PgStore {
             )
             .await
             .map_err(db_error)?;
-        let updated = conn
+        let updated = tx
             .execute(&statement, &[&id, &token])
             .await
             .map_err(db_error)?;
+        tx.commit().await.map_err(db_error)?;
         Ok(updated == 1)
     }
 
