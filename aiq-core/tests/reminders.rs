@@ -497,3 +497,28 @@ async fn reminders_are_sent_several_at_a_time() {
     assert_eq!(summary.test_reminders.success, 8);
     assert_eq!(summary.test_reminders.failed, 0);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_storage_failure_lets_the_sends_in_flight_finish_and_record() {
+    use support::faulty::{Fault, FaultyStore};
+
+    let store = FaultyStore::shared(Fault::FirstReminderRecord);
+    for days in 90..98 {
+        tested_user(store.as_ref(), days).await;
+    }
+    let push = RecordingPush::default();
+    let config = Config::default();
+    let failed = reminders::run(store.as_ref(), &push, &config, NOW).await;
+    assert!(
+        failed.is_err(),
+        "the failed record ends the run with an error"
+    );
+    assert_eq!(push.take().len(), 8, "every push was handed over");
+
+    // Only the push whose record failed is due again: the other seven were recorded.
+    let again = reminders::run(store.as_ref(), &push, &config, NOW)
+        .await
+        .unwrap();
+    assert_eq!(again.test_reminders.total, 1);
+    assert_eq!(push.take().len(), 1);
+}

@@ -1,5 +1,6 @@
-//! A store that fails in a chosen way on `ping` (everything else is the memory store's), for
-//! the error paths of the health check and the panic handling.
+//! A store that fails in a chosen way (everything else is the memory store's): on `ping`, for
+//! the error paths of the health check and the panic handling; or on recording a sent reminder,
+//! for a reminder run that meets a storage failure.
 
 mod admin;
 
@@ -21,16 +22,22 @@ use aiq_core::storage::{
 use async_trait::async_trait;
 use time::OffsetDateTime;
 
-/// A store that fails in a chosen way on `ping`, for the error paths of the health check.
+/// How the store fails.
 #[derive(Debug)]
 pub enum Fault {
+    /// `ping` panics.
     Panic,
+    /// `ping` never answers.
     Hang,
+    /// Recording a sent test reminder first yields (so concurrent sends interleave), then the
+    /// first record to get there fails; later ones succeed.
+    FirstReminderRecord,
 }
 
 #[derive(Debug)]
 pub struct FaultyStore {
     fault: Fault,
+    tripped: std::sync::atomic::AtomicBool,
     inner: MemoryStore,
 }
 
@@ -38,6 +45,7 @@ impl FaultyStore {
     pub fn shared(fault: Fault) -> Arc<dyn Storage> {
         Arc::new(Self {
             fault,
+            tripped: std::sync::atomic::AtomicBool::new(false),
             inner: MemoryStore::new(),
         })
     }
@@ -49,6 +57,7 @@ impl Storage for FaultyStore {
         match self.fault {
             Fault::Panic => panic!("storage exploded"),
             Fault::Hang => std::future::pending().await,
+            Fault::FirstReminderRecord => Ok(()),
         }
     }
 
@@ -121,6 +130,14 @@ impl ReminderStore for FaultyStore {
         user: UserId,
         result: ResultId,
     ) -> Result<bool, StorageError> {
+        if let Fault::FirstReminderRecord = self.fault {
+            tokio::task::yield_now().await;
+            if !self.tripped.swap(true, std::sync::atomic::Ordering::SeqCst) {
+                return Err(StorageError::Unavailable(
+                    "recording refused by the test".into(),
+                ));
+            }
+        }
         self.inner.mark_test_reminder_sent(user, result).await
     }
     async fn day_30_reminder_candidates(
