@@ -99,8 +99,10 @@ pub enum ApiError {
     /// 415 with this message.
     #[error("{0}")]
     UnsupportedMediaType(String),
-    /// 429 for a device that used up its guest tests: this message, `Retry-After: 0` and
-    /// `X-Tests-Remaining: 0` (the old backend's answer, which the app shows as is).
+    /// 429 for a device that used up its guest tests: this message, `Retry-After: 1` and
+    /// `X-Tests-Remaining: 0`. The old backend sent `Retry-After: 0`; HTTP asks for a delay of at
+    /// least a second. The limit never resets, so no wait would help: the smallest delay keeps a
+    /// client that waits for `Retry-After` before retrying from holding its user's screen.
     #[error("{0}")]
     GuestLimitReached(String),
     /// 401 for a request to an admin-token route without the right `X-Admin-Token` (no
@@ -213,7 +215,7 @@ impl IntoResponse for ApiError {
             Self::GuestLimitReached(message) => {
                 let mut response = detail_response(status, &message);
                 let headers = response.headers_mut();
-                headers.insert(header::RETRY_AFTER, HeaderValue::from_static("0"));
+                headers.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
                 headers.insert("x-tests-remaining", HeaderValue::from_static("0"));
                 response
             }

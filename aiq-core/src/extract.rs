@@ -181,21 +181,29 @@ pub(crate) fn query_in_range<T: PartialOrd + std::fmt::Display + Copy>(
     )]))
 }
 
-/// Deserializes `bytes`, reporting where and why it failed without echoing the input.
+/// Deserializes a request body, reporting where and why it failed without echoing the input.
+/// Unpaired surrogate escapes read as U+FFFD (the text rule in `text`).
 fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    let bytes = crate::text::repair_surrogate_escapes(bytes);
+    parse_at(&bytes, vec![LocPart::from("body")]).map_err(|issue| ApiError::Validation(vec![issue]))
+}
+
+/// Deserializes the JSON value `bytes` found at `loc` of a request (a whole body, or one item of
+/// a batch read apart), as one 422 issue on failure.
+pub(crate) fn parse_at<T: DeserializeOwned>(
+    bytes: &[u8],
+    mut loc: Vec<LocPart>,
+) -> Result<T, ValidationIssue> {
     let deserializer = &mut serde_json::Deserializer::from_slice(bytes);
     let result: Result<T, _> = serde_path_to_error::deserialize(deserializer);
     result.map_err(|err| {
-        let mut loc = vec![LocPart::from("body")];
         loc.extend(err.path().iter().filter_map(|segment| match segment {
             serde_path_to_error::Segment::Seq { index } => Some(LocPart::Index(*index)),
             serde_path_to_error::Segment::Map { key } => Some(LocPart::Field(key.clone())),
             serde_path_to_error::Segment::Enum { variant } => Some(LocPart::Field(variant.clone())),
             serde_path_to_error::Segment::Unknown => None,
         }));
-        let inner = err.into_inner();
-        let issue = describe(&inner, loc);
-        ApiError::Validation(vec![issue])
+        describe(&err.into_inner(), loc)
     })
 }
 
@@ -203,6 +211,13 @@ fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
 /// (`invalid type: string "hunter2"`), so only the part after "expected" is kept.
 fn describe(err: &serde_json::Error, mut loc: Vec<LocPart>) -> ValidationIssue {
     use serde_json::error::Category;
+    if err.to_string().starts_with("recursion limit exceeded") {
+        return ValidationIssue {
+            loc,
+            msg: "JSON nested too deeply (at most 128 levels)".into(),
+            kind: "json_invalid".into(),
+        };
+    }
     if matches!(
         err.classify(),
         Category::Syntax | Category::Eof | Category::Io

@@ -363,6 +363,30 @@ impl<const MIN: usize, const MAX: usize> TryFrom<String> for Bounded<MIN, MAX> {
     }
 }
 
+/// A short label or identifier (an app version, a platform, a device id): a length limit in
+/// characters and no control characters (NUL included, which PostgreSQL cannot store), refused
+/// with a 422 that names the field.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(try_from = "String")]
+pub(crate) struct Label<const MIN: usize, const MAX: usize>(String);
+
+impl<const MIN: usize, const MAX: usize> Label<MIN, MAX> {
+    pub(crate) fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl<const MIN: usize, const MAX: usize> TryFrom<String> for Label<MIN, MAX> {
+    type Error = String;
+
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        if value.chars().any(char::is_control) {
+            return Err("String should not contain control characters".to_owned());
+        }
+        Bounded::<MIN, MAX>::try_from(value).map(|bounded| Self(bounded.0))
+    }
+}
+
 /// A submitted answer: control characters removed, surrounding whitespace trimmed, at most
 /// [`MAX_USER_ANSWER_CHARS`] characters kept. Otherwise stored verbatim (no HTML escaping, no keyword
 /// filter: see DECISIONS.md "Input"). It may be empty; the handler decides what that means.

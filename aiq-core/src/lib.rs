@@ -62,6 +62,7 @@ pub mod service;
 mod state;
 pub mod storage;
 pub mod telemetry;
+mod text;
 pub mod time;
 
 pub use config::Config;

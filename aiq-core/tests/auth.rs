@@ -7,6 +7,7 @@ mod support;
 
 use std::sync::Arc;
 
+use aiq_core::config::RefreshRotation;
 use aiq_core::storage::{MemoryStore, NewUser, Storage};
 use aiq_core::{AiqService, Config};
 use base64::Engine;
@@ -205,9 +206,13 @@ async fn bcrypt_hashes_are_upgraded_on_login(service: AiqService, store: Arc<dyn
 }
 
 async fn refresh_rotates_and_reuse_revokes_the_login(
-    service: AiqService,
-    _store: Arc<dyn Storage>,
+    _service: AiqService,
+    store: Arc<dyn Storage>,
 ) {
+    // Opt-in: the default keeps used refresh tokens valid (ios_refresh.rs).
+    let mut config = config();
+    config.security.refresh_token_rotation = RefreshRotation::RotateDetectReuse;
+    let service = service_with(config, store);
     let registered = register(&service, "rotate@example.com").await;
     let first_refresh = token(&registered, "refresh");
     let rotated = refresh(&service, &first_refresh).await;

@@ -276,7 +276,10 @@ async fn the_sixth_submission_in_an_hour_from_one_address_is_refused(
         sixth.header("retry-after"),
         Some(retry_after.to_string().as_str())
     );
-    assert!(limited.get("detail").is_none());
+    assert_eq!(
+        limited["detail"], limited["message"],
+        "the app shows `detail`"
+    );
 
     let other = send(
         &service,

@@ -78,6 +78,27 @@ fn check_config_masks_secrets_and_fails_on_errors() {
     assert!(stdout.contains("port: 9001"), "{stdout}");
     assert!(stdout.contains("REDACTED"), "{stdout}");
     assert!(!stdout.contains(secret), "{stdout}");
+    // The refresh mode in force is shown: the default, then a chosen one.
+    assert!(stdout.contains("refresh_token_rotation: Off"), "{stdout}");
+    let output = command(&[("REFRESH_TOKEN_ROTATION", "rotate_detect_reuse")])
+        .arg("check-config")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        stdout.contains("refresh_token_rotation: RotateDetectReuse"),
+        "{stdout}"
+    );
+    let output = command(&[("REFRESH_TOKEN_ROTATION", "sometimes")])
+        .arg("check-config")
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("REFRESH_TOKEN_ROTATION: must be one of off, rotate, rotate_detect_reuse"),
+        "{stderr}"
+    );
 
     let output = command(&[("PORT", "not-a-port")])
         .arg("check-config")

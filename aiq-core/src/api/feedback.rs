@@ -21,7 +21,8 @@ use crate::state::AppState;
 use crate::storage::{Feedback, FeedbackCategory, FeedbackId, NewFeedback};
 
 /// A feedback text: stripped, not blank, 10 to 5000 characters. No keyword filter
-/// (DECISIONS.md "Input"): "delete", "select" or "--" are fine in a bug report.
+/// (DECISIONS.md "Input"): "delete", "select" or "--" are fine in a bug report. Free text: NUL
+/// is kept as U+FFFD, other control characters as sent (the rule in `text`).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(try_from = "String")]
 pub(crate) struct Description(String);
@@ -39,7 +40,7 @@ impl TryFrom<String> for Description {
         } else if length > 5000 {
             Err("String should have at most 5000 characters")
         } else {
-            Ok(Self(text.to_owned()))
+            Ok(Self(crate::text::storable(text).into_owned()))
         }
     }
 }

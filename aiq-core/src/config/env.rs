@@ -13,7 +13,7 @@ use secrecy::SecretString;
 use super::validate::{ConfigError, ConfigProblem};
 use super::{
     CorsOrigins, Environment, JwtAlgorithm, LogLevel, OtelExporter, RateLimitStorage,
-    RateLimitStrategy, SmtpTls, parse,
+    RateLimitStrategy, RefreshRotation, SmtpTls, parse,
 };
 use crate::Config;
 
@@ -217,6 +217,12 @@ pub(super) fn from_vars(vars: &EnvVars) -> Result<Config, ConfigError> {
     );
     security.refresh_token_ttl = Duration::from_secs(
         24 * 3600 * r.number::<u64>("REFRESH_TOKEN_EXPIRE_DAYS", 7, "a whole number of days"),
+    );
+    security.refresh_token_rotation = r.parsed(
+        "REFRESH_TOKEN_ROTATION",
+        security.refresh_token_rotation,
+        "one of off, rotate, rotate_detect_reuse",
+        RefreshRotation::parse,
     );
     security.refresh_reuse_grace = r.seconds(
         "REFRESH_TOKEN_REUSE_GRACE_SECONDS",

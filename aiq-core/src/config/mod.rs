@@ -184,8 +184,11 @@ pub struct SecurityConfig {
     pub access_token_ttl: Duration,
     /// `REFRESH_TOKEN_EXPIRE_DAYS`.
     pub refresh_token_ttl: Duration,
-    /// `REFRESH_TOKEN_REUSE_GRACE_SECONDS`: how long a just-rotated refresh token may be presented
-    /// again (a mobile client retrying a refresh whose response it lost) before it counts as reuse.
+    /// `REFRESH_TOKEN_ROTATION`: what a refresh does to the refresh token it was given.
+    pub refresh_token_rotation: RefreshRotation,
+    /// `REFRESH_TOKEN_REUSE_GRACE_SECONDS`: with rotation on, how long a just-rotated refresh
+    /// token may be presented again (a mobile client retrying a refresh whose response it lost)
+    /// before it is refused (and, with reuse detection, before it counts as reuse).
     pub refresh_reuse_grace: Duration,
     /// `TOKEN_BLACKLIST_REDIS_URL`: shared revocation store; empty means in-process.
     pub token_blacklist_redis_url: Option<SecretString>,
@@ -203,6 +206,7 @@ impl Default for SecurityConfig {
             jwt_algorithm: JwtAlgorithm::Hs256,
             access_token_ttl: Duration::from_secs(30 * 60),
             refresh_token_ttl: Duration::from_secs(7 * 24 * 3600),
+            refresh_token_rotation: RefreshRotation::Off,
             refresh_reuse_grace: Duration::ZERO,
             token_blacklist_redis_url: None,
             password_reset_url_base: "https://a-iq-test.com/reset-password?token=".into(),
@@ -221,6 +225,54 @@ impl SecurityConfig {
         self.token_blacklist_redis_url
             .as_ref()
             .or((rate_limit.storage == RateLimitStorage::Redis).then_some(&rate_limit.redis_url))
+    }
+}
+
+/// What `POST /v1/auth/refresh` does to the refresh token it was given
+/// (`REFRESH_TOKEN_ROTATION`).
+///
+/// The shipped iOS app keeps refreshed tokens in memory only and refreshes with the keychain's
+/// older token at every launch (`ios-client.md`), so rotation would sign its users out: the
+/// default keeps a used refresh token valid for its whole lifetime, as the old backend did.
+/// Logout, logout-all, password reset and account deletion revoke it whatever the mode.
+///
+/// ```
+/// use aiq_core::config::RefreshRotation;
+/// assert_eq!(RefreshRotation::parse("rotate_detect_reuse"), Some(RefreshRotation::RotateDetectReuse));
+/// assert_eq!(RefreshRotation::default().as_str(), "off");
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum RefreshRotation {
+    /// `off` (default): a refresh token stays valid until it expires or is revoked; each
+    /// refresh returns a new pair in the same login.
+    #[default]
+    Off,
+    /// `rotate`: a used refresh token is revoked; presenting it again is a 401 (after the reuse
+    /// grace period), and the login goes on with the new token.
+    Rotate,
+    /// `rotate_detect_reuse`: as `rotate`, and presenting a used token again (after the grace
+    /// period) revokes the whole login, since someone may have copied it.
+    RotateDetectReuse,
+}
+
+impl RefreshRotation {
+    /// Parses the setting's value (`off`, `rotate`, `rotate_detect_reuse`; any case).
+    pub fn parse(text: &str) -> Option<Self> {
+        match text.trim().to_ascii_lowercase().as_str() {
+            "off" => Some(Self::Off),
+            "rotate" => Some(Self::Rotate),
+            "rotate_detect_reuse" => Some(Self::RotateDetectReuse),
+            _ => None,
+        }
+    }
+
+    /// The setting's value for this mode.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Off => "off",
+            Self::Rotate => "rotate",
+            Self::RotateDetectReuse => "rotate_detect_reuse",
+        }
     }
 }
 

@@ -218,12 +218,18 @@ impl DenialLog {
     }
 }
 
+/// The 429 body: the old backend's three members, and `detail` with the same message because the
+/// iOS app shows a server message only from `detail` (`ios-client.md`).
 #[derive(Serialize)]
 struct Exceeded {
     error: &'static str,
     message: &'static str,
     retry_after: u64,
+    detail: &'static str,
 }
+
+/// What a caller over its limit is told.
+const EXCEEDED_MESSAGE: &str = "Too many requests. Please try again later.";
 
 fn set_headers(headers: &mut HeaderMap, decision: &Decision) {
     headers.insert(X_RATELIMIT_LIMIT, HeaderValue::from(decision.limit));
@@ -356,8 +362,9 @@ where
         StatusCode::TOO_MANY_REQUESTS,
         Json(Exceeded {
             error: "rate_limit_exceeded",
-            message: "Too many requests. Please try again later.",
-            retry_after: decision.retry_after,
+            message: EXCEEDED_MESSAGE,
+            retry_after: decision.retry_after.max(1),
+            detail: EXCEEDED_MESSAGE,
         }),
     )
         .into_response();

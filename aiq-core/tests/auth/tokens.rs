@@ -180,6 +180,7 @@ async fn logout_ignores_a_refresh_token_that_is_not_the_callers() {
 #[tokio::test]
 async fn a_refresh_retry_within_the_grace_period_is_not_reuse() {
     let mut config = config();
+    config.security.refresh_token_rotation = RefreshRotation::RotateDetectReuse;
     config.security.refresh_reuse_grace = std::time::Duration::from_secs(30);
     let service = service_with(config, Arc::new(MemoryStore::new()));
     let registered = register(&service, "retry@example.com").await;
@@ -273,8 +274,9 @@ async fn the_auth_endpoints_are_in_the_openapi_document() {
 
 #[tokio::test]
 async fn a_rotated_refresh_token_stays_revoked_inside_the_expiry_leeway() {
-    let store = Arc::new(MemoryStore::new());
-    let service = service_with(config(), store.clone());
+    let mut config = config();
+    config.security.refresh_token_rotation = RefreshRotation::RotateDetectReuse;
+    let service = service_with(config, Arc::new(MemoryStore::new()));
     let registered = register(&service, "leeway@example.com").await;
     let id = registered["user"]["id"].as_i64().unwrap();
     let now = time::OffsetDateTime::now_utc().unix_timestamp();

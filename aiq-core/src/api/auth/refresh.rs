@@ -1,18 +1,28 @@
-//! `POST /v1/auth/refresh`: rotation with reuse detection.
+//! `POST /v1/auth/refresh`: a new token pair in the same login.
 //!
-//! The presented refresh token is revoked and a new pair issued in the same login session.
-//! Presenting a revoked refresh token again means it was copied: the whole session is revoked.
-//! A retry within `REFRESH_TOKEN_REUSE_GRACE_SECONDS` of the rotation (a client that lost the
-//! response) gets a new pair instead.
+//! What happens to the presented refresh token depends on `REFRESH_TOKEN_ROTATION`
+//! ([`RefreshRotation`]):
+//! - `off` (default): nothing. It stays valid for its whole lifetime, as in the old backend,
+//!   because the shipped iOS app refreshes with its keychain's older token at every launch and
+//!   sometimes twice at once (`ios-client.md`). Logout, logout-all, password reset and account
+//!   deletion still revoke it.
+//! - `rotate`: it is revoked; presenting it again is a 401, the login goes on.
+//! - `rotate_detect_reuse`: it is revoked; presenting it again means it was copied, and the whole
+//!   login is revoked.
+//!
+//! With rotation on, a retry within `REFRESH_TOKEN_REUSE_GRACE_SECONDS` of the rotation (a client
+//! that lost the response) gets a new pair instead.
 
 use axum::Json;
 use axum::extract::State;
 use axum::http::request::Parts;
+use time::OffsetDateTime;
 
 use super::{TokenRefreshResponse, issue};
 use crate::auth::audit;
-use crate::auth::session::{AuthError, bearer, verify};
+use crate::auth::session::{AuthError, Verified, bearer, verify};
 use crate::auth::tokens::TokenKind;
+use crate::config::RefreshRotation;
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -25,7 +35,7 @@ use crate::state::AppState;
     security(("HTTPBearer" = [])),
     responses(
         (status = 200, description = "A new token pair", body = TokenRefreshResponse),
-        (status = 401, description = "Invalid, expired, revoked or reused refresh token"),
+        (status = 401, description = "Invalid, expired or revoked refresh token"),
     )
 )]
 pub(super) async fn refresh(
@@ -33,47 +43,16 @@ pub(super) async fn refresh(
     parts: Parts,
 ) -> Result<Json<TokenRefreshResponse>, ApiError> {
     let token = bearer(&parts)?;
-    let verified = verify(&state, token, TokenKind::Refresh, true).await?;
-    let now = crate::time::now();
-    let claims = &verified.claims;
-    let within_grace = |revoked_at: time::OffsetDateTime| {
-        let grace = state.config.security.refresh_reuse_grace;
-        !grace.is_zero() && now - revoked_at <= grace
-    };
-
-    let rotated_now = match verified.token_revoked_at {
-        Some(_) => false,
-        None => {
-            state
-                .revocations
-                .revoke(&claims.token_key(), now, claims.expires_at())
-                .await?
-        }
-    };
-    if !rotated_now {
-        // Revoked before (or by a concurrent refresh a moment ago).
-        let revoked_at = match verified.token_revoked_at {
-            Some(at) => at,
-            None => state
-                .revocations
-                .revoked_at(&[&claims.token_key()], now)
-                .await?
-                .first()
-                .copied()
-                .flatten()
-                .unwrap_or(now),
-        };
-        if !within_grace(revoked_at) {
-            if let Some(session) = claims.session_key() {
-                let until = now + state.tokens.refresh_ttl();
-                state.revocations.revoke(&session, now, until).await?;
-            }
-            audit::refresh_reuse(verified.user.id);
-            return Err(AuthError::Revoked.into());
-        }
+    let rotation = state.config.security.refresh_token_rotation;
+    let rotating = rotation != RefreshRotation::Off;
+    // Without rotation a revoked token (logout with it in the body) is simply refused.
+    let verified = verify(&state, token, TokenKind::Refresh, rotating).await?;
+    if rotating {
+        rotate(&state, &verified, rotation).await?;
     }
 
-    let sid = claims
+    let sid = verified
+        .claims
         .sid
         .clone()
         .unwrap_or_else(crate::auth::tokens::Tokens::new_session);
@@ -84,4 +63,52 @@ pub(super) async fn refresh(
         token_type: issued.token_type,
         user: issued.user,
     }))
+}
+
+/// Revokes the presented token; refuses it when it was revoked before, outside the grace period
+/// (and with reuse detection, revokes its whole login then).
+async fn rotate(
+    state: &AppState,
+    verified: &Verified,
+    rotation: RefreshRotation,
+) -> Result<(), ApiError> {
+    let now = crate::time::now();
+    let claims = &verified.claims;
+    let rotated_now = match verified.token_revoked_at {
+        Some(_) => false,
+        None => {
+            state
+                .revocations
+                .revoke(&claims.token_key(), now, claims.expires_at())
+                .await?
+        }
+    };
+    if rotated_now {
+        return Ok(());
+    }
+    // Revoked before (or by a concurrent refresh a moment ago).
+    let revoked_at = match verified.token_revoked_at {
+        Some(at) => at,
+        None => state
+            .revocations
+            .revoked_at(&[&claims.token_key()], now)
+            .await?
+            .first()
+            .copied()
+            .flatten()
+            .unwrap_or(now),
+    };
+    let grace = state.config.security.refresh_reuse_grace;
+    let within_grace = |revoked_at: OffsetDateTime| !grace.is_zero() && now - revoked_at <= grace;
+    if within_grace(revoked_at) {
+        return Ok(());
+    }
+    if rotation == RefreshRotation::RotateDetectReuse {
+        if let Some(session) = claims.session_key() {
+            let until = now + state.tokens.refresh_ttl();
+            state.revocations.revoke(&session, now, until).await?;
+        }
+        audit::refresh_reuse(verified.user.id);
+    }
+    Err(AuthError::Revoked.into())
 }

@@ -1,0 +1,141 @@
+//! Text the stores can hold: the rule applied to what clients send.
+//!
+//! Two kinds of characters cannot be stored as they arrive. A JSON string may carry a UTF-16
+//! surrogate escape with no partner (`"\ud800"`, which Swift's encoder writes for a broken
+//! string), and no Rust string can hold that; PostgreSQL's `text` and `jsonb` refuse NUL
+//! (U+0000). The rule:
+//! - in every JSON body, an unpaired surrogate escape reads as U+FFFD, the replacement character,
+//!   as a lossy UTF-16 decode would ([`repair_surrogate_escapes`], applied by
+//!   [`ApiJson`](crate::extract::ApiJson) before parsing);
+//! - in free text (a feedback description, analytics event properties), NUL is stored as
+//!   U+FFFD ([`storable`], [`storable_json`]); other control characters are kept;
+//! - identifiers and names refuse control characters, NUL included, with a 422 that names the
+//!   field (the types in `input`).
+
+use std::borrow::Cow;
+
+/// What NUL and unpaired surrogates become.
+pub(crate) const REPLACEMENT: char = char::REPLACEMENT_CHARACTER;
+
+/// The JSON text `bytes` with every unpaired `\uD800`-`\uDFFF` escape replaced by `\uFFFD`;
+/// borrowed when there is none. Escapes have one length, so the text keeps its length and a
+/// parse error keeps its position.
+pub(crate) fn repair_surrogate_escapes(bytes: &[u8]) -> Cow<'_, [u8]> {
+    let mut repaired: Option<Vec<u8>> = None;
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] != b'\\' {
+            i += 1;
+            continue;
+        }
+        let Some(unit) = unicode_escape(bytes, i) else {
+            // Any other escape (`\"`, `\\`, ...) is two bytes; skipping both keeps `\\u` intact.
+            i += 2;
+            continue;
+        };
+        let high = (0xD800..=0xDBFF).contains(&unit);
+        let low = (0xDC00..=0xDFFF).contains(&unit);
+        if high
+            && unicode_escape(bytes, i + 6).is_some_and(|next| (0xDC00..=0xDFFF).contains(&next))
+        {
+            i += 12;
+            continue;
+        }
+        if high || low {
+            let out = repaired.get_or_insert_with(|| bytes.to_vec());
+            out[i + 2..i + 6].copy_from_slice(b"fffd");
+        }
+        i += 6;
+    }
+    repaired.map_or(Cow::Borrowed(bytes), Cow::Owned)
+}
+
+/// The code unit of a `\uXXXX` escape starting at `at`, if one starts there.
+fn unicode_escape(bytes: &[u8], at: usize) -> Option<u16> {
+    let escape = bytes.get(at..at + 6)?;
+    if escape[0] != b'\\' || escape[1] != b'u' {
+        return None;
+    }
+    let hex = std::str::from_utf8(&escape[2..]).ok()?;
+    u16::from_str_radix(hex, 16).ok()
+}
+
+/// Free text as it can be stored: NUL replaced by U+FFFD, everything else kept.
+pub(crate) fn storable(text: &str) -> Cow<'_, str> {
+    if text.contains('\0') {
+        Cow::Owned(text.replace('\0', &REPLACEMENT.to_string()))
+    } else {
+        Cow::Borrowed(text)
+    }
+}
+
+/// [`storable`] applied to every string and every object key of `value`.
+pub(crate) fn storable_json(value: &mut serde_json::Value) {
+    use serde_json::Value;
+    match value {
+        Value::String(text) => {
+            if let Cow::Owned(clean) = storable(text) {
+                *text = clean;
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(storable_json),
+        Value::Object(map) => {
+            if map.keys().any(|key| key.contains('\0')) {
+                *map = std::mem::take(map)
+                    .into_iter()
+                    .map(|(key, value)| (storable(&key).into_owned(), value))
+                    .collect();
+            }
+            map.values_mut().for_each(storable_json);
+        }
+        Value::Null | Value::Bool(_) | Value::Number(_) => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn repaired(json: &str) -> String {
+        String::from_utf8(repair_surrogate_escapes(json.as_bytes()).into_owned()).unwrap()
+    }
+
+    #[test]
+    fn unpaired_surrogates_become_the_replacement_character() {
+        assert_eq!(repaired(r#""a\ud800b""#), r#""a\ufffdb""#);
+        assert_eq!(repaired(r#""a\uDC00""#), r#""a\ufffd""#);
+        assert_eq!(repaired(r#""\ud800\ud800""#), r#""\ufffd\ufffd""#);
+        assert_eq!(repaired(r#""\udc00\ud83d""#), r#""\ufffd\ufffd""#);
+        let parsed: String = serde_json::from_str(&repaired(r#""x\ud800y""#)).unwrap();
+        assert_eq!(parsed, "x\u{fffd}y");
+    }
+
+    #[test]
+    fn pairs_other_escapes_and_escaped_backslashes_are_left_alone() {
+        for json in [
+            r#""\ud83d\ude00""#,
+            r#""\\ud800""#,
+            r#""\"\u0041\n""#,
+            r#"{"k": "\u00e9", "n": 1}"#,
+            r#""\ud80""#,
+            r#""tail\"#,
+        ] {
+            assert!(
+                matches!(repair_surrogate_escapes(json.as_bytes()), Cow::Borrowed(_)),
+                "{json}"
+            );
+        }
+    }
+
+    #[test]
+    fn nul_is_replaced_in_text_keys_and_nested_values() {
+        assert_eq!(storable("a\0b"), "a\u{fffd}b");
+        assert!(matches!(storable("a\u{1}b\n"), Cow::Borrowed(_)));
+        let mut value = serde_json::json!({"k\0": ["x\0", {"deep": "\0"}], "n": 1});
+        storable_json(&mut value);
+        assert_eq!(
+            value,
+            serde_json::json!({"k\u{fffd}": ["x\u{fffd}", {"deep": "\u{fffd}"}], "n": 1})
+        );
+    }
+}
