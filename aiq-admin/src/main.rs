@@ -127,20 +127,13 @@ fn init_logging(config: &Config) {
 
 async fn serve(config: Config) -> ExitCode {
     let storage: Arc<dyn Storage> = match &config.database.url {
-        Some(_) => {
-            let store = match PgStore::connect(&config.database) {
-                Ok(store) => store,
-                Err(error) => {
-                    tracing::error!(%error, "cannot use DATABASE_URL");
-                    return ExitCode::FAILURE;
-                }
-            };
-            if let Err(error) = store.migrate().await {
-                tracing::error!(%error, "migration failed; not starting");
+        Some(_) => match PgStore::open(&config.database).await {
+            Ok((store, _)) => Arc::new(store),
+            Err(error) => {
+                tracing::error!("{error}; not starting");
                 return ExitCode::FAILURE;
             }
-            Arc::new(store)
-        }
+        },
         None => {
             tracing::warn!(
                 "DATABASE_URL is not set: showing an in-memory store with the starter question bank"

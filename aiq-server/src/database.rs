@@ -3,7 +3,8 @@
 use std::process::ExitCode;
 
 use aiq_core::Config;
-use aiq_core::storage::PgStore;
+use aiq_core::config::DatabaseConfig;
+use aiq_core::storage::{OpenError, PgStore};
 
 /// Connects to `DATABASE_URL` and applies pending migrations, so a command run before the API
 /// was redeployed still finds the tables it needs. `why` says what the command needs the
@@ -14,14 +15,20 @@ pub(crate) async fn migrated_store(config: &Config, why: &str) -> Result<PgStore
         eprintln!("aiq-server: DATABASE_URL is not set: {why}");
         return Err(ExitCode::from(2));
     }
-    let store = PgStore::connect(&config.database).map_err(|error| {
-        eprintln!("aiq-server: cannot use DATABASE_URL: {error}");
-        ExitCode::from(2)
-    })?;
-    if let Err(error) = store.migrate().await {
-        eprintln!("aiq-server: migration failed: {error}");
-        store.close();
-        return Err(ExitCode::FAILURE);
+    // A one-shot command never seeds: `questions import` into an empty bank loads its own file.
+    let database = DatabaseConfig {
+        seed_starter_bank: false,
+        ..config.database.clone()
+    };
+    match PgStore::open(&database).await {
+        Ok((store, _)) => Ok(store),
+        Err(error @ OpenError::Settings(_)) => {
+            eprintln!("aiq-server: {error}");
+            Err(ExitCode::from(2))
+        }
+        Err(error) => {
+            eprintln!("aiq-server: migration failed: {error}");
+            Err(ExitCode::FAILURE)
+        }
     }
-    Ok(store)
 }

@@ -178,19 +178,18 @@ async fn migrate(config: &Config) -> ExitCode {
         tracing::error!("DATABASE_URL is not set: there is no database to migrate");
         return ExitCode::FAILURE;
     }
-    match PgStore::connect(&config.database) {
-        Ok(store) => match store.migrate().await {
-            Ok(report) => {
-                tracing::info!(applied = ?report.applied, "migrations applied: {}", report.applied.len());
-                ExitCode::SUCCESS
-            }
-            Err(error) => {
-                tracing::error!(%error, "migration failed");
-                ExitCode::FAILURE
-            }
-        },
+    let database = aiq_core::config::DatabaseConfig {
+        seed_starter_bank: false,
+        ..config.database.clone()
+    };
+    match PgStore::open(&database).await {
+        Ok((store, report)) => {
+            store.close();
+            tracing::info!(applied = ?report.applied, "migrations applied: {}", report.applied.len());
+            ExitCode::SUCCESS
+        }
         Err(error) => {
-            tracing::error!(%error, "cannot use DATABASE_URL");
+            tracing::error!("{error}");
             ExitCode::FAILURE
         }
     }

@@ -8,7 +8,7 @@ use aiq_core::questions::starter_bank;
 use aiq_core::ratelimit::{FallbackLimiter, Limiter, MemoryLimiter, RedisLimiter};
 use aiq_core::storage::{
     GUEST_TOKENS_PREFIX, MemoryStore, PgStore, QuestionStore, REDIS_REVOCATIONS_PREFIX,
-    RedisGuestTokens, RedisRevocations, Storage, redis_display_url,
+    RedisGuestTokens, RedisRevocations, Storage, ping_redis, redis_display_url,
 };
 use aiq_core::{Aiq, Config};
 use metrics_exporter_prometheus::PrometheusHandle;
@@ -31,25 +31,34 @@ pub(crate) async fn run(config: Config, telemetry: &Telemetry) -> ExitCode {
         tracing::warn!("DISABLE_TEST_CADENCE is set: users can retake tests at any time");
     }
 
+    for (setting, url) in redis_urls(&config) {
+        if let Err(unreachable) = ping_redis(setting, url).await {
+            tracing::error!("{unreachable}; not starting");
+            return ExitCode::FAILURE;
+        }
+    }
     let (storage, pg): (Arc<dyn Storage>, Option<PgStore>) = match &config.database.url {
         Some(_) => {
-            let store = match PgStore::connect(&config.database) {
-                Ok(store) => store,
+            let store = match PgStore::open(&config.database).await {
+                Ok((store, report)) => {
+                    tracing::info!(applied = ?report.applied, "database migrated");
+                    if report.seeded > 0 {
+                        tracing::info!(
+                            questions = report.seeded,
+                            "the empty question bank was loaded with the starter bank (SEED_STARTER_BANK)"
+                        );
+                    }
+                    store
+                }
                 Err(error) => {
-                    tracing::error!(%error, "cannot use DATABASE_URL");
+                    tracing::error!("{error}; not starting");
                     return ExitCode::FAILURE;
                 }
             };
-            match store.migrate().await {
-                Ok(report) => tracing::info!(applied = ?report.applied, "database migrated"),
-                Err(error) => {
-                    tracing::error!(%error, "migration failed; not starting");
-                    return ExitCode::FAILURE;
-                }
-            }
             match store.question_count().await {
                 Ok(0) => tracing::warn!(
-                    "the question bank is empty: no test can start until it is loaded with \
+                    "the question bank is empty: no test can start until it is loaded, with \
+                     SEED_STARTER_BANK=true at the next start or \
                      `aiq-server questions import aiq-core/data/starter-bank.jsonl`"
                 ),
                 Ok(count) => tracing::info!(questions = count, "question bank loaded"),
@@ -251,6 +260,30 @@ pub(crate) async fn run(config: Config, telemetry: &Telemetry) -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// Every Redis the configuration uses, with the variable that names it: each must answer at
+/// start-up, so a wrong URL stops the server with a line that says which and why.
+fn redis_urls(config: &Config) -> Vec<(&'static str, &str)> {
+    let mut urls = Vec::new();
+    let limits = &config.rate_limit;
+    let limiter_redis = limits.enabled && limits.storage == RateLimitStorage::Redis;
+    if limiter_redis {
+        urls.push(("RATE_LIMIT_REDIS_URL", limits.redis_url.expose_secret()));
+    }
+    match &config.security.token_blacklist_redis_url {
+        Some(url) => urls.push(("TOKEN_BLACKLIST_REDIS_URL", url.expose_secret())),
+        // Without it, revocations use the limiter's Redis (checked above) or the database.
+        None => {
+            if !limiter_redis && limits.storage == RateLimitStorage::Redis {
+                urls.push(("RATE_LIMIT_REDIS_URL", limits.redis_url.expose_secret()));
+            }
+        }
+    }
+    if let Some(url) = &config.guest.token_redis_url {
+        urls.push(("GUEST_TOKEN_REDIS_URL", url.expose_secret()));
+    }
+    urls
 }
 
 /// Completes on SIGTERM (what Railway and Docker send) or SIGINT (Ctrl-C).

@@ -48,7 +48,11 @@ impl Telemetry {
     pub(crate) fn init(config: &Config, serving: bool) -> Result<Self, String> {
         let providers = export::Providers::new(config)?;
         let lines = crate::logging::install(config, &providers, serving)?;
-        let prometheus = recorder::install(config.otel.prometheus_enabled, providers.meter())?;
+        let prometheus = recorder::install(
+            config.otel.prometheus_enabled,
+            providers.meter(),
+            &config.otel.service_name,
+        )?;
         if let Some(summary) = providers.summary(&config.otel) {
             tracing::info!("OpenTelemetry export: {summary}");
         }

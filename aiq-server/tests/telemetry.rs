@@ -188,6 +188,19 @@ async fn spans_metrics_and_logs_reach_the_collector_with_the_configured_header()
             "{expected} missing from {names:?}"
         );
     }
+    // Every data point carries the service name as an attribute, which Grafana Cloud keeps as the
+    // `service_name` label the guide's selectors use; counters exist from start-up.
+    for counter in ["http.server.requests", "app.errors"] {
+        let points = receiver.counter_points(counter);
+        assert!(!points.is_empty(), "{counter} exported");
+        for attributes in &points {
+            assert_eq!(
+                text(attributes, "service_name"),
+                Some("aiq-under-test"),
+                "{counter}: {attributes:?}"
+            );
+        }
+    }
 
     // Logs: the request log lines, in the trace they belong to.
     let logs = receiver.logs();

@@ -250,6 +250,9 @@ pub(super) fn from_vars(vars: &EnvVars) -> Result<Config, ConfigError> {
         database.connect_timeout.as_secs(),
         "a whole number of seconds",
     );
+    // A production bank is loaded on purpose; a development one is useful at once.
+    let production = config.app.environment.is_production();
+    database.seed_starter_bank = r.boolean("SEED_STARTER_BANK", !production);
 
     let rate_limit = &mut config.rate_limit;
     rate_limit.enabled = r.boolean("RATE_LIMIT_ENABLED", rate_limit.enabled);

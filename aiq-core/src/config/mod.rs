@@ -310,6 +310,9 @@ pub struct DatabaseConfig {
     pub pool_wait_timeout: Duration,
     /// `DB_CONNECT_TIMEOUT`: how long opening a connection may take.
     pub connect_timeout: Duration,
+    /// `SEED_STARTER_BANK`: load the starter question bank at start-up when the database's bank
+    /// is empty (once, under the migration lock). Default: on, except with `ENV=production`.
+    pub seed_starter_bank: bool,
 }
 
 impl Default for DatabaseConfig {
@@ -319,6 +322,7 @@ impl Default for DatabaseConfig {
             pool_size: 16,
             pool_wait_timeout: Duration::from_secs(5),
             connect_timeout: Duration::from_secs(5),
+            seed_starter_bank: true,
         }
     }
 }

@@ -25,6 +25,7 @@ mod oauth;
 mod password_reset;
 mod postgres;
 mod questions;
+mod reach;
 pub(crate) mod redis;
 mod reminders;
 mod revocations;
@@ -64,6 +65,7 @@ pub use self::postgres::{MigrationReport, PgStore};
 pub use self::questions::{
     QualityFlag, Question, QuestionId, QuestionStore, RefreshedQuestion, content_key,
 };
+pub use self::reach::{OpenError, Unreachable, database_failure, error_chain, ping_redis};
 pub(crate) use self::redis::connect as redis_connect;
 pub use self::redis::{
     DEFAULT_PREFIX as REDIS_REVOCATIONS_PREFIX, RedisRevocations, display_url as redis_display_url,

@@ -127,6 +127,24 @@ impl Receiver {
         names
     }
 
+    /// The attributes of every number data point of the sum (counter) `name`.
+    pub fn counter_points(&self, name: &str) -> Vec<Vec<KeyValue>> {
+        use opentelemetry_proto::tonic::metrics::v1::metric::Data;
+        let mut points = Vec::new();
+        for request in self.metrics() {
+            for resource_metrics in request.resource_metrics {
+                for scope in resource_metrics.scope_metrics {
+                    for metric in scope.metrics.into_iter().filter(|m| m.name == name) {
+                        if let Some(Data::Sum(sum)) = metric.data {
+                            points.extend(sum.data_points.into_iter().map(|p| p.attributes));
+                        }
+                    }
+                }
+            }
+        }
+        points
+    }
+
     /// Every log record received, with the resource it came from.
     pub fn logs(&self) -> Vec<(Resource, LogRecord)> {
         let mut records = Vec::new();

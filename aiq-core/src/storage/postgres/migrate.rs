@@ -2,12 +2,12 @@
 //!
 //! They run on a dedicated connection holding a session-level advisory lock: a second replica
 //! booting at the same moment waits for the first, then finds nothing left to apply. Closing the
-//! connection releases the lock even when a migration fails.
+//! connection releases the lock even when a migration fails. Seeding an empty question bank
+//! (`SEED_STARTER_BANK`) happens under the same lock, so replicas seed once.
 
-use tokio_postgres_rustls::MakeRustlsConnect;
-
-use super::db_error;
-use crate::storage::StorageError;
+use super::{PgStore, db_error};
+use crate::questions::NewQuestion;
+use crate::storage::{QuestionStore, StorageError};
 
 mod embedded {
     refinery::embed_migrations!("../migrations");
@@ -21,13 +21,21 @@ const MIGRATION_LOCK_KEY: i64 = 0x0041_4951_0001;
 pub struct MigrationReport {
     /// Names of the migrations this run applied (`V1__users`, ...), in order.
     pub applied: Vec<String>,
+    /// Questions loaded into an empty bank by this run (0 when none was asked for, or the bank
+    /// held questions already).
+    pub seeded: usize,
 }
 
+/// Applies pending migrations, then, when `seed` is given and the bank is empty, loads it.
 pub(super) async fn run(
-    pg_config: &tokio_postgres::Config,
-    tls: MakeRustlsConnect,
+    store: &PgStore,
+    seed: Option<&[NewQuestion]>,
 ) -> Result<MigrationReport, StorageError> {
-    let (mut client, connection) = pg_config.connect(tls).await.map_err(db_error)?;
+    let (mut client, connection) = store
+        .pg_config
+        .connect(store.tls.clone())
+        .await
+        .map_err(db_error)?;
     let driver = tokio::spawn(async move {
         if let Err(error) = connection.await {
             tracing::warn!(%error, "migration connection closed with an error");
@@ -44,6 +52,14 @@ pub(super) async fn run(
             .run_async(&mut client)
             .await
             .map_err(|e| StorageError::Backend(Box::new(e)))?;
+        // Still under the lock: a replica that waited finds the bank loaded.
+        let seeded = match seed {
+            Some(bank) if store.question_count().await? == 0 => {
+                let added = store.import_questions(bank).await?;
+                added.iter().filter(|added| **added).count()
+            }
+            _ => 0,
+        };
         client
             .execute("SELECT pg_advisory_unlock($1)", &[&MIGRATION_LOCK_KEY])
             .await
@@ -54,6 +70,7 @@ pub(super) async fn run(
                 .iter()
                 .map(|m| format!("V{}__{}", m.version(), m.name()))
                 .collect(),
+            seeded,
         })
     }
     .await;

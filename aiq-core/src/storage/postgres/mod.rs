@@ -31,8 +31,9 @@ use tokio_postgres_rustls::MakeRustlsConnect;
 
 pub use self::migrate::MigrationReport;
 pub(crate) use self::tls::is_valid_url;
-use super::{Conflict, Storage, StorageError};
+use super::{Conflict, OpenError, Storage, StorageError, database_failure, error_chain};
 use crate::config::DatabaseConfig;
+use crate::questions::NewQuestion;
 
 /// The PostgreSQL store.
 ///
@@ -111,7 +112,44 @@ impl PgStore {
 
     /// Applies pending migrations (see [`MigrationReport`]).
     pub async fn migrate(&self) -> Result<MigrationReport, StorageError> {
-        migrate::run(&self.pg_config, self.tls.clone()).await
+        migrate::run(self, None).await
+    }
+
+    /// Applies pending migrations, then loads `bank` if the database holds no question. Both
+    /// happen under the migration lock, so replicas booting together load the bank once.
+    pub async fn migrate_and_seed(
+        &self,
+        bank: &[NewQuestion],
+    ) -> Result<MigrationReport, StorageError> {
+        migrate::run(self, Some(bank)).await
+    }
+
+    /// Builds the pool for `config` and migrates the database (loading the starter bank into an
+    /// empty one when `config.seed_starter_bank`): what a server does at start-up. The error is
+    /// one line for the operator: the address, the cause and the setting to check, never the
+    /// password.
+    pub async fn open(config: &DatabaseConfig) -> Result<(Self, MigrationReport), OpenError> {
+        let store =
+            Self::connect(config).map_err(|error| OpenError::Settings(error_chain(&error)))?;
+        let migrated = if config.seed_starter_bank {
+            store
+                .migrate_and_seed(&crate::questions::starter_bank())
+                .await
+        } else {
+            store.migrate().await
+        };
+        match migrated {
+            Ok(report) => Ok((store, report)),
+            Err(error) => {
+                store.close();
+                let url = config.url.as_ref().map_or("", |url| url.expose_secret());
+                Err(OpenError::Database(database_failure(
+                    "DATABASE_URL",
+                    url,
+                    &error,
+                )))
+            }
+        }
     }
 
     /// Closes the pool: idle connections are dropped and no new ones are handed out.
