@@ -37,6 +37,21 @@ fn is_json(content_type: &str) -> bool {
     mime == "application/json" || (mime.starts_with("application/") && mime.ends_with("+json"))
 }
 
+/// Whether a JSON content type's `charset` parameter, if any, names UTF-8: JSON is UTF-8
+/// (RFC 8259), and a body declared as UTF-16 must not be read as if it were.
+fn utf8_or_unstated(content_type: &str) -> bool {
+    content_type
+        .split(';')
+        .skip(1)
+        .all(|parameter| match parameter.split_once('=') {
+            Some((name, value)) if name.trim().eq_ignore_ascii_case("charset") => {
+                let value = value.trim().trim_matches('"');
+                value.eq_ignore_ascii_case("utf-8") || value.eq_ignore_ascii_case("utf8")
+            }
+            _ => true,
+        })
+}
+
 /// Reads the body: `None` when it is empty, an error when it is not JSON or too large.
 async fn read_body<S: Send + Sync>(req: Request, state: &S) -> Result<Option<Bytes>, ApiError> {
     let content_type = req
@@ -56,6 +71,11 @@ async fn read_body<S: Send + Sync>(req: Request, state: &S) -> Result<Option<Byt
     if !content_type.as_deref().is_some_and(is_json) {
         return Err(ApiError::UnsupportedMediaType(
             "Content-Type must be application/json".into(),
+        ));
+    }
+    if !content_type.as_deref().is_some_and(utf8_or_unstated) {
+        return Err(ApiError::UnsupportedMediaType(
+            "JSON bodies must be UTF-8 (Content-Type charset=utf-8, or no charset)".into(),
         ));
     }
     Ok(Some(bytes))
@@ -329,6 +349,25 @@ mod tests {
                 LocPart::Index(1)
             ]
         );
+    }
+
+    #[test]
+    fn only_utf8_or_no_charset_is_json() {
+        for ok in [
+            "application/json",
+            "application/json; charset=utf-8",
+            "application/json;charset=UTF8",
+            "application/json; charset=\"utf-8\"",
+        ] {
+            assert!(utf8_or_unstated(ok), "{ok}");
+        }
+        for refused in [
+            "application/json; charset=utf-16",
+            "application/json; charset=latin1",
+            "application/json; charset=",
+        ] {
+            assert!(!utf8_or_unstated(refused), "{refused}");
+        }
     }
 
     #[test]

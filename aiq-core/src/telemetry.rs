@@ -34,6 +34,9 @@ pub const RATELIMIT_DENIED: &str = "ratelimit.denied";
 pub const RATELIMIT_FALLBACK_CHECKS: &str = "ratelimit.fallback_checks";
 /// Gauge: keys tracked by an in-process rate limiter.
 pub const RATELIMIT_TRACKED_KEYS: &str = "ratelimit.tracked_keys";
+/// Counter: keys an in-process rate limiter forgot to stay under `RATE_LIMIT_MAX_KEYS` while
+/// they still held some state (never a limited key).
+pub const RATELIMIT_EVICTIONS: &str = "ratelimit.evictions";
 
 /// Counter: server-side failures answered with a 5xx, by `error.type` (`internal`: a bug or an
 /// unexpected backend answer, logged with an error id; `unavailable`: a dependency such as the
@@ -100,7 +103,7 @@ pub enum Kind {
 /// use aiq_core::telemetry::{HTTP_REQUESTS, Kind, METRICS};
 /// assert!(METRICS.contains(&(HTTP_REQUESTS, Kind::Counter)));
 /// ```
-pub const METRICS: [(&str, Kind); 17] = [
+pub const METRICS: [(&str, Kind); 18] = [
     (HTTP_REQUESTS, Kind::Counter),
     (HTTP_REQUEST_DURATION, Kind::Histogram),
     (DB_QUERY_DURATION, Kind::Histogram),
@@ -109,6 +112,7 @@ pub const METRICS: [(&str, Kind); 17] = [
     (RATELIMIT_DENIED, Kind::Counter),
     (RATELIMIT_FALLBACK_CHECKS, Kind::Counter),
     (RATELIMIT_TRACKED_KEYS, Kind::Gauge),
+    (RATELIMIT_EVICTIONS, Kind::Counter),
     (APP_ERRORS, Kind::Counter),
     (TEST_SESSIONS_ACTIVE, Kind::Gauge),
     (TEST_SESSIONS_STARTED, Kind::Counter),

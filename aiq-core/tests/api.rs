@@ -461,6 +461,12 @@ async fn json_bodies_are_checked_with_json_errors() {
     assert_eq!(status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
     assert_eq!(body["detail"], "Content-Type must be application/json");
 
+    // A body declared as UTF-16 is not read as UTF-8.
+    let utf16 = "application/json; charset=utf-16";
+    let (status, body) = call(post(Some(utf16), r#"{"email": "a@b.c"}"#)).await;
+    assert_eq!(status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    assert!(body["detail"].as_str().unwrap().contains("UTF-8"), "{body}");
+
     let (status, body) = call(post(Some("application/json"), r#"{"email": 42}"#)).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(

@@ -239,3 +239,40 @@ async fn admin_routes_are_documented_under_their_old_names_and_guarded() {
     );
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
+
+/// Every parameter is declared where it is read: a path parameter is in the path template (the
+/// query structs were once all declared as path parameters), and the query parameters the old
+/// contract has are query parameters, as in `original-openapi.json`.
+#[tokio::test]
+async fn parameters_are_declared_where_they_are_read() {
+    let doc = send(&memory_service(), support::get("/v1/openapi.json"))
+        .await
+        .json();
+    let mut checked = 0;
+    for (path, operations) in doc["paths"].as_object().unwrap() {
+        for (method, operation) in operations.as_object().unwrap() {
+            for parameter in operation["parameters"].as_array().into_iter().flatten() {
+                let name = parameter["name"].as_str().unwrap();
+                let declared = parameter["in"].as_str().unwrap();
+                let templated = path.contains(&format!("{{{name}}}"));
+                assert_eq!(
+                    declared == "path",
+                    templated,
+                    "{method} {path}: {name} declared in {declared}"
+                );
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked > 20, "parameters were checked: {checked}");
+    for (path, method, name) in [
+        ("/v1/questions/unseen", "get", "count"),
+        ("/v1/test/history", "get", "limit"),
+        ("/v1/test/start", "post", "question_count"),
+        ("/v1/groups/{group_id}/leaderboard", "get", "days"),
+    ] {
+        let parameters = doc["paths"][path][method]["parameters"].as_array().unwrap();
+        let parameter = parameters.iter().find(|p| p["name"] == name).unwrap();
+        assert_eq!(parameter["in"], "query", "{method} {path} {name}");
+    }
+}

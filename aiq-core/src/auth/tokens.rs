@@ -164,11 +164,16 @@ impl Tokens {
         self.refresh_ttl
     }
 
-    fn claims(&self, user: &User, kind: TokenKind, sid: &str, now: OffsetDateTime) -> Claims {
-        let ttl = match kind {
+    /// The configured lifetime of tokens of `kind`.
+    fn ttl(&self, kind: TokenKind) -> Duration {
+        match kind {
             TokenKind::Access => self.access_ttl,
             TokenKind::Refresh => self.refresh_ttl,
-        };
+        }
+    }
+
+    fn claims(&self, user: &User, kind: TokenKind, sid: &str, now: OffsetDateTime) -> Claims {
+        let ttl = self.ttl(kind);
         let iat = now.unix_timestamp();
         Claims {
             user_id: Some(user.id),
@@ -237,6 +242,16 @@ impl Tokens {
         if claims.kind != kind.as_str() {
             return Err(Rejection::WrongKind);
         }
+        // A signed token that claims more than this service ever issues was not issued by it
+        // as configured: a user id of the guest placeholder (-1) or below, or a lifetime longer
+        // than the configured one (an `exp` years ahead).
+        if claims.user_id.is_some_and(|id| id <= 0) {
+            return Err(Rejection::Invalid);
+        }
+        let longest = i64::try_from(self.ttl(kind).as_secs()).unwrap_or(i64::MAX);
+        if claims.exp.saturating_sub(claims.iat) > longest.saturating_add(leeway) {
+            return Err(Rejection::Invalid);
+        }
         Ok(claims)
     }
 }
@@ -298,5 +313,42 @@ mod tests {
             tokens.decode(&old.access, TokenKind::Access, now),
             Err(Rejection::Invalid)
         );
+    }
+
+    /// Signs `claims` with the key `tokens` checks.
+    fn signed(tokens: &Tokens, claims: &Claims) -> String {
+        jsonwebtoken::encode(&jsonwebtoken::Header::default(), claims, &tokens.encoding).unwrap()
+    }
+
+    #[test]
+    fn ids_of_no_user_and_lifetimes_beyond_the_configured_are_invalid() {
+        let tokens = tokens();
+        let now = crate::time::now().unix_timestamp();
+        let claims = |user_id: i64, iat: i64, exp: i64| Claims {
+            user_id: Some(user_id),
+            email: None,
+            kind: "access".into(),
+            jti: "j".into(),
+            iat,
+            exp,
+            sid: None,
+            generation: None,
+        };
+        let at = crate::time::now();
+        // The configured lifetime (30 minutes) passes, so the refusals below are about the claims.
+        let fine = signed(&tokens, &claims(7, now, now + 30 * 60));
+        assert!(tokens.decode(&fine, TokenKind::Access, at).is_ok());
+        for (what, bad) in [
+            ("guest placeholder", claims(-1, now, now + 60)),
+            ("zero", claims(0, now, now + 60)),
+            ("ten years", claims(7, now, now + 10 * 365 * 24 * 3600)),
+            ("a minute too long", claims(7, now, now + 31 * 60)),
+        ] {
+            assert_eq!(
+                tokens.decode(&signed(&tokens, &bad), TokenKind::Access, at),
+                Err(Rejection::Invalid),
+                "{what}"
+            );
+        }
     }
 }

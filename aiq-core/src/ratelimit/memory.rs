@@ -4,9 +4,19 @@
 //! other. Each entry remembers when it would be back to a fresh key's state. Each shard is swept
 //! of such entries at most once a minute, by the check that finds it due (no background task to
 //! start or stop), and the sweep gives the memory back; [`MemoryLimiter::sweep`] does all shards
-//! at once. At most `max_keys` entries are kept: a new key beyond that first sweeps its shard (at
-//! most once a second) and otherwise replaces one of its entries, so a flood of distinct
-//! addresses can neither grow the process nor make checks slow.
+//! at once.
+//!
+//! At most `max_keys` entries are kept, and the cap never helps an attacker. A new key beyond it
+//! makes room in its shard, in this order:
+//! 1. entries back to a fresh key's state (a full bucket, an empty window): forgetting them
+//!    changes no decision (the shard is swept, at most once a second);
+//! 2. otherwise the least recently used of a few sampled entries that are not limited now;
+//! 3. never a limited key (one whose next request would be refused): if every entry of the shard
+//!    is limited, the new key is kept beyond the cap. Such entries go by themselves when their
+//!    limit ends, so their number is bounded by the requests a window can refuse, and no flood of
+//!    other keys can let a limited caller through early.
+//!
+//! Each eviction of a used key counts in `ratelimit.evictions`.
 
 use async_trait::async_trait;
 use std::collections::HashMap;
@@ -14,18 +24,45 @@ use std::hash::{BuildHasher, RandomState};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use super::strategy::{State, Strategy, step};
+use super::strategy::{State, Step, Strategy, step};
 use super::{Decision, Limiter, LimiterError, Quota};
 use crate::clock::Clock;
 
 const SHARDS: usize = 16;
 /// How often each shard is swept of expired entries (microseconds).
 const SWEEP_INTERVAL_US: i64 = 60 * 1_000_000;
+/// Entries that are not limited looked at to pick the least recently used (approximate LRU keeps
+/// a check O(1) under a flood).
+const EVICTION_SAMPLE: usize = 8;
 
 #[derive(Debug)]
 struct Entry {
     state: State,
+    /// When the state is back to a fresh key's (microseconds).
     expires_at: i64,
+    /// Until when the next request would be refused (microseconds; in the past when it would be
+    /// allowed): such an entry is never evicted.
+    limited_until: i64,
+    /// The last check of this key (microseconds).
+    used_at: i64,
+}
+
+impl Entry {
+    fn new(step: Step, now: i64) -> Self {
+        let limited_until = if step.decision.remaining == 0 {
+            // `reset_at` is rounded up to the second: the entry is kept a little longer, never
+            // shorter, than it is limited.
+            step.decision.reset_at.saturating_mul(1_000_000)
+        } else {
+            0
+        };
+        Self {
+            state: step.state,
+            expires_at: step.expires_at,
+            limited_until,
+            used_at: now,
+        }
+    }
 }
 
 #[derive(Debug, Default)]
@@ -115,9 +152,9 @@ impl MemoryLimiter {
         dropped
     }
 
-    /// Makes room for one more key when the cap is reached: the shard's expired entries go
-    /// if it was not swept in the last second, otherwise any one entry. Under a flood of
-    /// distinct keys that keeps a check O(1) instead of scanning for the best victim.
+    /// Makes room for one more key when the cap is reached (see the module's doc for the
+    /// order): expired entries, else the least recently used of a sample of entries that are not
+    /// limited, else none (the new key goes beyond the cap).
     fn make_room(&self, shard: &mut Shard, now: i64) {
         if self.max_keys == 0 || self.tracked.load(Ordering::Relaxed) < self.max_keys {
             return;
@@ -129,9 +166,17 @@ impl MemoryLimiter {
                 return;
             }
         }
-        if let Some(victim) = shard.entries.keys().next().cloned() {
+        let victim = shard
+            .entries
+            .iter()
+            .filter(|(_, entry)| entry.limited_until <= now)
+            .take(EVICTION_SAMPLE)
+            .min_by_key(|(_, entry)| entry.used_at)
+            .map(|(key, _)| key.clone());
+        if let Some(victim) = victim {
             shard.entries.remove(&victim);
             self.tracked.fetch_sub(1, Ordering::Relaxed);
+            metrics::counter!(crate::telemetry::RATELIMIT_EVICTIONS).increment(1);
         }
     }
 }
@@ -151,21 +196,16 @@ impl Limiter for MemoryLimiter {
             let previous = (entry.expires_at > now)
                 .then(|| std::mem::replace(&mut entry.state, State::Window { id: 0, count: 0 }));
             let step = step(self.strategy, quota, previous, now);
-            entry.state = step.state;
-            entry.expires_at = step.expires_at;
-            return Ok(step.decision);
+            let decision = step.decision;
+            *entry = Entry::new(step, now);
+            return Ok(decision);
         }
         self.make_room(&mut shard, now);
         self.tracked.fetch_add(1, Ordering::Relaxed);
         let step = step(self.strategy, quota, None, now);
-        shard.entries.insert(
-            key.to_owned(),
-            Entry {
-                state: step.state,
-                expires_at: step.expires_at,
-            },
-        );
-        Ok(step.decision)
+        let decision = step.decision;
+        shard.entries.insert(key.to_owned(), Entry::new(step, now));
+        Ok(decision)
     }
 
     fn backend(&self) -> &'static str {

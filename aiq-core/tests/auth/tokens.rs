@@ -86,6 +86,20 @@ async fn forged_and_stale_tokens_are_rejected() {
             c.as_object_mut().unwrap().remove("type");
             forge(&c, SECRET.as_bytes())
         }),
+        ("the guest placeholder user -1", {
+            let mut c = claims(now, now + 600);
+            c["user_id"] = json!(-1);
+            forge(&c, SECRET.as_bytes())
+        }),
+        ("user 0", {
+            let mut c = claims(now, now + 600);
+            c["user_id"] = json!(0);
+            forge(&c, SECRET.as_bytes())
+        }),
+        (
+            "expires in ten years",
+            forge(&claims(now, now + 10 * 365 * 24 * 3600), SECRET.as_bytes()),
+        ),
     ];
     for (what, token) in attacks {
         let reply = profile(&service, &token).await;

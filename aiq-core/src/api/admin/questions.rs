@@ -190,6 +190,7 @@ pub(super) async fn set_anchor(
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(super) struct InventoryQuery {
     /// A stratum with at least this many selectable items is healthy (default 50).
     healthy_min: Option<i64>,

@@ -21,6 +21,7 @@ use crate::storage::QuestionId;
 const ACCEPTABLE: f64 = 0.70;
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(super) struct ReliabilityQuery {
     /// Completed sessions needed for alpha and split-half (10 or more; default 100).
     min_sessions: Option<i64>,

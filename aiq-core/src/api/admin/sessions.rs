@@ -25,6 +25,7 @@ const SESSION_NOT_FOUND: &str = "Test session not found.";
 const NO_RESULT: &str = "This test session has no result.";
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(super) struct DeleteQuery {
     /// Only report what would be deleted.
     #[serde(default)]
@@ -156,6 +157,7 @@ pub(super) async fn delete_session(
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(super) struct ByEmailQuery {
     /// Only this session of the user's.
     session_id: Option<i64>,

@@ -129,6 +129,7 @@ pub(super) async fn set_cooldown_bypass(
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(super) struct EmailQuery {
     /// The user's email (matched as the app normalises it: trimmed, lowercased).
     #[param(value_type = String)]

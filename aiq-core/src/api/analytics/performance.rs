@@ -15,6 +15,7 @@ use crate::state::AppState;
 use crate::storage::AccuracyScope;
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(super) struct ModelPerformanceQuery {
     /// One of the caller's sessions; without it, all their completed sessions.
     test_session_id: Option<i64>,
@@ -101,6 +102,7 @@ pub(super) async fn model_performance(
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(super) struct BenchmarkQuery {
     /// Models with fewer runs are left out (>= 1, default 3).
     min_runs: Option<i64>,

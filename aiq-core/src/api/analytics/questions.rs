@@ -102,6 +102,7 @@ pub(super) async fn question_statistics(
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(super) struct MinResponsesQuery {
     /// Leave out questions with fewer responses.
     min_responses: Option<i64>,

@@ -142,6 +142,7 @@ impl From<GroupInvite> for GroupInviteResponse {
 
 /// Leaderboard options.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(super) struct LeaderboardQuery {
     /// Only include test results from the last N days (1-3650).
     pub(super) days: Option<i64>,

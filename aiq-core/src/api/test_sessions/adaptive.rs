@@ -109,6 +109,7 @@ pub(super) async fn next(
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(super) struct ProgressQuery {
     /// The adaptive session.
     #[param(required = true)]

@@ -57,6 +57,7 @@ pub(super) async fn get_result(
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(super) struct HistoryQuery {
     /// Page size (1-100, default 50).
     limit: Option<i64>,

@@ -13,6 +13,7 @@ use crate::extract::{ApiQuery, query_in_range};
 use crate::state::AppState;
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(super) struct StartQuery {
     /// Questions in a fixed-form test (1-100, default 25).
     question_count: Option<i64>,

@@ -13,6 +13,7 @@ use crate::extract::{ApiQuery, query_in_range};
 use crate::state::AppState;
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(super) struct UnseenQuery {
     /// How many questions (1-100, default 25).
     count: Option<i64>,
