@@ -2,16 +2,19 @@
 //!
 //! [`ApiJson`] replaces `axum::Json` for request bodies: a wrong content type is a 415, a body over
 //! the limit a 413, malformed JSON or a value of the wrong shape a 422 in FastAPI's list shape
-//! (`{"detail": [{"loc": ["body", ...], "msg": ..., "type": ...}]}`), in pydantic's words
+//! (`{"detail": [{"loc": ["body", ...], "msg": ..., "type": ...}]}`), listing every field at
+//! fault in the model's field order as pydantic did (`fields`), in pydantic's words
 //! (`describe`). Messages never repeat the submitted value, so a password cannot leak back
 //! through an error body.
 
 mod describe;
+mod fields;
 
 use axum::body::Bytes;
 use axum::extract::{FromRequest, OptionalFromRequest, Request};
 use axum::http::{StatusCode, header};
 use serde::de::DeserializeOwned;
+use utoipa::PartialSchema;
 
 pub(crate) use self::describe::value_issue;
 use crate::error::{ApiError, LocPart, ValidationIssue};
@@ -21,11 +24,12 @@ use crate::error::{ApiError, LocPart, ValidationIssue};
 /// Validation that belongs to a field is best done in `T`'s `Deserialize` (newtypes such as an
 /// email): its error message then reaches the client as `"Value error, <message>"`, or as it is
 /// when it is one of pydantic's constraint messages (`"String should have at least 8
-/// characters"`).
+/// characters"`). When the body is a JSON object, the 422 lists every field at fault, in
+/// declaration order; `T`'s schema (the OpenAPI contract) says which fields are required.
 ///
 /// ```
 /// use aiq_core::extract::ApiJson;
-/// #[derive(serde::Deserialize)]
+/// #[derive(serde::Deserialize, utoipa::ToSchema)]
 /// struct Login { email: String }
 /// async fn login(ApiJson(body): ApiJson<Login>) -> String { body.email }
 /// let _router: axum::Router = axum::Router::new().route("/login", axum::routing::post(login));
@@ -70,7 +74,7 @@ async fn read_body<S: Send + Sync>(req: Request, state: &S) -> Result<Option<Byt
 impl<S, T> FromRequest<S> for ApiJson<T>
 where
     S: Send + Sync,
-    T: DeserializeOwned,
+    T: DeserializeOwned + PartialSchema,
 {
     type Rejection = ApiError;
 
@@ -91,7 +95,7 @@ where
 impl<S, T> OptionalFromRequest<S> for ApiJson<T>
 where
     S: Send + Sync,
-    T: DeserializeOwned,
+    T: DeserializeOwned + PartialSchema,
 {
     type Rejection = ApiError;
 
@@ -187,11 +191,15 @@ pub(crate) fn query_in_range<T: PartialOrd + std::fmt::Display + Copy>(
     )]))
 }
 
-/// Deserializes a request body, reporting where and why it failed without echoing the input.
+/// Deserializes a request body, reporting where and why it failed without echoing the input:
+/// every field at fault when the body is an object, else the one problem found.
 /// Unpaired surrogate escapes read as U+FFFD (the text rule in `text`).
-fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+fn parse<T: DeserializeOwned + PartialSchema>(bytes: &[u8]) -> Result<T, ApiError> {
     let bytes = crate::text::repair_surrogate_escapes(bytes);
-    parse_at(&bytes, vec![LocPart::from("body")]).map_err(|issue| ApiError::Validation(vec![issue]))
+    parse_at(&bytes, vec![LocPart::from("body")]).map_err(|first| {
+        let every = fields::every_issue::<T>(&bytes);
+        ApiError::Validation(if every.is_empty() { vec![first] } else { every })
+    })
 }
 
 /// Deserializes the JSON value `bytes` found at `loc` of a request (a whole body, or one item of
@@ -217,7 +225,7 @@ pub(crate) fn parse_at<T: DeserializeOwned>(
 mod tests {
     use super::*;
 
-    #[derive(Debug, serde::Deserialize)]
+    #[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
     #[allow(dead_code)]
     struct Body {
         password: String,
@@ -267,6 +275,23 @@ mod tests {
         // serde quotes the value before ", expected ...": a value that looks like one stays out.
         let sly = issue(r#"{"password": "x", "count": "1, expected hunter2", "tags": []}"#);
         assert!(!sly.msg.contains("hunter2"), "{}", sly.msg);
+    }
+
+    #[test]
+    fn every_field_at_fault_is_listed_in_order() {
+        let all = issues(r#"{"tags": "hunter2", "password": null}"#);
+        let listed: Vec<_> = all
+            .iter()
+            .map(|issue| (issue.loc[1].clone(), issue.msg.as_str()))
+            .collect();
+        assert_eq!(
+            listed,
+            [
+                (LocPart::from("password"), "Input should be a valid string"),
+                (LocPart::from("count"), "Field required"),
+                (LocPart::from("tags"), "Input should be a valid list"),
+            ]
+        );
     }
 
     #[test]
