@@ -417,7 +417,8 @@ async fn an_invalid_config_is_refused_at_build() {
 #[tokio::test]
 async fn json_bodies_are_checked_with_json_errors() {
     use aiq_core::extract::ApiJson;
-    #[derive(serde::Deserialize)]
+    // The schema says which absent fields a 422 lists as required.
+    #[derive(serde::Deserialize, utoipa::ToSchema)]
     struct Login {
         #[allow(dead_code)]
         email: String,

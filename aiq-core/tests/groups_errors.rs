@@ -37,7 +37,7 @@ async fn errors_have_the_old_statuses_and_messages(service: AiqService, _store: 
             "a\u{7}b",
             "Value error, Group name contains invalid characters",
         ),
-        ("", "Value error, String should have at least 1 character"),
+        ("", "String should have at least 1 character"),
     ] {
         let reply = call_json(
             &service,

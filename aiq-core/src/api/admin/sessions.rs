@@ -11,7 +11,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::Operator;
 use crate::error::{ApiError, ValidationIssue};
-use crate::extract::{ApiJson, ApiPath, ApiQuery};
+use crate::extract::{ApiJson, ApiPath, ApiQuery, value_issue};
 use crate::input::LookupEmail;
 use crate::scoring::{ValidityFlag, ValidityStatus, round_dp, severity_score};
 use crate::state::AppState;
@@ -213,10 +213,9 @@ pub(super) async fn delete_sessions_by_email(
     ApiQuery(query): ApiQuery<ByEmailQuery>,
 ) -> Result<Json<BulkSessionDeletionPreview>, ApiError> {
     let email = LookupEmail::try_from(email).map_err(|message| {
-        ApiError::Validation(vec![ValidationIssue::new(
-            ["path", "email"],
-            format!("Value error, {message}"),
-            "value_error",
+        ApiError::Validation(vec![value_issue(
+            vec!["path".into(), "email".into()],
+            &message,
         )])
     })?;
     let user = state

@@ -2,24 +2,34 @@
 //!
 //! [`ApiJson`] replaces `axum::Json` for request bodies: a wrong content type is a 415, a body over
 //! the limit a 413, malformed JSON or a value of the wrong shape a 422 in FastAPI's list shape
-//! (`{"detail": [{"loc": ["body", ...], "msg": ..., "type": ...}]}`). Messages never repeat the
-//! submitted value, so a password cannot leak back through an error body.
+//! (`{"detail": [{"loc": ["body", ...], "msg": ..., "type": ...}]}`), listing every field at
+//! fault in the model's field order as pydantic did (`fields`), in pydantic's words
+//! (`describe`). Messages never repeat the submitted value, so a password cannot leak back
+//! through an error body.
+
+mod describe;
+mod fields;
 
 use axum::body::Bytes;
 use axum::extract::{FromRequest, OptionalFromRequest, Request};
 use axum::http::{StatusCode, header};
 use serde::de::DeserializeOwned;
+use utoipa::PartialSchema;
 
+pub(crate) use self::describe::value_issue;
 use crate::error::{ApiError, LocPart, ValidationIssue};
 
 /// A JSON request body, deserialized into `T`.
 ///
 /// Validation that belongs to a field is best done in `T`'s `Deserialize` (newtypes such as an
-/// email): its error message then reaches the client as `"Value error, <message>"`.
+/// email): its error message then reaches the client as `"Value error, <message>"`, or as it is
+/// when it is one of pydantic's constraint messages (`"String should have at least 8
+/// characters"`). When the body is a JSON object, the 422 lists every field at fault, in
+/// declaration order; `T`'s schema (the OpenAPI contract) says which fields are required.
 ///
 /// ```
 /// use aiq_core::extract::ApiJson;
-/// #[derive(serde::Deserialize)]
+/// #[derive(serde::Deserialize, utoipa::ToSchema)]
 /// struct Login { email: String }
 /// async fn login(ApiJson(body): ApiJson<Login>) -> String { body.email }
 /// let _router: axum::Router = axum::Router::new().route("/login", axum::routing::post(login));
@@ -84,7 +94,7 @@ async fn read_body<S: Send + Sync>(req: Request, state: &S) -> Result<Option<Byt
 impl<S, T> FromRequest<S> for ApiJson<T>
 where
     S: Send + Sync,
-    T: DeserializeOwned,
+    T: DeserializeOwned + PartialSchema,
 {
     type Rejection = ApiError;
 
@@ -105,7 +115,7 @@ where
 impl<S, T> OptionalFromRequest<S> for ApiJson<T>
 where
     S: Send + Sync,
-    T: DeserializeOwned,
+    T: DeserializeOwned + PartialSchema,
 {
     type Rejection = ApiError;
 
@@ -201,15 +211,19 @@ pub(crate) fn query_in_range<T: PartialOrd + std::fmt::Display + Copy>(
     )]))
 }
 
-/// Deserializes a request body, reporting where and why it failed without echoing the input.
+/// Deserializes a request body, reporting where and why it failed without echoing the input:
+/// every field at fault when the body is an object, else the one problem found.
 /// Unpaired surrogate escapes read as U+FFFD (the text rule in `text`).
-fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+fn parse<T: DeserializeOwned + PartialSchema>(bytes: &[u8]) -> Result<T, ApiError> {
     let bytes = crate::text::repair_surrogate_escapes(bytes);
-    parse_at(&bytes, vec![LocPart::from("body")]).map_err(|issue| ApiError::Validation(vec![issue]))
+    parse_at(&bytes, vec![LocPart::from("body")]).map_err(|first| {
+        let every = fields::every_issue::<T>(&bytes);
+        ApiError::Validation(if every.is_empty() { vec![first] } else { every })
+    })
 }
 
 /// Deserializes the JSON value `bytes` found at `loc` of a request (a whole body, or one item of
-/// a batch read apart), as one 422 issue on failure.
+/// a batch read apart), as one 422 issue on failure: the first problem serde meets.
 pub(crate) fn parse_at<T: DeserializeOwned>(
     bytes: &[u8],
     mut loc: Vec<LocPart>,
@@ -223,80 +237,15 @@ pub(crate) fn parse_at<T: DeserializeOwned>(
             serde_path_to_error::Segment::Enum { variant } => Some(LocPart::Field(variant.clone())),
             serde_path_to_error::Segment::Unknown => None,
         }));
-        describe(&err.into_inner(), loc)
+        describe::describe(&err.into_inner(), loc)
     })
-}
-
-/// Turns a serde_json error into a 422 issue. serde's own messages quote the offending value
-/// (`invalid type: string "hunter2"`), so only the part after "expected" is kept.
-fn describe(err: &serde_json::Error, mut loc: Vec<LocPart>) -> ValidationIssue {
-    use serde_json::error::Category;
-    if err.to_string().starts_with("recursion limit exceeded") {
-        return ValidationIssue {
-            loc,
-            msg: "JSON nested too deeply (at most 128 levels)".into(),
-            kind: "json_invalid".into(),
-        };
-    }
-    if matches!(
-        err.classify(),
-        Category::Syntax | Category::Eof | Category::Io
-    ) {
-        return ValidationIssue {
-            loc,
-            msg: "JSON decode error".into(),
-            kind: "json_invalid".into(),
-        };
-    }
-    let full = err.to_string();
-    let suffix = format!(" at line {} column {}", err.line(), err.column());
-    let message = full.strip_suffix(&suffix).unwrap_or(&full);
-    let expected = message
-        .split_once(", expected ")
-        .map(|(_, expected)| expected.to_owned());
-
-    let (msg, kind) = if let Some(field) = message
-        .strip_prefix("missing field `")
-        .and_then(|rest| rest.strip_suffix('`'))
-    {
-        loc.push(LocPart::from(field));
-        ("Field required".to_owned(), "missing")
-    } else if message.starts_with("unknown field `") {
-        (
-            "Extra inputs are not permitted".to_owned(),
-            "extra_forbidden",
-        )
-    } else if message.starts_with("unknown variant `") {
-        (
-            format!("Input should be {}", expected.unwrap_or_default()),
-            "enum",
-        )
-    } else if message.starts_with("invalid type:") {
-        (
-            format!("Input should be {}", expected.unwrap_or_default()),
-            "type_error",
-        )
-    } else if message.starts_with("invalid value:") || message.starts_with("invalid length") {
-        (
-            format!("Input should be {}", expected.unwrap_or_default()),
-            "value_error",
-        )
-    } else {
-        // A message written by one of our own `Deserialize` impls: it is ours and safe to show.
-        (format!("Value error, {message}"), "value_error")
-    };
-    ValidationIssue {
-        loc,
-        msg,
-        kind: kind.into(),
-    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    #[derive(Debug, serde::Deserialize)]
+    #[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
     #[allow(dead_code)]
     struct Body {
         password: String,
@@ -304,11 +253,17 @@ mod tests {
         tags: Vec<u8>,
     }
 
-    fn issue(json: &str) -> ValidationIssue {
+    fn issues(json: &str) -> Vec<ValidationIssue> {
         match parse::<Body>(json.as_bytes()).unwrap_err() {
-            ApiError::Validation(mut issues) => issues.remove(0),
+            ApiError::Validation(issues) => issues,
             other => panic!("expected a validation error, got {other:?}"),
         }
+    }
+
+    fn issue(json: &str) -> ValidationIssue {
+        let mut issues = issues(json);
+        assert_eq!(issues.len(), 1, "{issues:?}");
+        issues.remove(0)
     }
 
     #[test]
@@ -331,11 +286,32 @@ mod tests {
             number.loc,
             vec![LocPart::from("body"), LocPart::from("password")]
         );
-        assert_eq!(number.kind, "type_error");
+        assert_eq!(number.kind, "string_type");
         assert!(!number.msg.contains("1234567"), "{}", number.msg);
 
         let text = issue(r#"{"password": "hunter2", "count": "hunter2", "tags": []}"#);
         assert!(!text.msg.contains("hunter2"), "{}", text.msg);
+
+        // serde quotes the value before ", expected ...": a value that looks like one stays out.
+        let sly = issue(r#"{"password": "x", "count": "1, expected hunter2", "tags": []}"#);
+        assert!(!sly.msg.contains("hunter2"), "{}", sly.msg);
+    }
+
+    #[test]
+    fn every_field_at_fault_is_listed_in_order() {
+        let all = issues(r#"{"tags": "hunter2", "password": null}"#);
+        let listed: Vec<_> = all
+            .iter()
+            .map(|issue| (issue.loc[1].clone(), issue.msg.as_str()))
+            .collect();
+        assert_eq!(
+            listed,
+            [
+                (LocPart::from("password"), "Input should be a valid string"),
+                (LocPart::from("count"), "Field required"),
+                (LocPart::from("tags"), "Input should be a valid list"),
+            ]
+        );
     }
 
     #[test]
