@@ -23,6 +23,7 @@ const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
 
 use crate::Config;
 use crate::assessment::{AlphaCache, StatisticsQueue};
+use crate::auth::login_floor::LoginFloor;
 use crate::auth::password::Passwords;
 use crate::auth::tokens::Tokens;
 use crate::config::{ConfigError, ConfigProblem};
@@ -245,6 +246,7 @@ impl AiqBuilder {
             storage,
             revocations,
             passwords: Passwords::new(),
+            login_floor: LoginFloor::default(),
             tokens,
             mailer,
             push,
@@ -394,10 +396,14 @@ impl AiqService {
                 },
             );
             // A client must send its headers within the timeout, or a slow trickle of bytes
-            // could hold a connection (and a file descriptor) for ever.
+            // could hold a connection (and a file descriptor) for ever. A client that closes
+            // its sending side after the request (`shutdown(SHUT_WR)`, as some HTTP/1.0-style
+            // clients and load testers do) still gets its answer: hyper would otherwise drop
+            // the connection at that end of input while the handler is still working.
             let connection = hyper::server::conn::http1::Builder::new()
                 .timer(TokioTimer::new())
                 .header_read_timeout(header_timeout)
+                .half_close(true)
                 .serve_connection(TokioIo::new(stream), TowerToHyperService::new(service));
             let connection = connections.watch(connection);
             tokio::spawn(async move {

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use crate::Config;
 use crate::analytics::BenchmarkCache;
 use crate::assessment::{AlphaCache, StatisticsQueue};
+use crate::auth::login_floor::LoginFloor;
 use crate::auth::password::Passwords;
 use crate::auth::tokens::Tokens;
 use crate::mail::Mailer;
@@ -39,6 +40,8 @@ pub(crate) struct Shared {
     /// several instances share one.
     pub(crate) revocations: Arc<dyn RevocationStore>,
     pub(crate) passwords: Passwords,
+    /// How long failed logins wait, from recent verification times.
+    pub(crate) login_floor: LoginFloor,
     pub(crate) tokens: Tokens,
     pub(crate) mailer: Arc<dyn Mailer>,
     /// Push notifications (the logout-all alert).

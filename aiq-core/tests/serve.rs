@@ -63,3 +63,26 @@ async fn a_complete_request_is_answered_with_the_peer_address_known() {
     }
     assert_eq!(statuses, ["401", "401", "401", "401", "401", "429"]);
 }
+
+/// A client that closes its sending side after the request still gets the answer, even from a
+/// handler that takes its time (a failed login waits out its floor).
+#[tokio::test]
+async fn a_half_closed_client_is_answered() {
+    let (addr, _stop) = serve(Config::default()).await;
+    let mut stream = TcpStream::connect(addr).await.unwrap();
+    let body = r#"{"email":"half@b.co","password":"x"}"#;
+    let request = format!(
+        "POST /v1/auth/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    stream.write_all(request.as_bytes()).await.unwrap();
+    stream.shutdown().await.unwrap();
+    let mut answer = Vec::new();
+    tokio::time::timeout(Duration::from_secs(30), stream.read_to_end(&mut answer))
+        .await
+        .expect("the server answers and closes")
+        .unwrap();
+    let text = String::from_utf8_lossy(&answer);
+    assert!(text.starts_with("HTTP/1.1 401"), "{text:?}");
+    assert!(text.contains("Invalid email or password."), "{text:?}");
+}

@@ -16,8 +16,10 @@ pub(crate) async fn migrated_store(config: &Config, why: &str) -> Result<PgStore
         return Err(ExitCode::from(2));
     }
     // A one-shot command never seeds: `questions import` into an empty bank loads its own file.
+    // A one-shot command's statements may run long (calibration over every response).
     let database = DatabaseConfig {
         seed_starter_bank: false,
+        statement_timeout: None,
         ..config.database.clone()
     };
     match PgStore::open(&database).await {

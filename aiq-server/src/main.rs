@@ -180,6 +180,7 @@ async fn migrate(config: &Config) -> ExitCode {
     }
     let database = aiq_core::config::DatabaseConfig {
         seed_starter_bank: false,
+        statement_timeout: None,
         ..config.database.clone()
     };
     match PgStore::open(&database).await {

@@ -9,14 +9,18 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 
-/// Relays TCP connections from a local port to `target`, with switchable latency and a switch
-/// that cuts every connection and refuses new ones.
+/// Relays TCP connections from a local port to `target`, with switchable latency, a switch
+/// that cuts every connection and refuses new ones, and a black hole: connections stay open
+/// and new ones are accepted, but nothing is relayed either way until [`restore`](Self::restore)
+/// (a network partition, or a server that stopped mid-query; held bytes flow on restore).
 ///
 /// ```no_run
 /// # async fn test() {
 /// let proxy = aiq_testkit::TcpProxy::start("127.0.0.1:5432".parse().unwrap()).await;
 /// proxy.set_latency(std::time::Duration::from_millis(500)); // each server reply waits 500 ms
 /// proxy.cut(); // the server is now "down"
+/// proxy.restore();
+/// proxy.black_hole(); // the server is now silent: connections open, no bytes
 /// # }
 /// ```
 #[derive(Debug)]
@@ -24,6 +28,7 @@ pub struct TcpProxy {
     addr: SocketAddr,
     latency_ms: Arc<AtomicU64>,
     cut: watch::Sender<bool>,
+    silent: watch::Sender<bool>,
     upstream: watch::Receiver<u64>,
 }
 
@@ -36,6 +41,7 @@ impl TcpProxy {
         let addr = listener.local_addr().expect("proxy address");
         let latency_ms = Arc::new(AtomicU64::new(0));
         let (cut, cut_rx) = watch::channel(false);
+        let (silent, silent_rx) = watch::channel(false);
         let (upstream_tx, upstream) = watch::channel(0u64);
         let upstream_tx = Arc::new(upstream_tx);
         let latency = Arc::clone(&latency_ms);
@@ -45,15 +51,19 @@ impl TcpProxy {
                     continue; // dropping the socket refuses the connection
                 }
                 let latency = Arc::clone(&latency);
-                let cut_rx = cut_rx.clone();
+                let switches = Switches {
+                    cut: cut_rx.clone(),
+                    silent: silent_rx.clone(),
+                };
                 let upstream_tx = Arc::clone(&upstream_tx);
-                tokio::spawn(relay(client, target, latency, cut_rx, upstream_tx));
+                tokio::spawn(relay(client, target, latency, switches, upstream_tx));
             }
         });
         Self {
             addr,
             latency_ms,
             cut,
+            silent,
             upstream,
         }
     }
@@ -88,19 +98,40 @@ impl TcpProxy {
         let _ = self.cut.send(true);
     }
 
-    /// Accepts connections again after [`cut`](Self::cut).
+    /// Keeps every connection open and accepts new ones, but relays nothing until
+    /// [`restore`](Self::restore).
+    pub fn black_hole(&self) {
+        let _ = self.silent.send(true);
+    }
+
+    /// Accepts connections again after [`cut`](Self::cut), and relays again after
+    /// [`black_hole`](Self::black_hole).
     pub fn restore(&self) {
         let _ = self.cut.send(false);
+        let _ = self.silent.send(false);
     }
+}
+
+/// The switches a relay obeys.
+struct Switches {
+    cut: watch::Receiver<bool>,
+    silent: watch::Receiver<bool>,
+}
+
+/// Waits while the black hole is on.
+async fn while_silent(silent: &watch::Receiver<bool>) {
+    let mut silent = silent.clone();
+    let _ = silent.wait_for(|silent| !*silent).await;
 }
 
 async fn relay(
     client: TcpStream,
     target: SocketAddr,
     latency_ms: Arc<AtomicU64>,
-    mut cut: watch::Receiver<bool>,
+    switches: Switches,
     upstream_chunks: Arc<watch::Sender<u64>>,
 ) {
+    let Switches { mut cut, silent } = switches;
     let Ok(server) = TcpStream::connect(target).await else {
         return;
     };
@@ -113,6 +144,7 @@ async fn relay(
             if n == 0 {
                 return Ok::<_, std::io::Error>(());
             }
+            while_silent(&silent).await;
             server_write.write_all(&buf[..n]).await?;
             upstream_chunks.send_modify(|chunks| *chunks += 1);
         }
@@ -128,6 +160,7 @@ async fn relay(
             if delay > 0 {
                 tokio::time::sleep(Duration::from_millis(delay)).await;
             }
+            while_silent(&silent).await;
             client_write.write_all(&buf[..n]).await?;
         }
     };

@@ -250,6 +250,14 @@ pub(super) fn from_vars(vars: &EnvVars) -> Result<Config, ConfigError> {
         database.connect_timeout.as_secs(),
         "a whole number of seconds",
     );
+    let statement_timeout = r.seconds(
+        "DB_STATEMENT_TIMEOUT",
+        database
+            .statement_timeout
+            .map_or(0, |limit| limit.as_secs()),
+        "a whole number of seconds (0: no limit)",
+    );
+    database.statement_timeout = (!statement_timeout.is_zero()).then_some(statement_timeout);
     // A production bank is loaded on purpose; a development one is useful at once.
     let production = config.app.environment.is_production();
     database.seed_starter_bank = r.boolean("SEED_STARTER_BANK", !production);

@@ -310,6 +310,11 @@ pub struct DatabaseConfig {
     pub pool_wait_timeout: Duration,
     /// `DB_CONNECT_TIMEOUT`: how long opening a connection may take.
     pub connect_timeout: Duration,
+    /// `DB_STATEMENT_TIMEOUT`: the longest a statement of the pool may run (the server ends it),
+    /// and one second more is the longest the database may stay silent before the connection
+    /// is dropped and requests fail fast with 503 (`None`, `0` in the environment: no limit, as
+    /// the one-shot commands use).
+    pub statement_timeout: Option<Duration>,
     /// `SEED_STARTER_BANK`: load the starter question bank at start-up when the database's bank
     /// is empty (once, under the migration lock). Default: on, except with `ENV=production`.
     pub seed_starter_bank: bool,
@@ -322,6 +327,7 @@ impl Default for DatabaseConfig {
             pool_size: 16,
             pool_wait_timeout: Duration::from_secs(5),
             connect_timeout: Duration::from_secs(5),
+            statement_timeout: Some(Duration::from_secs(5)),
             seed_starter_bank: true,
         }
     }

@@ -16,12 +16,6 @@ use crate::state::AppState;
 
 const INVALID: &str = "Invalid email or password.";
 
-/// A failed login answers no sooner than this after it arrived. Verifying a password against an
-/// account's hash takes ~20 ms for argon2id but ~250 ms for a bcrypt hash the old backend left
-/// (cost 12), and an unknown email only costs the dummy argon2id check: without a floor, the
-/// answer time would tell which accounts exist and which still carry a legacy hash.
-const FAILED_LOGIN_FLOOR: std::time::Duration = std::time::Duration::from_millis(400);
-
 /// Credentials.
 #[derive(Debug, Deserialize, ToSchema)]
 pub(super) struct UserLogin {
@@ -35,8 +29,9 @@ pub(super) struct UserLogin {
 /// Signs in with email and password.
 ///
 /// An unknown email, a wrong password and an account without password login all answer the
-/// same 401, no sooner than 400 ms after the request arrived, so accounts (and which of them
-/// still have a legacy bcrypt hash) cannot be discovered by timing.
+/// same 401, no sooner than the failed-login floor after the request arrived (400 ms, more
+/// under load: `auth::login_floor`), so accounts (and which of them still have a legacy bcrypt
+/// hash) cannot be discovered by timing.
 #[utoipa::path(
     post,
     path = "/auth/login",
@@ -68,10 +63,11 @@ pub(super) async fn login(
             .await
             .map_err(ApiError::Internal)?,
     };
+    state.login_floor.record(started.elapsed());
     let (Some(user), Verified::Valid { upgrade }) = (user, verified) else {
         audit::login_failed(body.email.as_str(), "invalid credentials");
         metrics::counter!(crate::telemetry::AUTH_LOGIN, "auth.success" => "false").increment(1);
-        tokio::time::sleep_until(started + FAILED_LOGIN_FLOOR).await;
+        tokio::time::sleep_until(started + state.login_floor.current()).await;
         return Err(ApiError::Unauthorized(INVALID.into()));
     };
     let user = state

@@ -18,6 +18,7 @@ mod reminders;
 mod sessions;
 mod tls;
 mod users;
+mod watchdog;
 
 use std::sync::Arc;
 use std::sync::atomic::AtomicI64;
@@ -31,6 +32,7 @@ use tokio_postgres_rustls::MakeRustlsConnect;
 
 pub use self::migrate::MigrationReport;
 pub(crate) use self::tls::is_valid_url;
+use self::watchdog::{Silence, WatchedConnect};
 use super::{Conflict, OpenError, Storage, StorageError, database_failure, error_chain};
 use crate::config::DatabaseConfig;
 use crate::questions::NewQuestion;
@@ -53,6 +55,8 @@ pub struct PgStore {
     tls: MakeRustlsConnect,
     /// Unix time of the last sweep of expired revocations.
     last_sweep: Arc<AtomicI64>,
+    /// Set while the database is known not to answer: requests fail fast.
+    silence: Arc<Silence>,
 }
 
 impl std::fmt::Debug for PgStore {
@@ -85,15 +89,30 @@ impl PgStore {
         if pg_config.get_application_name().is_none() {
             pg_config.application_name("aiq");
         }
-        let manager = Manager::from_config(
-            pg_config.clone(),
-            tls.clone(),
-            ManagerConfig {
-                // A connection that died while idle is caught by its first query and
-                // reported as Unavailable; checking each checkout would add a round trip.
-                recycling_method: RecyclingMethod::Fast,
-            },
-        );
+        let manager_config = ManagerConfig {
+            // A dead connection is found by the watchdog (it closes it) or TCP keepalive, and
+            // Fast recycling drops closed connections; checking each checkout would add a
+            // round trip.
+            recycling_method: RecyclingMethod::Fast,
+        };
+        let silence = Arc::new(Silence::default());
+        let mut watched = None;
+        let manager = match config.statement_timeout {
+            Some(limit) => {
+                let pooled = with_statement_timeout(&pg_config, limit);
+                // The server ends a slow statement itself first; only silence lasts longer.
+                let budget = limit + Duration::from_secs(1);
+                let connect = Arc::new(WatchedConnect::new(
+                    tls.clone(),
+                    budget,
+                    config.connect_timeout,
+                    Arc::clone(&silence),
+                ));
+                watched = Some((Arc::clone(&connect), pooled.clone()));
+                Manager::from_connect(pooled, (*connect).clone(), manager_config)
+            }
+            None => Manager::from_config(pg_config.clone(), tls.clone(), manager_config),
+        };
         let pool = Pool::builder(manager)
             .max_size(config.pool_size)
             .runtime(Runtime::Tokio1)
@@ -102,11 +121,15 @@ impl PgStore {
             .recycle_timeout(Some(Duration::from_secs(5)))
             .build()
             .map_err(|e| StorageError::Backend(Box::new(e)))?;
+        if let Some((connect, pooled)) = watched {
+            silence.attach(pool.clone(), connect, pooled);
+        }
         Ok(Self {
             pool,
             pg_config,
             tls,
             last_sweep: Arc::new(AtomicI64::new(0)),
+            silence,
         })
     }
 
@@ -158,11 +181,31 @@ impl PgStore {
     }
 
     async fn conn(&self) -> Result<Object, StorageError> {
+        if self.silence.is_silent() {
+            return Err(StorageError::Unavailable(
+                "the database is not answering (failing fast until a probe gets an answer)".into(),
+            ));
+        }
         self.pool
             .get()
             .await
             .map_err(|e| StorageError::Unavailable(Box::new(e)))
     }
+}
+
+/// `config` asking the server to end any statement that runs longer than `limit`.
+fn with_statement_timeout(
+    config: &tokio_postgres::Config,
+    limit: Duration,
+) -> tokio_postgres::Config {
+    let mut pooled = config.clone();
+    let setting = format!("-c statement_timeout={}", limit.as_millis());
+    let options = match config.get_options() {
+        Some(options) if !options.trim().is_empty() => format!("{options} {setting}"),
+        _ => setting,
+    };
+    pooled.options(&options);
+    pooled
 }
 
 /// Times one storage operation into `db.query.duration` (seconds) when dropped, and spans it
