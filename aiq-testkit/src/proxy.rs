@@ -2,27 +2,36 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 
-/// Relays TCP connections from a local port to `target`, with switchable latency and a switch
-/// that cuts every connection and refuses new ones.
+/// How long [`TcpProxy::wait_for_upstream_beyond`] waits before it fails the test: a bound for a
+/// loaded machine, not a performance target.
+const PATIENCE: Duration = Duration::from_secs(60);
+
+/// Relays TCP connections from a local port to `target`, with a switch that holds the server's
+/// replies until the test lets them go, and one that cuts every connection and refuses new ones.
+///
+/// Holding a reply, rather than delaying it, keeps a request in flight for exactly as long as
+/// the test needs, however fast or slow the machine.
 ///
 /// ```no_run
 /// # async fn test() {
-/// let proxy = aiq_testkit::TcpProxy::start("127.0.0.1:5432".parse().unwrap()).await;
-/// proxy.set_latency(std::time::Duration::from_millis(500)); // each server reply waits 500 ms
+/// let db = aiq_testkit::TestDb::create().await;
+/// let proxy = aiq_testkit::TcpProxy::start(db.server_addr()).await;
+/// proxy.hold(); // the server's replies wait here...
+/// proxy.release(); // ...until now
 /// proxy.cut(); // the server is now "down"
 /// # }
 /// ```
 #[derive(Debug)]
 pub struct TcpProxy {
     addr: SocketAddr,
-    latency_ms: Arc<AtomicU64>,
+    target: SocketAddr,
+    held: watch::Sender<bool>,
     cut: watch::Sender<bool>,
     upstream: watch::Receiver<u64>,
 }
@@ -34,25 +43,25 @@ impl TcpProxy {
             .await
             .expect("bind the proxy");
         let addr = listener.local_addr().expect("proxy address");
-        let latency_ms = Arc::new(AtomicU64::new(0));
+        let (held, held_rx) = watch::channel(false);
         let (cut, cut_rx) = watch::channel(false);
         let (upstream_tx, upstream) = watch::channel(0u64);
         let upstream_tx = Arc::new(upstream_tx);
-        let latency = Arc::clone(&latency_ms);
         tokio::spawn(async move {
             while let Ok((client, _)) = listener.accept().await {
                 if *cut_rx.borrow() {
                     continue; // dropping the socket refuses the connection
                 }
-                let latency = Arc::clone(&latency);
+                let held_rx = held_rx.clone();
                 let cut_rx = cut_rx.clone();
                 let upstream_tx = Arc::clone(&upstream_tx);
-                tokio::spawn(relay(client, target, latency, cut_rx, upstream_tx));
+                tokio::spawn(relay(client, target, held_rx, cut_rx, upstream_tx));
             }
         });
         Self {
             addr,
-            latency_ms,
+            target,
+            held,
             cut,
             upstream,
         }
@@ -63,10 +72,14 @@ impl TcpProxy {
         self.addr
     }
 
-    /// Delays every chunk the server sends back by `latency`.
-    pub fn set_latency(&self, latency: Duration) {
-        let ms = u64::try_from(latency.as_millis()).unwrap_or(u64::MAX);
-        self.latency_ms.store(ms, Ordering::SeqCst);
+    /// Holds every chunk the server sends back from now on, until [`release`](Self::release).
+    pub fn hold(&self) {
+        let _ = self.held.send(true);
+    }
+
+    /// Lets the held chunks through, and every later one at once.
+    pub fn release(&self) {
+        let _ = self.held.send(false);
     }
 
     /// How many chunks clients have sent to the server so far.
@@ -75,11 +88,19 @@ impl TcpProxy {
     }
 
     /// Waits until clients have sent more than `seen` chunks: a request has reached the server.
+    ///
+    /// # Panics
+    /// When no request has reached the server after a minute.
     pub async fn wait_for_upstream_beyond(&self, seen: u64) {
         let mut upstream = self.upstream.clone();
-        upstream
-            .wait_for(|chunks| *chunks > seen)
+        tokio::time::timeout(PATIENCE, upstream.wait_for(|chunks| *chunks > seen))
             .await
+            .unwrap_or_else(|_| {
+                panic!(
+                    "nothing reached {} through the proxy within {PATIENCE:?}",
+                    self.target
+                )
+            })
             .expect("the proxy is running");
     }
 
@@ -97,7 +118,7 @@ impl TcpProxy {
 async fn relay(
     client: TcpStream,
     target: SocketAddr,
-    latency_ms: Arc<AtomicU64>,
+    mut held: watch::Receiver<bool>,
     mut cut: watch::Receiver<bool>,
     upstream_chunks: Arc<watch::Sender<u64>>,
 ) {
@@ -124,10 +145,8 @@ async fn relay(
             if n == 0 {
                 return Ok::<_, std::io::Error>(());
             }
-            let delay = latency_ms.load(Ordering::SeqCst);
-            if delay > 0 {
-                tokio::time::sleep(Duration::from_millis(delay)).await;
-            }
+            // A cut still ends a held relay: the select below drops this future.
+            let _ = held.wait_for(|held| !*held).await;
             client_write.write_all(&buf[..n]).await?;
         }
     };
