@@ -29,21 +29,8 @@ struct Silent {
 /// A service on a migrated test database reached through a proxy, with a registered user.
 async fn through_proxy() -> Silent {
     let db = TestDb::create().await;
-    let direct: tokio_postgres::Config = db.url().parse().unwrap();
-    let host = match direct.get_hosts().first() {
-        Some(tokio_postgres::config::Host::Tcp(host)) => host.clone(),
-        _ => "127.0.0.1".to_owned(),
-    };
-    let port = direct.get_ports().first().copied().unwrap_or(5432);
-    let target = tokio::net::lookup_host((host.as_str(), port))
-        .await
-        .unwrap()
-        .next()
-        .unwrap();
-    let proxy = TcpProxy::start(target).await;
-    let proxied = db
-        .url()
-        .replacen(&format!("{host}:{port}"), &proxy.addr().to_string(), 1);
+    let proxy = TcpProxy::start(db.server_addr()).await;
+    let proxied = db.url_at(proxy.addr());
     assert_ne!(proxied, db.url(), "the URL goes through the proxy");
 
     let mut config = Config::default();
@@ -132,8 +119,8 @@ async fn a_silent_database_gets_fast_503s_and_service_comes_back_by_itself() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_database_that_stops_mid_query_gets_a_503_not_a_hang() {
     let world = through_proxy().await;
-    // Replies are held back long enough to go silent while one is on its way.
-    world.proxy.set_latency(Duration::from_millis(300));
+    // The server's replies are held, so the database goes silent with one on its way.
+    world.proxy.hold();
     let seen = world.proxy.upstream_chunks();
     let service = world.service.clone();
     let token = world.token.clone();
@@ -144,6 +131,7 @@ async fn a_database_that_stops_mid_query_gets_a_503_not_a_hang() {
     });
     world.proxy.wait_for_upstream_beyond(seen).await;
     world.proxy.black_hole();
+    world.proxy.release();
     let (status, took) = in_flight.await.unwrap();
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
     assert!(took <= POOL_TIMEOUT + Duration::from_secs(1), "{took:?}");
@@ -151,6 +139,5 @@ async fn a_database_that_stops_mid_query_gets_a_503_not_a_hang() {
     let (status, took) = timed_profile(&world).await;
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
     assert!(took < Duration::from_secs(1), "{took:?}");
-    world.proxy.set_latency(Duration::ZERO);
     comes_back(&world).await;
 }

@@ -309,7 +309,7 @@ async fn the_operator_is_mailed_without_user_text_in_the_subject(
     .await;
     let id = submission_id(&reply);
 
-    let message = tokio::time::timeout(Duration::from_secs(5), sent.recv())
+    let message = tokio::time::timeout(support::PATIENCE, sent.recv())
         .await
         .expect("the notification is sent")
         .unwrap();

@@ -10,7 +10,6 @@
 mod support;
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use aiq_core::config::RefreshRotation;
 use aiq_core::storage::{MemoryStore, RedisRevocations, Storage};
@@ -403,7 +402,7 @@ async fn logout_all_password_reset_and_deletion_end_every_refresh_token(
     )
     .await;
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.text());
-    let mail = tokio::time::timeout(Duration::from_secs(10), world.inbox.recv())
+    let mail = tokio::time::timeout(support::PATIENCE, world.inbox.recv())
         .await
         .expect("a reset mail is sent")
         .unwrap();

@@ -32,6 +32,8 @@ both_stores!(
 );
 
 const TOKEN: &str = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+/// A second device, for a user of its own (a token belongs to one account at a time).
+const OTHER_TOKEN: &str = "fedcba9876543210fedcba9876543210fedcba9876543210fedcba9876543210";
 
 async fn user(service: &AiqService, email: &str) -> (UserId, String) {
     let tokens = register(service, email).await;
@@ -314,15 +316,23 @@ impl PushSender for RecordingPush {
 }
 
 impl RecordingPush {
-    /// Waits until `count` notifications were sent (the push runs in the background).
+    /// Waits until `count` notifications were sent (the push runs in the background), then
+    /// returns every one sent so far; gives up after [`support::PATIENCE`].
     async fn wait_for(&self, count: usize) -> Vec<(String, Notification)> {
-        for _ in 0..200 {
-            if self.sent.lock().unwrap().len() >= count {
-                break;
+        let deadline = tokio::time::Instant::now() + support::PATIENCE;
+        loop {
+            let sent = self.sent.lock().unwrap().clone();
+            if sent.len() >= count {
+                return sent;
             }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "{} of {count} notifications sent after {:?}",
+                sent.len(),
+                support::PATIENCE
+            );
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
-        self.sent.lock().unwrap().clone()
     }
 }
 
@@ -387,8 +397,16 @@ async fn logout_all_sends_nothing_without_a_token_or_with_notifications_off(
     .await;
     logout_all(&service, &muted).await;
 
-    tokio::time::sleep(Duration::from_millis(200)).await;
-    assert!(push.sent.lock().unwrap().is_empty());
+    // A push is sent in the background, after the response, so that none has arrived yet
+    // proves nothing. A third user, who does get the alert, signs out last: a send for either
+    // user above would have been started before the third user even registered, so by the
+    // time the third user's alert is in, it would be in too.
+    let (_, alerted) = user(&service, "alerted@example.com").await;
+    register_device(&service, &alerted, json!({"device_token": OTHER_TOKEN})).await;
+    logout_all(&service, &alerted).await;
+    let sent = push.wait_for(1).await;
+    let tokens: Vec<&str> = sent.iter().map(|(token, _)| token.as_str()).collect();
+    assert_eq!(tokens, [OTHER_TOKEN], "only the alerted user's push");
 }
 
 async fn a_failing_push_does_not_fail_logout_all(_service: AiqService, store: Arc<dyn Storage>) {

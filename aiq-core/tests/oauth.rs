@@ -4,6 +4,7 @@
 //! the caching rules are checked by counting requests rather than by trusting the cache.
 
 use std::sync::atomic::Ordering;
+use std::task::Poll;
 use std::time::Duration;
 
 use aiq_core::oauth::{OAuthError, OAuthVerifier, Provider, VerifiedIdentity};
@@ -12,6 +13,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::{Value, json};
 use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
 
 mod support;
 
@@ -281,20 +283,55 @@ async fn cached_keys_are_not_fetched_again() {
     assert_eq!(server.fetches(), 1);
 }
 
+/// Starts `count` concurrent verifications of `token` and returns once every one of them is
+/// waiting in the key cache: one making the fetch, the others queued behind it. Hold the
+/// server's fetches first, so that none can finish meanwhile.
+///
+/// A caller is queued once its first poll has returned `Pending`: verification does not await
+/// anything before the key cache has read its fetch counter, the mark by which a queued caller
+/// later sees that a fetch ran for it.
+async fn queued_callers(
+    verifier: &OAuthVerifier,
+    token: &str,
+    count: usize,
+) -> Vec<JoinHandle<Result<VerifiedIdentity, OAuthError>>> {
+    let (queued, mut reports) = tokio::sync::mpsc::unbounded_channel();
+    let callers = (0..count)
+        .map(|_| {
+            let (verifier, token, queued) = (verifier.clone(), token.to_owned(), queued.clone());
+            tokio::spawn(async move {
+                let mut call = std::pin::pin!(verifier.verify_apple(&token, RAW_NONCE));
+                match std::future::poll_fn(|cx| Poll::Ready(call.as_mut().poll(cx))).await {
+                    Poll::Ready(result) => {
+                        let _ = queued.send(false);
+                        result
+                    }
+                    Poll::Pending => {
+                        let _ = queued.send(true);
+                        call.await
+                    }
+                }
+            })
+        })
+        .collect();
+    for _ in 0..count {
+        let waiting = tokio::time::timeout(support::PATIENCE, reports.recv())
+            .await
+            .expect("every caller reaches the key cache")
+            .expect("a report from each caller");
+        assert!(waiting, "a caller finished while the fetch was held");
+    }
+    callers
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_first_requests_share_one_fetch() {
     let (server, verifier) = with_server().await;
-    server.server.slow.store(true, Ordering::SeqCst);
-    let token = sign(&apple_claims());
-    let tasks: Vec<_> = (0..16)
-        .map(|_| {
-            let verifier = verifier.clone();
-            let token = token.clone();
-            tokio::spawn(async move { verifier.verify_apple(&token, RAW_NONCE).await })
-        })
-        .collect();
-    for task in tasks {
-        task.await.expect("task").expect("valid token");
+    server.hold_fetches();
+    let callers = queued_callers(&verifier, &sign(&apple_claims()), 16).await;
+    server.release_fetches();
+    for caller in callers {
+        caller.await.expect("task").expect("valid token");
     }
     assert_eq!(server.fetches(), 1);
 }
@@ -303,18 +340,13 @@ async fn concurrent_first_requests_share_one_fetch() {
 async fn concurrent_callers_share_a_failed_fetch_too() {
     let running = start(&[]).await;
     running.server.failing.store(true, Ordering::SeqCst);
-    running.server.slow.store(true, Ordering::SeqCst);
+    running.hold_fetches();
     let verifier = OAuthVerifier::new(&config(&running.url));
     let token = sign(&apple_claims());
-    let tasks: Vec<_> = (0..16)
-        .map(|_| {
-            let verifier = verifier.clone();
-            let token = token.clone();
-            tokio::spawn(async move { verifier.verify_apple(&token, RAW_NONCE).await })
-        })
-        .collect();
-    for task in tasks {
-        let result = task.await.expect("task");
+    let callers = queued_callers(&verifier, &token, 16).await;
+    running.release_fetches();
+    for caller in callers {
+        let result = caller.await.expect("task");
         assert!(
             matches!(result, Err(OAuthError::KeysUnavailable(_))),
             "{result:?}"

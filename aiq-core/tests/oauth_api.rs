@@ -3,7 +3,6 @@
 mod support;
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use aiq_core::storage::{MemoryStore, NewUser, Storage};
 use aiq_core::{Aiq, AiqService, Config};
@@ -109,7 +108,7 @@ async fn a_verified_email_links_to_the_existing_account() {
         .await
         .unwrap();
     assert_eq!(linked.map(|u| u.id), Some(existing.id));
-    let notice = tokio::time::timeout(Duration::from_secs(10), f.inbox.recv())
+    let notice = tokio::time::timeout(support::PATIENCE, f.inbox.recv())
         .await
         .expect("a linked notice is mailed")
         .unwrap();

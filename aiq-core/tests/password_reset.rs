@@ -5,7 +5,6 @@
 mod support;
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use aiq_core::storage::Storage;
 use aiq_core::{Aiq, AiqService, Config};
@@ -69,7 +68,7 @@ async fn next_token(
     inbox: &mut tokio::sync::mpsc::UnboundedReceiver<aiq_core::mail::Message>,
     to: &str,
 ) -> String {
-    let message = tokio::time::timeout(Duration::from_secs(10), inbox.recv())
+    let message = tokio::time::timeout(support::PATIENCE, inbox.recv())
         .await
         .expect("a reset mail is sent")
         .unwrap();

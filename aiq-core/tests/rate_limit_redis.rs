@@ -50,7 +50,8 @@ impl PrivateRedis {
         let redis = Self { port, child };
         // The server is another process: poll until it answers (bounded).
         let client = redis::Client::open(redis.url()).unwrap();
-        for _ in 0..200 {
+        let deadline = tokio::time::Instant::now() + support::PATIENCE;
+        while tokio::time::Instant::now() < deadline {
             if let Ok(mut connection) = client.get_multiplexed_async_connection().await
                 && redis::cmd("PING")
                     .query_async::<String>(&mut connection)
@@ -144,7 +145,8 @@ async fn instances_share_limits_fall_back_while_redis_is_down_and_share_again_af
     // its client may need a moment to reconnect, so retry (bounded) until both are back.
     let redis = PrivateRedis::start(port).await;
     for (service, limiter) in [(&a, &limiter_a), (&b, &limiter_b)] {
-        for _ in 0..40 {
+        let deadline = tokio::time::Instant::now() + support::PATIENCE;
+        while tokio::time::Instant::now() < deadline {
             clock.advance(Duration::from_secs(6));
             send(service, support::get("/v1/unknown")).await;
             if !limiter.is_degraded() {

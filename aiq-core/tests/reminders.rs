@@ -490,7 +490,7 @@ async fn reminders_are_sent_several_at_a_time() {
     };
     let config = Config::default();
     let run = reminders::run(&store, &push, &config, NOW);
-    let summary = tokio::time::timeout(std::time::Duration::from_secs(30), run)
+    let summary = tokio::time::timeout(support::PATIENCE, run)
         .await
         .expect("the pushes of a run are in flight together")
         .unwrap();

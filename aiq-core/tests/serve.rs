@@ -28,17 +28,13 @@ async fn a_client_that_never_finishes_its_headers_is_disconnected() {
         .write_all(b"GET /v1/ping HTTP/1.1\r\nHost: x\r\n")
         .await
         .unwrap();
-    let started = std::time::Instant::now();
+    // The 10 s bound tells the configured 1 s apart from the 30 s the header read would get
+    // otherwise, with room for a loaded machine.
     let mut buffer = Vec::new();
     let read = tokio::time::timeout(Duration::from_secs(10), stream.read_to_end(&mut buffer)).await;
     assert!(
         read.is_ok(),
         "the server closed the connection instead of waiting for ever"
-    );
-    assert!(
-        started.elapsed() < Duration::from_secs(5),
-        "{:?}",
-        started.elapsed()
     );
 }
 

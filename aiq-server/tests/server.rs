@@ -4,8 +4,9 @@ mod support;
 
 use std::time::Duration;
 
+use aiq_core::storage::redis_display_url;
 use aiq_testkit::{TcpProxy, TestDb};
-use support::{BIN, Server, client, command};
+use support::{BIN, Server, client, command, redis_url};
 
 async fn health(server: &Server) -> (u16, serde_json::Value) {
     let response = client().get(server.url("/v1/health")).send().await.unwrap();
@@ -134,20 +135,22 @@ fn migrate_applies_once() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_lets_an_in_flight_request_finish_then_exits_zero() {
     let db = TestDb::create().await;
-    let proxy = TcpProxy::start("127.0.0.1:5432".parse().unwrap()).await;
-    let url = db
-        .url()
-        .replace("127.0.0.1:5432", &proxy.addr().to_string());
-    let server = Server::start(&[("DATABASE_URL", &url)]);
-    // A first check opens the pooled connection while the database is fast.
+    let proxy = TcpProxy::start(db.server_addr()).await;
+    let url = db.url_at(proxy.addr());
+    let mut server = Server::start(&[("DATABASE_URL", &url)]);
+    // A first check opens the pooled connection while the database answers.
     assert_eq!(health(&server).await.0, 200);
 
-    proxy.set_latency(Duration::from_millis(1500));
+    // The database's reply is held until the server has begun to drain, so the request is in
+    // flight across the SIGTERM whatever the machine's speed.
+    proxy.hold();
     let seen = proxy.upstream_chunks();
     let url = server.url("/v1/health");
     let in_flight = tokio::spawn(async move { client().get(url).send().await });
     proxy.wait_for_upstream_beyond(seen).await; // the ping query is on its way
     server.terminate();
+    server.wait_for_line("draining in-flight requests");
+    proxy.release();
 
     let response = in_flight
         .await
@@ -165,29 +168,34 @@ async fn sigterm_lets_an_in_flight_request_finish_then_exits_zero() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn shutdown_does_not_wait_longer_than_its_timeout() {
     let db = TestDb::create().await;
-    let proxy = TcpProxy::start("127.0.0.1:5432".parse().unwrap()).await;
-    let url = db
-        .url()
-        .replace("127.0.0.1:5432", &proxy.addr().to_string());
-    let server = Server::start(&[("DATABASE_URL", &url), ("SHUTDOWN_TIMEOUT_SECONDS", "1")]);
+    let proxy = TcpProxy::start(db.server_addr()).await;
+    let url = db.url_at(proxy.addr());
+    // Nothing but the drain timeout may end the request below: it could run for an hour.
+    let server = Server::start(&[
+        ("DATABASE_URL", &url),
+        ("SHUTDOWN_TIMEOUT_SECONDS", "1"),
+        ("REQUEST_TIMEOUT_SECONDS", "3600"),
+    ]);
     assert_eq!(health(&server).await.0, 200);
 
-    proxy.set_latency(Duration::from_secs(30));
+    // The database's replies are held for good: a server that waited for the request would
+    // not exit before `wait` gives up, so exiting at all shows that the drain timeout cut it.
+    // A sign-in, not /v1/health, whose ping has a bound of its own that would answer it.
+    proxy.hold();
     let seen = proxy.upstream_chunks();
-    let url = server.url("/v1/health");
-    let in_flight = tokio::spawn(async move { client().get(url).send().await });
-    proxy.wait_for_upstream_beyond(seen).await;
-    let signalled = std::time::Instant::now();
+    let url = server.url("/v1/auth/login");
+    let in_flight = tokio::spawn(async move {
+        // Patient for longer than `wait` below, so that only the server can end the request.
+        let client = aiq_testkit::http_client(Duration::from_secs(3600));
+        let body = serde_json::json!({"email": "held@example.com", "password": "not it 1"});
+        client.post(url).json(&body).send().await
+    });
+    proxy.wait_for_upstream_beyond(seen).await; // the user lookup is on its way
     server.terminate();
     let status = tokio::task::spawn_blocking(move || server.wait())
         .await
         .unwrap();
     assert!(status.success(), "{status}");
-    assert!(
-        signalled.elapsed() < Duration::from_secs(20),
-        "exited after the 1 s drain timeout, not after the 30 s request: {:?}",
-        signalled.elapsed()
-    );
     assert!(
         in_flight.await.unwrap().is_err(),
         "the cut request gets no response"
@@ -359,12 +367,13 @@ async fn the_auth_flow_works_over_tcp_on_the_memory_store() {
 #[tokio::test]
 async fn the_auth_flow_works_over_tcp_on_postgres_with_redis_revocations() {
     let db = TestDb::create().await;
+    let redis = redis_url();
     let mut server = Server::start(&[
         ("DATABASE_URL", db.url()),
-        ("TOKEN_BLACKLIST_REDIS_URL", "redis://127.0.0.1:6379/0"),
+        ("TOKEN_BLACKLIST_REDIS_URL", &redis),
     ]);
     let line = server.wait_for_line("token revocations in Redis");
-    assert!(line.contains("redis://127.0.0.1:6379/0"), "{line}");
+    assert!(line.contains(&redis_display_url(&redis)), "{line}");
     auth_flow(&server).await;
 }
 
@@ -397,12 +406,13 @@ async fn the_sixth_rapid_login_from_one_socket_address_is_refused() {
 
 #[tokio::test]
 async fn rate_limits_can_live_in_redis() {
+    let redis = redis_url();
     let mut server = Server::start(&[
         ("RATE_LIMIT_STORAGE", "redis"),
-        ("RATE_LIMIT_REDIS_URL", "redis://127.0.0.1:6379/0"),
+        ("RATE_LIMIT_REDIS_URL", &redis),
     ]);
     let line = server.wait_for_line("Rate limiting using Redis storage at");
-    assert!(line.contains("redis://127.0.0.1:6379/0"), "{line}");
+    assert!(line.contains(&redis_display_url(&redis)), "{line}");
     // A client address no earlier run used, so this run's bucket starts full (the keys of
     // earlier runs expire on their own).
     // IPv6 clients are keyed by their /64, so the randomness goes into the network part.
@@ -495,10 +505,12 @@ async fn a_stalled_stdout_reader_holds_no_request_and_loses_no_line() {
         .collect();
 
     // Nobody reads stdout now. A pipe holds 64 KiB: a few hundred lines; each request logs one.
-    let impatient = aiq_testkit::http_client(Duration::from_secs(5));
+    // A request held by the full pipe would be held for good: the client's bound (a minute)
+    // turns that into a failure, and a slow machine into nothing worse than a slow test.
+    let client = client();
     const REQUESTS: usize = 3_000;
     for i in 0..REQUESTS {
-        let reply = impatient
+        let reply = client
             .get(format!("http://{addr}/v1/ping"))
             .send()
             .await

@@ -4,8 +4,6 @@
 mod otlp;
 mod support;
 
-use std::time::{Duration, Instant};
-
 use aiq_testkit::TestDb;
 use opentelemetry_proto::tonic::logs::v1::LogRecord;
 use opentelemetry_proto::tonic::trace::v1::Span;
@@ -86,7 +84,7 @@ async fn spans_metrics_and_logs_reach_the_collector_with_the_configured_header()
     let mut vars = exporting(&receiver);
     vars.push(("DATABASE_URL", db.url().to_owned()));
     vars.push(("RATE_LIMIT_STORAGE", "redis".into()));
-    vars.push(("RATE_LIMIT_REDIS_URL", "redis://127.0.0.1:6379/0".into()));
+    vars.push(("RATE_LIMIT_REDIS_URL", support::redis_url()));
     let server = start(&vars);
 
     let ping = get(&server, "/v1/ping", Some(&traceparent())).await;
@@ -263,14 +261,9 @@ async fn an_unreachable_collector_neither_fails_nor_holds_requests() {
         let response = get(&server, path, Some(&traceparent())).await;
         assert_eq!(response.status(), 200, "{path}");
     }
-    let signalled = Instant::now();
+    // A flush waiting for the collector would hold the exit for ever; `stop` gives up on it
+    // after PATIENCE. How soon the exit comes is not this test's business.
     assert!(stop(server).await.success());
-    // Generous for a loaded machine; a flush waiting for the collector would hold it for ever.
-    assert!(
-        signalled.elapsed() < Duration::from_secs(20),
-        "the exit waited {:?} for a collector that is not there",
-        signalled.elapsed()
-    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -2,7 +2,7 @@
 //!
 //! - [`TestDb`]: a fresh PostgreSQL database per test, dropped when the test ends, so runs
 //!   never see each other's rows;
-//! - [`TcpProxy`]: a TCP relay in front of a real server that can add latency or cut every
+//! - [`TcpProxy`]: a TCP relay in front of a real server that can hold its replies or cut every
 //!   connection, to test slow and failing dependencies with the real thing behind it.
 //!
 //! PostgreSQL is reached through `AIQ_TEST_DATABASE_URL` (default

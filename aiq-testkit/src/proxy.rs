@@ -2,22 +2,31 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 
-/// Relays TCP connections from a local port to `target`, with switchable latency, a switch
-/// that cuts every connection and refuses new ones, and a black hole: connections stay open
-/// and new ones are accepted, but nothing is relayed either way until [`restore`](Self::restore)
-/// (a network partition, or a server that stopped mid-query; held bytes flow on restore).
+/// How long [`TcpProxy::wait_for_upstream_beyond`] waits before it fails the test: a bound for a
+/// loaded machine, not a performance target.
+const PATIENCE: Duration = Duration::from_secs(60);
+
+/// Relays TCP connections from a local port to `target`, with a switch that holds the server's
+/// replies until the test lets them go, one that cuts every connection and refuses new ones, and
+/// a black hole: connections stay open and new ones are accepted, but nothing is relayed either
+/// way until [`restore`](Self::restore) (a network partition, or a server that stopped
+/// mid-query; held bytes flow on restore).
+///
+/// Holding a reply, rather than delaying it, keeps a request in flight for exactly as long as
+/// the test needs, however fast or slow the machine.
 ///
 /// ```no_run
 /// # async fn test() {
-/// let proxy = aiq_testkit::TcpProxy::start("127.0.0.1:5432".parse().unwrap()).await;
-/// proxy.set_latency(std::time::Duration::from_millis(500)); // each server reply waits 500 ms
+/// let db = aiq_testkit::TestDb::create().await;
+/// let proxy = aiq_testkit::TcpProxy::start(db.server_addr()).await;
+/// proxy.hold(); // the server's replies wait here...
+/// proxy.release(); // ...until now
 /// proxy.cut(); // the server is now "down"
 /// proxy.restore();
 /// proxy.black_hole(); // the server is now silent: connections open, no bytes
@@ -26,7 +35,8 @@ use tokio::sync::watch;
 #[derive(Debug)]
 pub struct TcpProxy {
     addr: SocketAddr,
-    latency_ms: Arc<AtomicU64>,
+    target: SocketAddr,
+    held: watch::Sender<bool>,
     cut: watch::Sender<bool>,
     silent: watch::Sender<bool>,
     upstream: watch::Receiver<u64>,
@@ -39,29 +49,29 @@ impl TcpProxy {
             .await
             .expect("bind the proxy");
         let addr = listener.local_addr().expect("proxy address");
-        let latency_ms = Arc::new(AtomicU64::new(0));
+        let (held, held_rx) = watch::channel(false);
         let (cut, cut_rx) = watch::channel(false);
         let (silent, silent_rx) = watch::channel(false);
         let (upstream_tx, upstream) = watch::channel(0u64);
         let upstream_tx = Arc::new(upstream_tx);
-        let latency = Arc::clone(&latency_ms);
         tokio::spawn(async move {
             while let Ok((client, _)) = listener.accept().await {
                 if *cut_rx.borrow() {
                     continue; // dropping the socket refuses the connection
                 }
-                let latency = Arc::clone(&latency);
                 let switches = Switches {
+                    held: held_rx.clone(),
                     cut: cut_rx.clone(),
                     silent: silent_rx.clone(),
                 };
                 let upstream_tx = Arc::clone(&upstream_tx);
-                tokio::spawn(relay(client, target, latency, switches, upstream_tx));
+                tokio::spawn(relay(client, target, switches, upstream_tx));
             }
         });
         Self {
             addr,
-            latency_ms,
+            target,
+            held,
             cut,
             silent,
             upstream,
@@ -73,10 +83,14 @@ impl TcpProxy {
         self.addr
     }
 
-    /// Delays every chunk the server sends back by `latency`.
-    pub fn set_latency(&self, latency: Duration) {
-        let ms = u64::try_from(latency.as_millis()).unwrap_or(u64::MAX);
-        self.latency_ms.store(ms, Ordering::SeqCst);
+    /// Holds every chunk the server sends back from now on, until [`release`](Self::release).
+    pub fn hold(&self) {
+        let _ = self.held.send(true);
+    }
+
+    /// Lets the held chunks through, and every later one at once.
+    pub fn release(&self) {
+        let _ = self.held.send(false);
     }
 
     /// How many chunks clients have sent to the server so far.
@@ -85,11 +99,19 @@ impl TcpProxy {
     }
 
     /// Waits until clients have sent more than `seen` chunks: a request has reached the server.
+    ///
+    /// # Panics
+    /// When no request has reached the server after a minute.
     pub async fn wait_for_upstream_beyond(&self, seen: u64) {
         let mut upstream = self.upstream.clone();
-        upstream
-            .wait_for(|chunks| *chunks > seen)
+        tokio::time::timeout(PATIENCE, upstream.wait_for(|chunks| *chunks > seen))
             .await
+            .unwrap_or_else(|_| {
+                panic!(
+                    "nothing reached {} through the proxy within {PATIENCE:?}",
+                    self.target
+                )
+            })
             .expect("the proxy is running");
     }
 
@@ -98,7 +120,7 @@ impl TcpProxy {
         let _ = self.cut.send(true);
     }
 
-    /// Keeps every connection open and accepts new ones, but relays nothing until
+    /// Keeps every connection open and accepts new ones, but relays nothing either way until
     /// [`restore`](Self::restore).
     pub fn black_hole(&self) {
         let _ = self.silent.send(true);
@@ -114,24 +136,28 @@ impl TcpProxy {
 
 /// The switches a relay obeys.
 struct Switches {
+    held: watch::Receiver<bool>,
     cut: watch::Receiver<bool>,
     silent: watch::Receiver<bool>,
 }
 
-/// Waits while the black hole is on.
-async fn while_silent(silent: &watch::Receiver<bool>) {
-    let mut silent = silent.clone();
-    let _ = silent.wait_for(|silent| !*silent).await;
+/// Waits until `switch` is off.
+async fn until_off(switch: &watch::Receiver<bool>) {
+    let mut switch = switch.clone();
+    let _ = switch.wait_for(|on| !*on).await;
 }
 
 async fn relay(
     client: TcpStream,
     target: SocketAddr,
-    latency_ms: Arc<AtomicU64>,
     switches: Switches,
     upstream_chunks: Arc<watch::Sender<u64>>,
 ) {
-    let Switches { mut cut, silent } = switches;
+    let Switches {
+        held,
+        mut cut,
+        silent,
+    } = switches;
     let Ok(server) = TcpStream::connect(target).await else {
         return;
     };
@@ -144,7 +170,7 @@ async fn relay(
             if n == 0 {
                 return Ok::<_, std::io::Error>(());
             }
-            while_silent(&silent).await;
+            until_off(&silent).await;
             server_write.write_all(&buf[..n]).await?;
             upstream_chunks.send_modify(|chunks| *chunks += 1);
         }
@@ -156,11 +182,9 @@ async fn relay(
             if n == 0 {
                 return Ok::<_, std::io::Error>(());
             }
-            let delay = latency_ms.load(Ordering::SeqCst);
-            if delay > 0 {
-                tokio::time::sleep(Duration::from_millis(delay)).await;
-            }
-            while_silent(&silent).await;
+            // A cut still ends a held relay: the select below drops this future.
+            until_off(&held).await;
+            until_off(&silent).await;
             client_write.write_all(&buf[..n]).await?;
         }
     };

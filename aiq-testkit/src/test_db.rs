@@ -1,5 +1,7 @@
 //! Throw-away PostgreSQL databases.
 
+use std::net::{SocketAddr, ToSocketAddrs};
+
 use tokio_postgres::NoTls;
 
 /// The server every test database is created on.
@@ -40,6 +42,8 @@ async fn admin_client() -> tokio_postgres::Client {
 pub struct TestDb {
     name: String,
     url: String,
+    /// The admin URL's settings with this database's name.
+    config: tokio_postgres::Config,
 }
 
 impl TestDb {
@@ -57,8 +61,9 @@ impl TestDb {
             .expect("AIQ_TEST_DATABASE_URL is a valid PostgreSQL URL");
         config.dbname(&name);
         Self {
-            url: url_for(&config, &name),
+            url: url_for(&config, &server_authority(&config)),
             name,
+            config,
         }
     }
 
@@ -67,25 +72,59 @@ impl TestDb {
         &self.url
     }
 
+    /// Where the server of this database listens (the host and port of
+    /// `AIQ_TEST_DATABASE_URL`), e.g. to put a [`TcpProxy`](crate::TcpProxy) in front of it.
+    ///
+    /// ```no_run
+    /// # async fn test() {
+    /// let db = aiq_testkit::TestDb::create().await;
+    /// let proxy = aiq_testkit::TcpProxy::start(db.server_addr()).await;
+    /// let url = db.url_at(proxy.addr()); // this database, through the proxy
+    /// # }
+    /// ```
+    pub fn server_addr(&self) -> SocketAddr {
+        let authority = server_authority(&self.config);
+        authority
+            .to_socket_addrs()
+            .ok()
+            .and_then(|mut addrs| addrs.next())
+            .unwrap_or_else(|| panic!("cannot resolve the test database server {authority}"))
+    }
+
+    /// A `postgres://` URL of this database at `addr` instead of its server's own address.
+    pub fn url_at(&self, addr: SocketAddr) -> String {
+        url_for(&self.config, &addr.to_string())
+    }
+
     /// The database's name.
     pub fn name(&self) -> &str {
         &self.name
     }
 }
 
-/// Rebuilds a URL for `dbname` from the admin URL's host, port and user.
-fn url_for(config: &tokio_postgres::Config, dbname: &str) -> String {
+/// `host:port` of the server `config` names.
+fn server_authority(config: &tokio_postgres::Config) -> String {
     let host = match config.get_hosts().first() {
         Some(tokio_postgres::config::Host::Tcp(host)) => host.clone(),
         _ => "127.0.0.1".to_owned(),
     };
     let port = config.get_ports().first().copied().unwrap_or(5432);
+    if host.contains(':') {
+        format!("[{host}]:{port}") // an IPv6 address
+    } else {
+        format!("{host}:{port}")
+    }
+}
+
+/// Rebuilds a URL of `config`'s database, user and password at `authority` (`host:port`).
+fn url_for(config: &tokio_postgres::Config, authority: &str) -> String {
+    let dbname = config.get_dbname().unwrap_or("postgres");
     let user = config.get_user().unwrap_or("postgres");
     let password = config
         .get_password()
         .map(|p| format!(":{}", String::from_utf8_lossy(p)))
         .unwrap_or_default();
-    format!("postgres://{user}{password}@{host}:{port}/{dbname}")
+    format!("postgres://{user}{password}@{authority}/{dbname}")
 }
 
 impl Drop for TestDb {

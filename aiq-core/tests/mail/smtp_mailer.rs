@@ -170,17 +170,13 @@ async fn nothing_listening_fails_within_the_timeout() {
     };
     let mailer = SmtpMailer::new(&local_config(port)).unwrap();
 
-    let started = Instant::now();
     let err = mailer
         .send(reset_message("alice@example.com"))
         .await
         .unwrap_err();
 
-    assert!(started.elapsed() < SmtpMailer::DEFAULT_TIMEOUT);
-    assert!(
-        matches!(err, MailError::Unavailable(_) | MailError::Timeout(_)),
-        "{err:?}"
-    );
+    // Refused, not waited out: a `Timeout` would mean the whole of `DEFAULT_TIMEOUT` passed.
+    assert!(matches!(err, MailError::Unavailable(_)), "{err:?}");
     assert!(!err.to_string().contains("token="), "{err}");
 }
 

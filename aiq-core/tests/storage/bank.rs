@@ -62,14 +62,11 @@ async fn importing_is_idempotent_and_reports_each_row(store: Arc<dyn Storage>) {
 async fn importing_a_thousand_rows_twice_adds_them_once(store: Arc<dyn Storage>) {
     let mut rows: Vec<NewQuestion> = (0..1000).map(question).collect();
     rows.extend(starter_bank());
-    let started = std::time::Instant::now();
     let added = store.import_questions(&rows).await.unwrap();
-    let took = started.elapsed();
     assert_eq!(added.len(), rows.len());
     assert!(added[..1000].iter().all(|added| *added));
     let new = added.iter().filter(|added| **added).count();
     assert_eq!(store.question_count().await.unwrap(), new as u64);
-    assert!(took < std::time::Duration::from_secs(5), "{took:?}");
     let again = store.import_questions(&rows).await.unwrap();
     assert!(again.iter().all(|added| !added));
     assert_eq!(store.question_count().await.unwrap(), new as u64);

@@ -77,27 +77,20 @@ async fn an_abandon_counts_once_it_has_enough_responses() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn completing_twenty_five_responses_is_quick() {
+async fn thirty_guest_completions_of_twenty_five_responses_go_through() {
+    // How long a completion takes is measured by the `test_sessions` bench (submit with 25
+    // answers, on PostgreSQL), not here: a test must not depend on the machine's speed.
     let (store, _client, _db) = store_and_client().await;
     let ids = bank(&store, 25).await;
     let answers: Vec<(QuestionId, bool)> = ids.iter().map(|id| (*id, true)).collect();
-    let mut took = Vec::new();
     for i in 0..30 {
         let session = store
             .start_session(new_session(GUEST_USER_ID, &ids, i))
             .await
             .unwrap();
-        let done = completion(session.id, &answers, 25, i + 60);
-        let started = std::time::Instant::now();
-        store.complete_session(done).await.unwrap();
-        took.push(started.elapsed());
+        store
+            .complete_session(completion(session.id, &answers, 25, i + 60))
+            .await
+            .unwrap();
     }
-    took.sort_unstable();
-    let p50 = took[took.len() / 2];
-    eprintln!(
-        "complete_session p50 {p50:?}, max {:?}",
-        took[took.len() - 1]
-    );
-    // The target is under 10 ms; the bound leaves room for a loaded two-core machine.
-    assert!(p50 < std::time::Duration::from_millis(30), "{p50:?}");
 }

@@ -1,5 +1,6 @@
 //! A fake identity provider for the OAuth tests: RSA keys, signed identity tokens and a JWKS
-//! endpoint on a local port that counts its fetches and can fail or stall on demand.
+//! endpoint on a local port that counts its fetches and can fail, or hold its answers until the
+//! test lets them go, on demand.
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
@@ -22,7 +23,7 @@ use rsa::traits::PublicKeyParts;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use tokio::net::TcpListener;
-use tokio::sync::oneshot;
+use tokio::sync::{oneshot, watch};
 
 pub const APPLE_AUD: &str = "com.example.aiq";
 pub const GOOGLE_AUD: &str = "1234-example.apps.googleusercontent.com";
@@ -125,8 +126,9 @@ pub fn sign(claims: &Value) -> String {
 pub struct KeyServer {
     pub jwks: Arc<Mutex<Value>>,
     pub failing: Arc<AtomicBool>,
-    /// Answer only after a pause, so that concurrent callers find a fetch in flight.
-    pub slow: Arc<AtomicBool>,
+    /// Whether answers may leave. While it is closed a fetch is counted and then held, so that
+    /// concurrent callers find it in flight for as long as the test needs.
+    pub gate: Arc<watch::Sender<bool>>,
     pub fetches: Arc<AtomicUsize>,
 }
 
@@ -146,6 +148,17 @@ impl Running {
         *self.server.jwks.lock().expect("lock") = jwks(keys);
     }
 
+    /// Holds every fetch from now on until [`release_fetches`](Self::release_fetches). The
+    /// verifier gives up on a fetch after 5 s, so release it well before that.
+    pub fn hold_fetches(&self) {
+        self.server.gate.send_replace(false);
+    }
+
+    /// Lets the held fetches answer, and every later one at once.
+    pub fn release_fetches(&self) {
+        self.server.gate.send_replace(true);
+    }
+
     /// Stops the server and waits until its port refuses connections.
     pub async fn shut_down(mut self) {
         if let Some(stop) = self.stop.take() {
@@ -161,9 +174,8 @@ pub fn jwks(keys: &[&TestKey]) -> Value {
 
 pub async fn serve_jwks(State(server): State<KeyServer>) -> Response {
     server.fetches.fetch_add(1, Ordering::SeqCst);
-    if server.slow.load(Ordering::SeqCst) {
-        tokio::time::sleep(Duration::from_millis(300)).await;
-    }
+    // The sender lives in `server` itself, so this waits only for the gate to open.
+    let _ = server.gate.subscribe().wait_for(|open| *open).await;
     if server.failing.load(Ordering::SeqCst) {
         return StatusCode::INTERNAL_SERVER_ERROR.into_response();
     }
@@ -175,7 +187,7 @@ pub async fn start(keys: &[&TestKey]) -> Running {
     let server = KeyServer {
         jwks: Arc::new(Mutex::new(jwks(keys))),
         failing: Arc::new(AtomicBool::new(false)),
-        slow: Arc::new(AtomicBool::new(false)),
+        gate: Arc::new(watch::channel(true).0),
         fetches: Arc::new(AtomicUsize::new(0)),
     };
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");

@@ -11,6 +11,7 @@ pub mod logs;
 pub mod push;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use aiq_core::storage::{MemoryStore, PgStore, Storage};
 use aiq_core::{Aiq, AiqService, Config};
@@ -19,6 +20,10 @@ use axum::body::Body;
 use http::{HeaderMap, Request, StatusCode};
 use http_body_util::BodyExt;
 use tower::ServiceExt;
+
+/// Upper bound on how long a test waits for something to happen before it gives up (not a
+/// performance target): long enough for a loaded machine, short enough to end a hung test.
+pub const PATIENCE: Duration = Duration::from_secs(60);
 
 /// A response, read whole.
 #[derive(Debug)]

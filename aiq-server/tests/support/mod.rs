@@ -126,6 +126,11 @@ pub fn client() -> reqwest::Client {
     aiq_testkit::http_client(PATIENCE)
 }
 
+/// The Redis the tests may use: `AIQ_TEST_REDIS_URL`, by default the machine's local server.
+pub fn redis_url() -> String {
+    std::env::var("AIQ_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379/0".to_owned())
+}
+
 /// Registers `email` on the running server and returns the access token.
 pub async fn register(server: &Server, email: &str) -> String {
     let body = serde_json::json!({

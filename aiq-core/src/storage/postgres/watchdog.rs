@@ -367,6 +367,9 @@ impl AsyncWrite for Watched {
             // Each write moves the deadline: a long upload is not silence.
             this.deadline.as_mut().reset(Instant::now() + this.budget);
             this.armed = true;
+            // Register the task with the timer now: a read that was already pending when the
+            // request went out would otherwise never be polled again to see the deadline.
+            let _ = this.deadline.as_mut().poll(cx);
         }
         Poll::Ready(written)
     }
