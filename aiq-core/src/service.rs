@@ -101,7 +101,8 @@ impl AiqBuilder {
 
     /// Where revoked tokens are remembered; by default the store given to
     /// [`storage`](Self::storage), so instances that share a database share revocations.
-    /// A Redis store takes that load off the database.
+    /// Redis takes the checks off the database: [`CachedRevocations`](crate::storage::CachedRevocations)
+    /// with the store as its record, so that a Redis restarted empty loses nothing.
     pub fn revocations(mut self, revocations: Arc<dyn RevocationStore>) -> Self {
         self.revocations = Some(revocations);
         self

@@ -4,7 +4,6 @@
 
 mod support;
 
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -14,73 +13,8 @@ use aiq_core::{Aiq, AiqService, Config};
 use axum::body::Body;
 use http::{Request, StatusCode};
 use serde_json::json;
+use support::private_redis::PrivateRedis;
 use support::send;
-
-/// A redis-server of this test's own.
-struct PrivateRedis {
-    port: u16,
-    child: Child,
-}
-
-impl PrivateRedis {
-    fn free_port() -> u16 {
-        std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port()
-    }
-
-    async fn start(port: u16) -> Self {
-        let child = Command::new("redis-server")
-            .args([
-                "--port",
-                &port.to_string(),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-            ])
-            .stdout(Stdio::null())
-            .spawn()
-            .expect("redis-server is installed (.ci/run installs it)");
-        // Owned from here on, so every path (a panic too) kills and waits for it on drop.
-        let redis = Self { port, child };
-        // The server is another process: poll until it answers (bounded).
-        let client = redis::Client::open(redis.url()).unwrap();
-        let deadline = tokio::time::Instant::now() + support::PATIENCE;
-        while tokio::time::Instant::now() < deadline {
-            if let Ok(mut connection) = client.get_multiplexed_async_connection().await
-                && redis::cmd("PING")
-                    .query_async::<String>(&mut connection)
-                    .await
-                    .is_ok()
-            {
-                return redis;
-            }
-            tokio::time::sleep(Duration::from_millis(25)).await;
-        }
-        panic!("redis-server on port {port} did not come up");
-    }
-
-    fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}/0", self.port)
-    }
-
-    /// Stops the server now (dropping does the same).
-    fn stop(self) {
-        drop(self);
-    }
-}
-
-impl Drop for PrivateRedis {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 /// A service instance limiting through `url`, falling back to its own memory.
 fn instance(url: &str, clock: &Arc<ManualClock>) -> (AiqService, Arc<FallbackLimiter>) {

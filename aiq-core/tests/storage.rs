@@ -13,7 +13,8 @@ use aiq_core::questions::{Difficulty, Domain, NewQuestion, starter_bank};
 use aiq_core::storage::{
     ClaimOutcome, Completion, Conflict, EducationLevel, GUEST_USER_ID, NewPasswordReset,
     NewResponse, NewResult, NewSession, NewUser, PasswordChange, ProfileUpdate, QualityFlag,
-    QuestionId, SessionId, SessionStatus, Storage, StorageError, TestResult, TestSession, UserId,
+    QuestionId, Revocation, SessionId, SessionStatus, Storage, StorageError, TestResult,
+    TestSession, UserId,
 };
 use serde_json::json;
 use time::macros::datetime;

@@ -7,8 +7,9 @@ use aiq_core::config::RateLimitStorage;
 use aiq_core::questions::starter_bank;
 use aiq_core::ratelimit::{FallbackLimiter, Limiter, MemoryLimiter, RedisLimiter};
 use aiq_core::storage::{
-    GUEST_TOKENS_PREFIX, MemoryStore, PgStore, QuestionStore, REDIS_REVOCATIONS_PREFIX,
-    RedisGuestTokens, RedisRevocations, Storage, ping_redis, redis_display_url,
+    CachedRevocations, GUEST_TOKENS_PREFIX, MemoryStore, PgStore, QuestionStore,
+    REDIS_REVOCATIONS_PREFIX, RedisGuestTokens, RedisRevocations, Storage, ping_redis,
+    redis_display_url,
 };
 use aiq_core::{Aiq, Config};
 use metrics_exporter_prometheus::PrometheusHandle;
@@ -93,8 +94,16 @@ pub(crate) async fn run(config: Config, telemetry: &Telemetry) -> ExitCode {
     if let Some(url) = config.security.revocations_redis_url(&config.rate_limit) {
         let url = url.expose_secret();
         match RedisRevocations::new(url, REDIS_REVOCATIONS_PREFIX) {
-            Ok(revocations) => {
-                tracing::info!("token revocations in Redis at {}", redis_display_url(url));
+            Ok(redis) => {
+                // The store stays the record, so a Redis that restarts empty is refilled from
+                // it (without DATABASE_URL the record is this process's memory).
+                tracing::info!(
+                    "token revocations in Redis at {}, recorded in the {} store, which refills Redis if it comes back empty",
+                    redis_display_url(url),
+                    storage.backend()
+                );
+                let record: Arc<dyn Storage> = Arc::clone(&storage);
+                let revocations = CachedRevocations::new(redis, record);
                 builder = builder.revocations(Arc::new(revocations));
             }
             Err(error) => {

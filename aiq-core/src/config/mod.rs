@@ -190,7 +190,8 @@ pub struct SecurityConfig {
     /// token may be presented again (a mobile client retrying a refresh whose response it lost)
     /// before it is refused (and, with reuse detection, before it counts as reuse).
     pub refresh_reuse_grace: Duration,
-    /// `TOKEN_BLACKLIST_REDIS_URL`: shared revocation store; empty means in-process.
+    /// `TOKEN_BLACKLIST_REDIS_URL`: the Redis that answers revocation checks (the storage stays
+    /// their record); empty means the storage answers them.
     pub token_blacklist_redis_url: Option<SecretString>,
     /// `PASSWORD_RESET_URL_BASE`: the link mailed for a password reset; the token is appended.
     pub password_reset_url_base: String,
@@ -215,9 +216,9 @@ impl Default for SecurityConfig {
 }
 
 impl SecurityConfig {
-    /// The Redis where token revocations are shared: `TOKEN_BLACKLIST_REDIS_URL`, or else the
-    /// rate limiter's Redis when `RATE_LIMIT_STORAGE=redis`. `None`: revocations live in the
-    /// storage.
+    /// The Redis that answers revocation checks: `TOKEN_BLACKLIST_REDIS_URL`, or else the rate
+    /// limiter's Redis when `RATE_LIMIT_STORAGE=redis`. `None`: the storage answers them (it is
+    /// their record either way).
     pub fn revocations_redis_url<'a>(
         &'a self,
         rate_limit: &'a RateLimitConfig,

@@ -11,11 +11,13 @@
 //! - [`PgStore`]: PostgreSQL through a deadpool pool, migrations embedded from `migrations/`.
 //!
 //! [`RedisRevocations`] implements only [`RevocationStore`], for deployments whose instances
-//! share a Redis; it passes the same revocation tests.
+//! share a Redis; it passes the same revocation tests. [`CachedRevocations`] puts a store
+//! behind it as the record of revocations, which refills Redis when it comes back empty.
 
 mod adaptive;
 mod admin;
 mod analytics;
+mod cached_revocations;
 mod calibration;
 mod error;
 mod groups;
@@ -47,6 +49,7 @@ pub use self::analytics::{
     AccuracyScope, AnalyticsStore, ClientEvent, Feedback, FeedbackCategory, FeedbackId, LlmRun,
     ModelAccuracy, NewClientEvent, NewFeedback, NewLlmRun, QuestionStatistics,
 };
+pub use self::cached_revocations::CachedRevocations;
 pub use self::calibration::{CalibrationRun, CalibrationStatus, CalibrationStore};
 pub use self::error::{Conflict, StorageError};
 pub use self::groups::{
@@ -71,7 +74,7 @@ pub use self::redis::{
     DEFAULT_PREFIX as REDIS_REVOCATIONS_PREFIX, RedisRevocations, display_url as redis_display_url,
 };
 pub use self::reminders::{ReminderCandidate, ReminderStore};
-pub use self::revocations::RevocationStore;
+pub use self::revocations::{Revocation, RevocationRecord, RevocationStore};
 pub use self::sessions::{
     ClaimOutcome, Completion, GuestStore, NewResponse, NewResult, NewSession, ResultId, ResultPage,
     SessionId, SessionStatus, SessionStore, StartContext, StoredResponse, TestResult, TestSession,
@@ -100,6 +103,7 @@ pub trait Storage:
     + OAuthStore
     + PasswordResetStore
     + RevocationStore
+    + RevocationRecord
     + QuestionStore
     + SessionStore
     + GuestStore

@@ -11,6 +11,7 @@ crate::conformance!(
     deleting_a_user_removes_identities_and_reset_tokens,
     revocations_are_remembered_until_they_expire,
     concurrent_revocations_of_one_key_report_one_new,
+    live_revocations_are_listed_page_by_page_in_key_order,
     a_login_checked_against_a_replaced_hash_changes_nothing,
 );
 
@@ -280,6 +281,51 @@ async fn concurrent_revocations_of_one_key_report_one_new(store: Arc<dyn Storage
         new += usize::from(result.unwrap());
     }
     assert_eq!(new, 1);
+}
+
+async fn live_revocations_are_listed_page_by_page_in_key_order(store: Arc<dyn Storage>) {
+    // Revoked in an order that is not the key order; one has expired by the listing time.
+    store.revoke("sid:b", at(0), at(100)).await.unwrap();
+    store.revoke("jti:c", at(1), at(100)).await.unwrap();
+    store.revoke("jti:a", at(2), at(100)).await.unwrap();
+    store.revoke("jti:gone", at(0), at(10)).await.unwrap();
+    store.revoke("jti:b", at(3), at(200)).await.unwrap();
+
+    let first = store.live_revocations(None, 2, at(50)).await.unwrap();
+    assert_eq!(
+        first,
+        vec![
+            Revocation {
+                key: "jti:a".to_owned(),
+                revoked_at: at(2),
+                expires_at: at(100),
+            },
+            Revocation {
+                key: "jti:b".to_owned(),
+                revoked_at: at(3),
+                expires_at: at(200),
+            },
+        ]
+    );
+    let second = store
+        .live_revocations(Some("jti:b"), 2, at(50))
+        .await
+        .unwrap();
+    let keys: Vec<&str> = second.iter().map(|r| r.key.as_str()).collect();
+    assert_eq!(keys, ["jti:c", "sid:b"], "jti:gone has expired");
+    let last = store
+        .live_revocations(Some("sid:b"), 2, at(50))
+        .await
+        .unwrap();
+    assert!(last.is_empty());
+    assert_eq!(
+        store
+            .live_revocations(None, 10, at(150))
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
 }
 
 async fn a_login_checked_against_a_replaced_hash_changes_nothing(store: Arc<dyn Storage>) {

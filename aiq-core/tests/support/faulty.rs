@@ -16,8 +16,9 @@ use aiq_core::storage::{
     ClaimOutcome, Completion, GuestStore, MemoryStore, NewPasswordReset, NewSession, NewUser,
     OAuthStore, PasswordChange, PasswordResetStore, ProfileUpdate, Question, QuestionId,
     QuestionStore, RefreshedQuestion, ReminderCandidate, ReminderStore, ResultId, ResultPage,
-    RevocationStore, SessionId, SessionStore, StartContext, Storage, StorageError, StoredResponse,
-    SystemConfigStore, TestResult, TestSession, User, UserId, UserStore,
+    Revocation, RevocationRecord, RevocationStore, SessionId, SessionStore, StartContext, Storage,
+    StorageError, StoredResponse, SystemConfigStore, TestResult, TestSession, User, UserId,
+    UserStore,
 };
 use async_trait::async_trait;
 use time::OffsetDateTime;
@@ -220,6 +221,18 @@ impl RevocationStore for FaultyStore {
         now: OffsetDateTime,
     ) -> Result<Vec<Option<OffsetDateTime>>, StorageError> {
         self.inner.revoked_at(keys, now).await
+    }
+}
+
+#[async_trait]
+impl RevocationRecord for FaultyStore {
+    async fn live_revocations(
+        &self,
+        after: Option<&str>,
+        limit: usize,
+        now: OffsetDateTime,
+    ) -> Result<Vec<Revocation>, StorageError> {
+        self.inner.live_revocations(after, limit, now).await
     }
 }
 

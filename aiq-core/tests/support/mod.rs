@@ -8,6 +8,7 @@ pub mod faulty;
 pub mod groups;
 pub mod jwks;
 pub mod logs;
+pub mod private_redis;
 pub mod push;
 
 use std::sync::Arc;

@@ -1,12 +1,14 @@
 //! OAuth identities, password reset tokens and revocations in memory.
 
+use std::ops::Bound;
+
 use async_trait::async_trait;
 use time::OffsetDateTime;
 
-use super::{MemoryStore, ResetToken, Revocation};
+use super::{MemoryStore, ResetToken, RevocationEntry};
 use crate::storage::oauth::OAuthStore;
 use crate::storage::password_reset::{NewPasswordReset, PasswordChange, PasswordResetStore};
-use crate::storage::revocations::RevocationStore;
+use crate::storage::revocations::{Revocation, RevocationRecord, RevocationStore};
 use crate::storage::users::{NewUser, User, UserId};
 use crate::storage::{Conflict, StorageError};
 
@@ -167,7 +169,7 @@ impl RevocationStore for MemoryStore {
             _ => {
                 state.revocations.insert(
                     key.to_owned(),
-                    Revocation {
+                    RevocationEntry {
                         revoked_at,
                         expires_at,
                     },
@@ -191,6 +193,30 @@ impl RevocationStore for MemoryStore {
                     .get(*key)
                     .filter(|r| r.expires_at > now)
                     .map(|r| r.revoked_at)
+            })
+            .collect())
+    }
+}
+
+#[async_trait]
+impl RevocationRecord for MemoryStore {
+    async fn live_revocations(
+        &self,
+        after: Option<&str>,
+        limit: usize,
+        now: OffsetDateTime,
+    ) -> Result<Vec<Revocation>, StorageError> {
+        let state = self.state();
+        let start = after.map_or(Bound::Unbounded, Bound::Excluded);
+        Ok(state
+            .revocations
+            .range::<str, _>((start, Bound::Unbounded))
+            .filter(|(_, entry)| entry.expires_at > now)
+            .take(limit)
+            .map(|(key, entry)| Revocation {
+                key: key.clone(),
+                revoked_at: entry.revoked_at,
+                expires_at: entry.expires_at,
             })
             .collect())
     }

@@ -35,7 +35,7 @@ struct ResetToken {
 
 /// A revocation entry.
 #[derive(Debug, Clone, Copy)]
-struct Revocation {
+struct RevocationEntry {
     revoked_at: OffsetDateTime,
     expires_at: OffsetDateTime,
 }
@@ -48,7 +48,8 @@ struct State {
     /// (provider, subject) -> user.
     oauth_identities: HashMap<(String, String), UserId>,
     reset_tokens: Vec<ResetToken>,
-    revocations: HashMap<String, Revocation>,
+    /// Ordered by key, so that the record can be listed page by page (`live_revocations`).
+    revocations: BTreeMap<String, RevocationEntry>,
     /// Size of `revocations` at which expired entries are swept next.
     revocations_sweep_at: usize,
     bank: questions::Bank,
@@ -126,7 +127,7 @@ impl MemoryStore {
                 next_user_id: 1,
                 oauth_identities: HashMap::new(),
                 reset_tokens: Vec::new(),
-                revocations: HashMap::new(),
+                revocations: BTreeMap::new(),
                 revocations_sweep_at: auth::SWEEP_THRESHOLD,
                 bank: questions::Bank::default(),
                 tests: sessions::TestData::default(),

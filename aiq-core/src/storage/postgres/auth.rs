@@ -10,7 +10,7 @@ use super::{PgStore, db_error, timed};
 use crate::storage::StorageError;
 use crate::storage::oauth::OAuthStore;
 use crate::storage::password_reset::{NewPasswordReset, PasswordChange, PasswordResetStore};
-use crate::storage::revocations::RevocationStore;
+use crate::storage::revocations::{Revocation, RevocationRecord, RevocationStore};
 use crate::storage::users::{NewUser, User, UserId};
 
 /// Expired revocation rows are swept at most this often (seconds) by each store instance.
@@ -263,6 +263,42 @@ impl RevocationStore for PgStore {
                 rows.iter()
                     .find(|row| row.get::<_, &str>(0) == *key)
                     .map(|row| row.get(1))
+            })
+            .collect())
+    }
+}
+
+#[async_trait]
+impl RevocationRecord for PgStore {
+    async fn live_revocations(
+        &self,
+        after: Option<&str>,
+        limit: usize,
+        now: OffsetDateTime,
+    ) -> Result<Vec<Revocation>, StorageError> {
+        let _timed = timed("live_revocations", "revoked_tokens");
+        let conn = self.conn().await?;
+        // Keyset paging on the primary key. '' sorts before every key (none is empty), so it
+        // stands for "from the first"; comparison and order use the same collation, so pages
+        // neither overlap nor skip.
+        let statement = conn
+            .prepare_cached(
+                "SELECT key, revoked_at, expires_at FROM revoked_tokens \
+                 WHERE key > $1 AND expires_at > $2 ORDER BY key LIMIT $3",
+            )
+            .await
+            .map_err(db_error)?;
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let rows = conn
+            .query(&statement, &[&after.unwrap_or(""), &now, &limit])
+            .await
+            .map_err(db_error)?;
+        Ok(rows
+            .iter()
+            .map(|row| Revocation {
+                key: row.get(0),
+                revoked_at: row.get(1),
+                expires_at: row.get(2),
             })
             .collect())
     }
