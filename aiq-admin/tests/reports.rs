@@ -6,7 +6,7 @@ use aiq_core::questions::Domain;
 use aiq_core::storage::PageRequest;
 use axum::body::Body;
 use http::StatusCode;
-use support::{Harness, complete, now, question_ids, start, user};
+use support::{Harness, complete, multipart, now, question_ids, start, user};
 use time::Duration;
 
 async fn audit_actions(harness: &Harness) -> Vec<String> {
@@ -19,20 +19,6 @@ async fn audit_actions(harness: &Harness) -> Vec<String> {
         .into_iter()
         .map(|line| line.entry.action)
         .collect()
-}
-
-fn multipart(csrf: Option<&str>, file: &str) -> (String, String) {
-    let boundary = "----aiq-test-boundary";
-    let mut body = String::new();
-    if let Some(csrf) = csrf {
-        body.push_str(&format!(
-            "--{boundary}\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n{csrf}\r\n"
-        ));
-    }
-    body.push_str(&format!(
-        "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"bank.jsonl\"\r\nContent-Type: application/json\r\n\r\n{file}\r\n--{boundary}--\r\n"
-    ));
-    (format!("multipart/form-data; boundary={boundary}"), body)
 }
 
 #[tokio::test]

@@ -34,6 +34,8 @@
 //! - [`clock`]: where time comes from (tests move it by hand);
 //! - [`oauth`]: verifying Sign in with Apple / Google identity tokens against the providers' keys;
 //! - [`telemetry`]: the names of the metrics the service records, and their buckets;
+//! - [`text`]: the one rule for text clients send (NUL, unpaired surrogates, control
+//!   characters);
 //! - [`time`]: timestamps as the API writes them.
 
 #![warn(missing_docs)]
@@ -62,7 +64,7 @@ pub mod service;
 mod state;
 pub mod storage;
 pub mod telemetry;
-mod text;
+pub mod text;
 pub mod time;
 
 pub use config::Config;

@@ -1,16 +1,20 @@
-//! Text the stores can hold: the rule applied to what clients send.
+//! Text the stores can hold: the one rule applied to what clients send.
 //!
 //! Two kinds of characters cannot be stored as they arrive. A JSON string may carry a UTF-16
 //! surrogate escape with no partner (`"\ud800"`, which Swift's encoder writes for a broken
 //! string), and no Rust string can hold that; PostgreSQL's `text` and `jsonb` refuse NUL
-//! (U+0000). The rule:
+//! (U+0000). The rule, for every string of every request (body, query, path, stored header):
 //! - in every JSON body, an unpaired surrogate escape reads as U+FFFD, the replacement character,
-//!   as a lossy UTF-16 decode would ([`repair_surrogate_escapes`], applied by
-//!   [`ApiJson`](crate::extract::ApiJson) before parsing);
-//! - in free text (a feedback description, analytics event properties), NUL is stored as
-//!   U+FFFD ([`storable`], [`storable_json`]); other control characters are kept;
-//! - identifiers and names refuse control characters, NUL included, with a 422 that names the
-//!   field (the types in `input`).
+//!   as a lossy UTF-16 decode would (applied by [`ApiJson`](crate::extract::ApiJson) before
+//!   parsing, and to bank files before their rows are read);
+//! - free text (a feedback description, an operator's reason, a question's wording, analytics
+//!   event properties, a search) keeps NUL as U+FFFD ([`storable`], [`FreeText`]); other control
+//!   characters are kept;
+//! - identifiers and names (ids, tokens, codes, emails, names, device tokens, versions, stored
+//!   headers) refuse control characters, NUL included (`is_identifier`), with a 422 that names
+//!   the field (the request types of the API);
+//! - a password is taken as sent, NUL included: it is only ever hashed, never stored as text,
+//!   and refusing a character could lock out whoever chose it.
 
 use std::borrow::Cow;
 
@@ -61,12 +65,50 @@ fn unicode_escape(bytes: &[u8], at: usize) -> Option<u16> {
 }
 
 /// Free text as it can be stored: NUL replaced by U+FFFD, everything else kept.
-pub(crate) fn storable(text: &str) -> Cow<'_, str> {
+///
+/// ```
+/// assert_eq!(aiq_core::text::storable("a\0b\n"), "a\u{fffd}b\n");
+/// ```
+pub fn storable(text: &str) -> Cow<'_, str> {
     if text.contains('\0') {
         Cow::Owned(text.replace('\0', &REPLACEMENT.to_string()))
     } else {
         Cow::Borrowed(text)
     }
+}
+
+/// Free text from a request, NUL already replaced ([`storable`]): an operator's reason, a
+/// dashboard form's text. Deserializes from any string, so it is never a 422 by itself; length
+/// rules belong to whoever reads it.
+///
+/// ```
+/// let reason: aiq_core::text::FreeText = serde_json::from_str(r#""two\u0000 answers""#).unwrap();
+/// assert_eq!(reason.as_str(), "two\u{fffd} answers");
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Deserialize)]
+#[serde(from = "String")]
+pub struct FreeText(String);
+
+impl FreeText {
+    /// The text, NUL replaced.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl From<String> for FreeText {
+    fn from(text: String) -> Self {
+        match storable(&text) {
+            Cow::Borrowed(_) => Self(text),
+            Cow::Owned(clean) => Self(clean),
+        }
+    }
+}
+
+/// Whether `text` may be an identifier or a name: no control characters (C0, DEL, C1), NUL
+/// included. What to say when it may not, and whether to trim, is the caller's.
+pub(crate) fn is_identifier(text: &str) -> bool {
+    !text.chars().any(char::is_control)
 }
 
 /// [`storable`] applied to every string and every object key of `value`.
@@ -125,6 +167,27 @@ mod tests {
                 "{json}"
             );
         }
+    }
+
+    #[test]
+    fn identifiers_refuse_every_control_character() {
+        assert!(is_identifier("ada@example.com"));
+        assert!(is_identifier("Zoë Ørsted 3rd"));
+        for bad in [
+            "a\0b",
+            "tab\there",
+            "esc\u{1b}[31m",
+            "del\u{7f}",
+            "c1\u{85}",
+        ] {
+            assert!(!is_identifier(bad), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn free_text_keeps_control_characters_but_not_nul() {
+        let text = FreeText::from("line\none\0two\u{1b}".to_owned());
+        assert_eq!(text.as_str(), "line\none\u{fffd}two\u{1b}");
     }
 
     #[test]

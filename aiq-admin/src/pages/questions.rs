@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use aiq_core::questions::{Difficulty, Domain, ImportOutcome, import_bank};
 use aiq_core::storage::{QualityFlag, Question, QuestionQuery, QuestionSort};
+use aiq_core::text::{FreeText, storable};
 use askama::Template;
 use axum::extract::{Multipart, Path, Query, State as Shared};
 use axum::response::Response;
@@ -101,7 +102,8 @@ pub(crate) fn question_query(params: &HashMap<String, String>) -> Result<Questio
         active: yes_no(filled(params.get("active")), "active")?,
         quality_flag,
         anchor: yes_no(filled(params.get("anchor")), "anchor")?,
-        search: filled(params.get("q")).map(str::to_owned),
+        // Searched as stored: free text keeps NUL as U+FFFD, which PostgreSQL can compare.
+        search: filled(params.get("q")).map(|q| storable(q).into_owned()),
         sort,
         descending: filled(params.get("dir")) == Some("desc"),
     })
@@ -281,8 +283,9 @@ pub(crate) async fn set_active(
 #[derive(Debug, Deserialize)]
 pub(crate) struct FlagForm {
     flag: String,
+    /// Free text: NUL is kept as U+FFFD.
     #[serde(default)]
-    reason: String,
+    reason: FreeText,
 }
 
 /// `POST /admin/questions/{id}/quality-flag`.
@@ -295,7 +298,7 @@ pub(crate) async fn set_quality_flag(
     let flag = QualityFlag::parse(&action.form.flag).ok_or_else(|| {
         PageError::BadRequest("The flag is normal, under_review or deactivated.".into())
     })?;
-    let reason = action.form.reason.trim();
+    let reason = action.form.reason.as_str().trim();
     if reason.chars().count() > 255 {
         return Err(PageError::BadRequest(
             "The reason is longer than 255 characters.".into(),

@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use aiq_core::storage::{SessionQuery, SessionRow, SessionStatus, ValidityOverride};
+use aiq_core::text::FreeText;
 use askama::Template;
 use axum::extract::{Path, Query, State as Shared};
 use axum::response::Response;
@@ -258,8 +259,9 @@ pub(crate) async fn detail(
 #[derive(Debug, Deserialize)]
 pub(crate) struct ValidityForm {
     status: String,
+    /// Free text: NUL is kept as U+FFFD.
     #[serde(default)]
-    reason: String,
+    reason: FreeText,
 }
 
 /// `POST /admin/sessions/{id}/validity`.
@@ -275,7 +277,7 @@ pub(crate) async fn override_validity(
             "The validity is valid, suspect or invalid.".into(),
         ));
     }
-    let reason = action.form.reason.trim();
+    let reason = action.form.reason.as_str().trim();
     // The same rule as the admin API's override.
     if !(10..=1000).contains(&reason.chars().count()) {
         return Err(PageError::BadRequest(

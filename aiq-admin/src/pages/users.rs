@@ -6,6 +6,7 @@ use std::sync::Arc;
 use aiq_core::storage::{
     PageRequest, SessionQuery, SessionStatus, User, UserQuery, UserRow, UserSort,
 };
+use aiq_core::text::storable;
 use askama::Template;
 use axum::extract::{Path, Query, State as Shared};
 use axum::response::Response;
@@ -70,7 +71,8 @@ pub(crate) fn user_query(params: &HashMap<String, String>) -> Result<UserQuery, 
         }
     };
     Ok(UserQuery {
-        search: filled(params.get("q")).map(str::to_owned),
+        // Searched as stored: free text keeps NUL as U+FFFD, which PostgreSQL can compare.
+        search: filled(params.get("q")).map(|q| storable(q).into_owned()),
         sort,
         // Newest first unless asked otherwise.
         descending: filled(params.get("dir")) != Some("asc"),

@@ -11,9 +11,10 @@ use aiq_core::Config;
 use aiq_core::clock::ManualClock;
 use aiq_core::questions::starter_bank;
 use aiq_core::storage::{
-    Completion, MemoryStore, NewResponse, NewResult, NewSession, NewUser, QuestionId, SessionId,
-    Storage, UserId,
+    Completion, MemoryStore, NewResponse, NewResult, NewSession, NewUser, PgStore, QuestionId,
+    SessionId, Storage, UserId,
 };
+use aiq_testkit::TestDb;
 use axum::Router;
 use axum::body::Body;
 use axum::extract::ConnectInfo;
@@ -99,7 +100,14 @@ impl Harness {
     }
 
     pub fn with_config(config: Config) -> Self {
-        let store: Arc<dyn Storage> = Arc::new(MemoryStore::with_questions(&starter_bank()));
+        Self::with_store(
+            config,
+            Arc::new(MemoryStore::with_questions(&starter_bank())),
+        )
+    }
+
+    /// A dashboard over `store`.
+    pub fn with_store(config: Config, store: Arc<dyn Storage>) -> Self {
         let clock = Arc::new(ManualClock::new(NOW_MICROS));
         let dashboard = Dashboard::builder(config)
             .storage(Arc::clone(&store))
@@ -204,6 +212,33 @@ impl Harness {
         session.csrf = overview.csrf();
         session
     }
+}
+
+/// A migrated PostgreSQL store holding the starter bank, on its own database (dropped with the
+/// returned guard).
+pub async fn pg_store() -> (Arc<dyn Storage>, TestDb) {
+    let db = TestDb::create().await;
+    let mut config = Config::default();
+    config.database.url = Some(db.url().to_owned().into());
+    let store = PgStore::connect(&config.database).unwrap();
+    store.migrate_and_seed(&starter_bank()).await.unwrap();
+    (Arc::new(store), db)
+}
+
+/// A multipart body with the CSRF token, if any, and `file` as the upload: (content type,
+/// body).
+pub fn multipart(csrf: Option<&str>, file: &str) -> (String, String) {
+    let boundary = "----aiq-test-boundary";
+    let mut body = String::new();
+    if let Some(csrf) = csrf {
+        body.push_str(&format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n{csrf}\r\n"
+        ));
+    }
+    body.push_str(&format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"bank.jsonl\"\r\nContent-Type: application/json\r\n\r\n{file}\r\n--{boundary}--\r\n"
+    ));
+    (format!("multipart/form-data; boundary={boundary}"), body)
 }
 
 /// `name=value` of a `Set-Cookie` header.

@@ -14,7 +14,7 @@ use utoipa::ToSchema;
 
 use crate::auth::MaybeUser;
 use crate::error::ApiError;
-use crate::extract::ApiJson;
+use crate::extract::{ApiJson, header_identifier};
 use crate::input::{Email, PersonName};
 use crate::mail::Message;
 use crate::state::AppState;
@@ -68,14 +68,22 @@ pub(crate) struct FeedbackSubmitResponse {
     message: &'static str,
 }
 
-/// A request header as text fit for a column of `max` characters: control characters removed,
-/// trimmed, cut to `max`; `None` when absent, not text, or empty.
-fn header_text(headers: &HeaderMap, name: &str, max: usize) -> Option<String> {
-    let raw = headers.get(name)?.to_str().ok()?;
-    let cleaned: String = raw.chars().filter(|c| !c.is_control()).collect();
-    let text: String = cleaned.trim().chars().take(max).collect();
-    let text = text.trim_end().to_owned();
-    (!text.is_empty()).then_some(text)
+/// A stored header (the rule for identifiers: refused with a 422 naming it when it holds a control
+/// character), trimmed and cut to its column of `max` characters; `None` when absent or blank.
+fn header_text(
+    headers: &HeaderMap,
+    name: &'static str,
+    max: usize,
+) -> Result<Option<String>, ApiError> {
+    Ok(header_identifier(headers, name)?
+        .map(|text| {
+            text.chars()
+                .take(max)
+                .collect::<String>()
+                .trim_end()
+                .to_owned()
+        })
+        .filter(|text| !text.is_empty()))
 }
 
 /// Sends feedback, signed in or not (a bad token counts as anonymous). Limited to 5 per hour
@@ -94,7 +102,7 @@ fn header_text(headers: &HeaderMap, name: &str, max: usize) -> Option<String> {
     request_body = FeedbackSubmitRequest,
     responses(
         (status = 201, description = "Stored", body = FeedbackSubmitResponse),
-        (status = 422, description = "Invalid submission"),
+        (status = 422, description = "Invalid submission, or a header with a control character or beyond visible ASCII"),
         (status = 429, description = "More than 5 submissions in an hour from this address"),
     )
 )]
@@ -112,9 +120,9 @@ pub(super) async fn submit(
             email: body.email.into_string(),
             category: body.category,
             description: body.description.0,
-            app_version: header_text(&headers, "x-app-version", 20),
-            ios_version: header_text(&headers, "x-platform", 50),
-            device_id: header_text(&headers, "x-device-id", 100),
+            app_version: header_text(&headers, "X-App-Version", 20)?,
+            ios_version: header_text(&headers, "X-Platform", 50)?,
+            device_id: header_text(&headers, "X-Device-ID", 100)?,
             created_at: crate::time::now(),
         })
         .await?;
@@ -191,18 +199,26 @@ mod tests {
     }
 
     #[test]
-    fn headers_are_cleaned_and_cut_to_the_column() {
+    fn headers_are_trimmed_cut_to_the_column_or_refused() {
         let mut headers = HeaderMap::new();
         headers.insert(
             "x-app-version",
             "  1.2.3-build-0123456789-extra ".parse().unwrap(),
         );
         headers.insert("x-platform", "   ".parse().unwrap());
+        headers.insert("x-device-id", "dev\tice".parse().unwrap());
         assert_eq!(
-            header_text(&headers, "x-app-version", 20).as_deref(),
+            header_text(&headers, "X-App-Version", 20)
+                .unwrap()
+                .as_deref(),
             Some("1.2.3-build-01234567")
         );
-        assert_eq!(header_text(&headers, "x-platform", 50), None);
-        assert_eq!(header_text(&headers, "x-device-id", 100), None);
+        assert_eq!(header_text(&headers, "X-Platform", 50).unwrap(), None);
+        let Err(ApiError::Validation(issues)) = header_text(&headers, "X-Device-ID", 100) else {
+            panic!("a tab is refused");
+        };
+        assert_eq!(issues[0].loc, ["header", "X-Device-ID"].map(Into::into));
+        headers.remove("x-device-id");
+        assert_eq!(header_text(&headers, "X-Device-ID", 100).unwrap(), None);
     }
 }

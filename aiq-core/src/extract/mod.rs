@@ -156,7 +156,8 @@ where
 }
 
 /// A path parameter as `T`; one that does not parse (`/test/session/abc`) is a 422 in the JSON
-/// error shape, as FastAPI answered, instead of axum's plain-text 400.
+/// error shape, as FastAPI answered, instead of axum's plain-text 400. A string parameter whose
+/// percent-encoded bytes are not UTF-8 is a 422 that names it.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct ApiPath<T>(pub T);
 
@@ -171,17 +172,53 @@ where
         parts: &mut axum::http::request::Parts,
         state: &S,
     ) -> Result<Self, Self::Rejection> {
+        use axum::extract::path::ErrorKind;
+        use axum::extract::rejection::PathRejection;
         axum::extract::Path::<T>::from_request_parts(parts, state)
             .await
             .map(|axum::extract::Path(value)| ApiPath(value))
-            .map_err(|_| {
-                ApiError::Validation(vec![ValidationIssue::new(
-                    ["path"],
-                    "Input should be a valid integer",
-                    "int_parsing",
-                )])
+            .map_err(|rejection| {
+                let issue = if let PathRejection::FailedToDeserializePathParams(failed) = &rejection
+                    && let ErrorKind::InvalidUtf8InPathParam { key } = failed.kind()
+                {
+                    ValidationIssue::new(
+                        ["path", key.as_str()],
+                        "Input should be a valid string, unable to parse raw data as a unicode \
+                         string",
+                        "string_unicode",
+                    )
+                } else {
+                    ValidationIssue::new(["path"], "Input should be a valid integer", "int_parsing")
+                };
+                ApiError::Validation(vec![issue])
             })
     }
+}
+
+/// A request header that is stored, read as an identifier (the rule in `text`): `None` when
+/// absent, else trimmed; a 422 at `["header", name]` (`name` as the contract spells it) when it is
+/// not visible ASCII text or holds a control character (HTTP lets only a tab through).
+pub(crate) fn header_identifier<'h>(
+    headers: &'h axum::http::HeaderMap,
+    name: &'static str,
+) -> Result<Option<&'h str>, ApiError> {
+    let Some(value) = headers.get(name) else {
+        return Ok(None);
+    };
+    let text = value.to_str().map_err(|_| {
+        ApiError::Validation(vec![ValidationIssue::new(
+            ["header", name],
+            "Input should be visible ASCII text",
+            "string_type",
+        )])
+    })?;
+    if !crate::text::is_identifier(text) {
+        return Err(ApiError::Validation(vec![value_issue(
+            vec!["header".into(), name.into()],
+            "String should not contain control characters",
+        )]));
+    }
+    Ok(Some(text.trim()))
 }
 
 /// Checks that query parameter `name` lies in `min..=max`, as a 422 naming the parameter.

@@ -198,7 +198,7 @@ fn lookup_problem(email: &str) -> Option<String> {
             "The email address is too long {}.",
             too_many(length, 320)
         ));
-    } else if email.chars().any(char::is_control) {
+    } else if !crate::text::is_identifier(email) {
         "The email address contains unsafe characters."
     } else {
         return None;

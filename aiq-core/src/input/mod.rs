@@ -29,7 +29,8 @@ const COMMON_PASSWORDS: [&str; 9] = [
 ];
 
 /// A new password that follows the rules, checked in the old backend's order with its
-/// messages. Its `Debug` never shows the value.
+/// messages. Any characters otherwise, NUL and control characters included: it is only ever
+/// hashed, never stored as text. Its `Debug` never shows the value.
 #[derive(Clone, Deserialize)]
 #[serde(try_from = "String")]
 pub(crate) struct NewPassword(String);
@@ -87,7 +88,7 @@ fn clean_text(raw: &str, invalid: &'static str) -> Result<String, &'static str> 
     if length > 100 {
         return Err("String should have at most 100 characters");
     }
-    if raw.chars().any(char::is_control) {
+    if !crate::text::is_identifier(raw) {
         return Err(invalid);
     }
     let cleaned = raw.split_whitespace().collect::<Vec<_>>().join(" ");
@@ -136,7 +137,7 @@ impl TryFrom<String> for GroupName {
         if raw.is_empty() {
             return Err("String should have at least 1 character");
         }
-        if raw.chars().any(char::is_control) {
+        if !crate::text::is_identifier(&raw) {
             return Err("Group name contains invalid characters");
         }
         let cleaned = raw.split_whitespace().collect::<Vec<_>>().join(" ");
@@ -167,7 +168,7 @@ impl TryFrom<String> for InviteCodeInput {
         let trimmed = raw.trim();
         if trimmed.is_empty() {
             Err("Invite code cannot be empty")
-        } else if trimmed.chars().count() > 64 || trimmed.chars().any(char::is_control) {
+        } else if trimmed.chars().count() > 64 || !crate::text::is_identifier(trimmed) {
             Err("Invalid invite code format")
         } else {
             Ok(Self(trimmed.to_owned()))
@@ -220,38 +221,80 @@ impl TryFrom<i32> for BirthYear {
     }
 }
 
-/// A string with a length limit in characters, e.g. a token in a request body.
+/// Checks that `value` is `min..=max` characters long, in pydantic's words.
+fn check_length(value: &str, min: usize, max: usize) -> Result<(), String> {
+    let length = value.chars().count();
+    if length < min {
+        Err(format!(
+            "String should have at least {min} character{}",
+            if min == 1 { "" } else { "s" }
+        ))
+    } else if length > max {
+        Err(format!("String should have at most {max} characters"))
+    } else {
+        Ok(())
+    }
+}
+
+/// Checks an identifier: no control characters (the rule in `text`), then its length.
+fn check_identifier(value: &str, min: usize, max: usize) -> Result<(), String> {
+    if !crate::text::is_identifier(value) {
+        return Err("String should not contain control characters".to_owned());
+    }
+    check_length(value, min, max)
+}
+
+/// A password typed to sign in: at most 4096 characters, any of them. It is only hashed and
+/// compared, never stored as text, so NUL and control characters are taken as sent (refusing
+/// one could lock out an account whose password holds it). Its `Debug` never shows the value.
 #[derive(Clone, Deserialize)]
 #[serde(try_from = "String")]
-pub(crate) struct Bounded<const MIN: usize, const MAX: usize>(String);
+pub(crate) struct LoginPassword(String);
 
-impl<const MIN: usize, const MAX: usize> Bounded<MIN, MAX> {
+impl LoginPassword {
     pub(crate) fn as_str(&self) -> &str {
         &self.0
     }
 }
 
-impl<const MIN: usize, const MAX: usize> fmt::Debug for Bounded<MIN, MAX> {
+impl fmt::Debug for LoginPassword {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Bounded(***)")
+        f.write_str("LoginPassword(***)")
     }
 }
 
-impl<const MIN: usize, const MAX: usize> TryFrom<String> for Bounded<MIN, MAX> {
+impl TryFrom<String> for LoginPassword {
     type Error = String;
 
     fn try_from(value: String) -> Result<Self, Self::Error> {
-        let length = value.chars().count();
-        if length < MIN {
-            Err(format!(
-                "String should have at least {MIN} character{}",
-                if MIN == 1 { "" } else { "s" }
-            ))
-        } else if length > MAX {
-            Err(format!("String should have at most {MAX} characters"))
-        } else {
-            Ok(Self(value))
-        }
+        check_length(&value, 0, 4096).map(|()| Self(value))
+    }
+}
+
+/// A token from us or from a provider (a refresh, reset, guest or claim token, an identity
+/// token, a nonce): a length limit in characters and no control characters, which no token
+/// holds, refused with a 422 that names the field. Its `Debug` never shows the value.
+#[derive(Clone, Deserialize)]
+#[serde(try_from = "String")]
+pub(crate) struct Token<const MIN: usize, const MAX: usize>(String);
+
+impl<const MIN: usize, const MAX: usize> Token<MIN, MAX> {
+    pub(crate) fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl<const MIN: usize, const MAX: usize> fmt::Debug for Token<MIN, MAX> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Token(***)")
+    }
+}
+
+impl<const MIN: usize, const MAX: usize> TryFrom<String> for Token<MIN, MAX> {
+    type Error = String;
+
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        check_identifier(&value, MIN, MAX).map(|()| Self(value))
     }
 }
 
@@ -272,16 +315,15 @@ impl<const MIN: usize, const MAX: usize> TryFrom<String> for Label<MIN, MAX> {
     type Error = String;
 
     fn try_from(value: String) -> Result<Self, Self::Error> {
-        if value.chars().any(char::is_control) {
-            return Err("String should not contain control characters".to_owned());
-        }
-        Bounded::<MIN, MAX>::try_from(value).map(|bounded| Self(bounded.0))
+        check_identifier(&value, MIN, MAX).map(|()| Self(value))
     }
 }
 
 /// A submitted answer: control characters removed, surrounding whitespace trimmed, at most
 /// [`MAX_USER_ANSWER_CHARS`] characters kept. Otherwise stored verbatim (no HTML escaping, no keyword
 /// filter: see DECISIONS.md "Input"). It may be empty; the handler decides what that means.
+/// Removed rather than refused or replaced: an answer is an option's text, and a bank row whose
+/// options hold a control character is refused at import, so nothing is lost (NUL included).
 #[derive(Clone, PartialEq, Eq, Deserialize)]
 #[serde(from = "String")]
 pub(crate) struct Answer(String);

@@ -29,7 +29,9 @@ pub enum BankError {
 }
 
 /// Parses a bank file: a JSON array of questions, or JSON Lines (blank lines skipped). Every
-/// row is checked with [`NewQuestion::validate`]; a bad row does not stop the others.
+/// row is checked with [`NewQuestion::validate`]; a bad row does not stop the others. Text follows
+/// the rule of request bodies (`text`): an unpaired surrogate escape reads as U+FFFD, and NUL in
+/// a question's wording is kept as U+FFFD.
 ///
 /// ```
 /// use aiq_core::questions::parse_bank;
@@ -41,6 +43,9 @@ pub enum BankError {
 /// assert!(lines[1].row.is_ok());
 /// ```
 pub fn parse_bank(text: &str) -> Vec<BankLine> {
+    // The repair rewrites hex digits of escapes only: still UTF-8, so this never copies.
+    let repaired = crate::text::repair_surrogate_escapes(text.as_bytes());
+    let text = &*String::from_utf8_lossy(&repaired);
     if text.trim_start().starts_with('[') {
         return match serde_json::from_str::<Vec<serde_json::Value>>(text) {
             Ok(values) => values
@@ -68,7 +73,9 @@ pub fn parse_bank(text: &str) -> Vec<BankLine> {
 }
 
 fn check(parsed: Result<NewQuestion, serde_json::Error>) -> Result<NewQuestion, BankError> {
-    let question = parsed.map_err(|e| BankError::Malformed(e.to_string()))?;
+    let question = parsed
+        .map_err(|e| BankError::Malformed(e.to_string()))?
+        .into_storable();
     question.validate()?;
     Ok(question)
 }
@@ -84,4 +91,39 @@ pub fn starter_bank() -> Vec<NewQuestion> {
         .into_iter()
         .filter_map(|line| line.row.ok())
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A math row with this wording, correct answer and sub-type, as JSON text.
+    fn row(text: &str, answer: &str, sub_type: &str) -> String {
+        format!(
+            r#"{{"question_text": "{text}", "question_type": "math", "difficulty_level": "easy",
+                "correct_answer": "{answer}", "answer_options": ["{answer}", "5", "6", "7"],
+                "sub_type": "{sub_type}", "metadata": {{"k\u0000": "v\u0000"}}}}"#
+        )
+        .replace('\n', " ")
+    }
+
+    #[test]
+    fn wording_keeps_nul_as_replacement_answers_and_labels_refuse_control_characters() {
+        let file = [
+            row(r"2+2\u0000?\ud800", "4", "sum"),
+            row("2+2?", r"4\u0000", "sum"),
+            row("2+2?", "4", r"sum\t"),
+        ]
+        .join("\n");
+        let lines = parse_bank(&file);
+        let first = lines[0].row.as_ref().unwrap();
+        assert_eq!(first.question_text, "2+2\u{fffd}?\u{fffd}");
+        assert_eq!(
+            first.metadata,
+            serde_json::json!({"k\u{fffd}": "v\u{fffd}"})
+        );
+        let refused = |field| Err(BankError::Invalid(QuestionProblem::ControlCharacter(field)));
+        assert_eq!(lines[1].row, refused("correct_answer"));
+        assert_eq!(lines[2].row, refused("sub_type"));
+    }
 }

@@ -1,5 +1,6 @@
 //! The question record as a bank file holds it, and the rules it must satisfy.
 
+use std::borrow::Cow;
 use std::collections::HashSet;
 
 use serde::{Deserialize, Serialize};
@@ -215,6 +216,10 @@ pub enum QuestionProblem {
     /// Memory questions need something to memorise.
     #[error("a memory question needs a stimulus")]
     MissingStimulus,
+    /// A control character in an answer or a label: submitted answers lose theirs, so such an
+    /// option could never be chosen, and labels are identifiers (the rule in `text`).
+    #[error("{0} contains a control character")]
+    ControlCharacter(&'static str),
 }
 
 /// The longest `correct_answer` and option (the old `VARCHAR(500)`).
@@ -225,13 +230,23 @@ pub const MAX_TEXT_CHARS: usize = 10_000;
 impl NewQuestion {
     /// Checks the row: texts present and within bounds, 4-6 distinct options, exactly one of them
     /// the correct answer (compared trimmed and case-insensitively, as submitted answers are),
-    /// a stimulus on memory items.
+    /// a stimulus on memory items, no control character in the answers or the labels.
     ///
     /// # Errors
     /// The first [`QuestionProblem`] found.
     pub fn validate(&self) -> Result<(), QuestionProblem> {
         check_text("question_text", &self.question_text, MAX_TEXT_CHARS)?;
         check_text("correct_answer", &self.correct_answer, MAX_ANSWER_CHARS)?;
+        check_identifier("correct_answer", &self.correct_answer)?;
+        for (field, value) in [
+            ("sub_type", &self.sub_type),
+            ("source_llm", &self.source_llm),
+            ("source_model", &self.source_model),
+        ] {
+            if let Some(value) = value {
+                check_identifier(field, value)?;
+            }
+        }
         for (field, value) in [
             ("explanation", &self.explanation),
             ("stimulus", &self.stimulus),
@@ -247,6 +262,7 @@ impl NewQuestion {
         let mut seen = HashSet::new();
         for option in &self.answer_options {
             check_text("answer option", option, MAX_ANSWER_CHARS)?;
+            check_identifier("answer option", option)?;
             let key = answer_key(option);
             if !seen.insert(key.clone()) {
                 return Err(QuestionProblem::DuplicateOption(key));
@@ -259,6 +275,26 @@ impl NewQuestion {
             return Err(QuestionProblem::MissingStimulus);
         }
         Ok(())
+    }
+
+    /// The row with NUL in its free text (the wording, explanation, stimulus and metadata)
+    /// replaced by U+FFFD, the rule in `text`; answers and labels are refused by
+    /// [`validate`](Self::validate) instead.
+    pub(crate) fn into_storable(mut self) -> Self {
+        for text in [
+            Some(&mut self.question_text),
+            self.explanation.as_mut(),
+            self.stimulus.as_mut(),
+        ]
+        .into_iter()
+        .flatten()
+        {
+            if let Cow::Owned(clean) = crate::text::storable(text) {
+                *text = clean;
+            }
+        }
+        crate::text::storable_json(&mut self.metadata);
+        self
     }
 
     /// Whether `answer` is this question's correct answer (trimmed, case-insensitive).
@@ -286,6 +322,14 @@ pub fn answers_match(submitted: &str, correct: &str) -> bool {
 
 fn answer_key(text: &str) -> String {
     text.trim().to_lowercase()
+}
+
+fn check_identifier(field: &'static str, value: &str) -> Result<(), QuestionProblem> {
+    if crate::text::is_identifier(value) {
+        Ok(())
+    } else {
+        Err(QuestionProblem::ControlCharacter(field))
+    }
 }
 
 fn check_text(field: &'static str, value: &str, max: usize) -> Result<(), QuestionProblem> {

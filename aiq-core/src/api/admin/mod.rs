@@ -21,6 +21,8 @@ use utoipa_axum::routes;
 
 use crate::auth::AdminToken;
 use crate::error::ApiError;
+use crate::extract::value_issue;
+use crate::input::LookupEmail;
 use crate::state::AppState;
 use crate::storage::NewAuditEntry;
 
@@ -47,6 +49,17 @@ pub(super) fn router() -> OpenApiRouter<AppState> {
             config::get_domain_weights,
             config::set_domain_weights
         ))
+}
+
+/// The `email` query or path parameter (`location`) of the by-email routes, checked in the
+/// handler rather than by its type so that a 422 names it (`["query", "email"]`).
+fn email_parameter(raw: String, location: &'static str) -> Result<LookupEmail, ApiError> {
+    LookupEmail::try_from(raw).map_err(|message| {
+        ApiError::Validation(vec![value_issue(
+            vec![location.into(), "email".into()],
+            &message,
+        )])
+    })
 }
 
 /// Who the audit log names for changes made through this API.

@@ -15,6 +15,7 @@ use crate::extract::{ApiJson, ApiPath, ApiQuery, query_in_range};
 use crate::questions::{Difficulty, Domain};
 use crate::state::AppState;
 use crate::storage::QualityFlag;
+use crate::text::FreeText;
 
 const QUESTION_NOT_FOUND: &str = "Question not found.";
 /// The width of `questions.quality_flag_reason`.
@@ -24,8 +25,10 @@ const MAX_REASON_CHARS: usize = 255;
 #[derive(Debug, Deserialize, ToSchema)]
 pub(crate) struct QualityFlagUpdateRequest {
     quality_flag: QualityFlag,
-    /// Why (required to deactivate; at most 255 characters).
-    reason: Option<String>,
+    /// Why (required to deactivate; at most 255 characters). Free text: NUL is stored as
+    /// U+FFFD.
+    #[schema(value_type = Option<String>)]
+    reason: Option<FreeText>,
 }
 
 /// The flag before and after.
@@ -74,8 +77,8 @@ pub(super) async fn set_quality_flag(
 ) -> Result<Json<QualityFlagUpdateResponse>, ApiError> {
     let reason = body
         .reason
-        .as_deref()
-        .map(str::trim)
+        .as_ref()
+        .map(|reason| reason.as_str().trim())
         .filter(|reason| !reason.is_empty());
     if body.quality_flag == QualityFlag::Deactivated && reason.is_none() {
         return Err(reason_issue(

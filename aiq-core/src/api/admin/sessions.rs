@@ -9,10 +9,9 @@ use serde_json::Value;
 use time::OffsetDateTime;
 use utoipa::{IntoParams, ToSchema};
 
-use super::Operator;
+use super::{Operator, email_parameter};
 use crate::error::{ApiError, ValidationIssue};
-use crate::extract::{ApiJson, ApiPath, ApiQuery, value_issue};
-use crate::input::LookupEmail;
+use crate::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::scoring::{ValidityFlag, ValidityStatus, round_dp, severity_score};
 use crate::state::AppState;
 use crate::storage::{
@@ -20,6 +19,7 @@ use crate::storage::{
     ValidityOverride,
 };
 use crate::telemetry;
+use crate::text::FreeText;
 
 const SESSION_NOT_FOUND: &str = "Test session not found.";
 const NO_RESULT: &str = "This test session has no result.";
@@ -212,12 +212,7 @@ pub(super) async fn delete_sessions_by_email(
     ApiPath(email): ApiPath<String>,
     ApiQuery(query): ApiQuery<ByEmailQuery>,
 ) -> Result<Json<BulkSessionDeletionPreview>, ApiError> {
-    let email = LookupEmail::try_from(email).map_err(|message| {
-        ApiError::Validation(vec![value_issue(
-            vec!["path".into(), "email".into()],
-            &message,
-        )])
-    })?;
+    let email = email_parameter(email, "path")?;
     let user = state
         .storage
         .user_by_email(email.as_str())
@@ -351,8 +346,9 @@ pub(super) async fn get_validity(
 #[derive(Debug, Deserialize, ToSchema)]
 pub(crate) struct ValidityOverrideRequest {
     validity_status: ValidityStatus,
-    /// Why (10 to 1000 characters).
-    override_reason: String,
+    /// Why (10 to 1000 characters). Free text: NUL is stored as U+FFFD.
+    #[schema(value_type = String)]
+    override_reason: FreeText,
 }
 
 /// The override as recorded.
@@ -393,7 +389,7 @@ pub(super) async fn override_validity(
     ApiPath(session_id): ApiPath<i64>,
     ApiJson(body): ApiJson<ValidityOverrideRequest>,
 ) -> Result<Json<ValidityOverrideResponse>, ApiError> {
-    let reason = body.override_reason.trim();
+    let reason = body.override_reason.as_str().trim();
     if !(10..=1000).contains(&reason.chars().count()) {
         return Err(ApiError::Validation(vec![ValidationIssue::new(
             ["body", "override_reason"],

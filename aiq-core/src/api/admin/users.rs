@@ -5,10 +5,9 @@ use axum::extract::State;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::Operator;
+use super::{Operator, email_parameter};
 use crate::error::ApiError;
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
-use crate::input::LookupEmail;
 use crate::state::AppState;
 use crate::storage::{GUEST_USER_ID, User, UserId};
 
@@ -132,8 +131,7 @@ pub(super) async fn set_cooldown_bypass(
 #[into_params(parameter_in = Query)]
 pub(super) struct EmailQuery {
     /// The user's email (matched as the app normalises it: trimmed, lowercased).
-    #[param(value_type = String)]
-    email: LookupEmail,
+    email: String,
 }
 
 /// Sets or clears the cooldown bypass of the user with this email.
@@ -159,9 +157,10 @@ pub(super) async fn set_cooldown_bypass_by_email(
     ApiQuery(query): ApiQuery<EmailQuery>,
     ApiJson(body): ApiJson<CooldownBypassUpdate>,
 ) -> Result<Json<CooldownBypassStatus>, ApiError> {
+    let email = email_parameter(query.email, "query")?;
     let user = state
         .storage
-        .user_by_email(query.email.as_str())
+        .user_by_email(email.as_str())
         .await?
         .filter(|user| user.id != GUEST_USER_ID)
         .ok_or_else(|| ApiError::NotFound(USER_NOT_FOUND.into()))?;

@@ -11,7 +11,7 @@ use crate::auth::password::Verified;
 use crate::auth::tokens::Tokens;
 use crate::error::ApiError;
 use crate::extract::ApiJson;
-use crate::input::{Bounded, LookupEmail};
+use crate::input::{LoginPassword, LookupEmail};
 use crate::state::AppState;
 
 const INVALID: &str = "Invalid email or password.";
@@ -23,7 +23,7 @@ pub(super) struct UserLogin {
     #[schema(value_type = String)]
     email: LookupEmail,
     #[schema(value_type = String)]
-    password: Bounded<0, 4096>,
+    password: LoginPassword,
 }
 
 /// Signs in with email and password.

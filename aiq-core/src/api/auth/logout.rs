@@ -10,7 +10,7 @@ use crate::auth::tokens::TokenKind;
 use crate::auth::{CurrentUser, audit};
 use crate::error::ApiError;
 use crate::extract::ApiJson;
-use crate::input::Bounded;
+use crate::input::Token;
 use crate::push::{Notification, deliver};
 use crate::state::AppState;
 
@@ -19,7 +19,7 @@ use crate::state::AppState;
 pub(super) struct LogoutRequest {
     #[serde(default)]
     #[schema(value_type = Option<String>, min_length = 1, max_length = 2000)]
-    refresh_token: Option<Bounded<1, 2000>>,
+    refresh_token: Option<Token<1, 2000>>,
 }
 
 /// Signs this login out: the access token, the login session it belongs to (so its refresh

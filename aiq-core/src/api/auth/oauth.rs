@@ -16,7 +16,7 @@ use crate::auth::audit;
 use crate::auth::tokens::Tokens;
 use crate::error::ApiError;
 use crate::extract::ApiJson;
-use crate::input::Bounded;
+use crate::input::Token;
 use crate::mail::Message;
 use crate::oauth::{OAuthError, Provider, VerifiedIdentity};
 use crate::state::AppState;
@@ -36,16 +36,16 @@ const UNVERIFIED_EMAIL: &str =
 #[derive(Debug, Deserialize, ToSchema)]
 pub(super) struct AppleOAuthTokenExchange {
     #[schema(value_type = String, min_length = 1, max_length = 8192)]
-    identity_token: Bounded<1, 8192>,
+    identity_token: Token<1, 8192>,
     #[schema(value_type = String, min_length = 1, max_length = 256)]
-    nonce: Bounded<1, 256>,
+    nonce: Token<1, 256>,
 }
 
 /// A Google identity token.
 #[derive(Debug, Deserialize, ToSchema)]
 pub(super) struct OAuthTokenExchange {
     #[schema(value_type = String, min_length = 1, max_length = 8192)]
-    identity_token: Bounded<1, 8192>,
+    identity_token: Token<1, 8192>,
 }
 
 fn verification_error(err: OAuthError) -> ApiError {

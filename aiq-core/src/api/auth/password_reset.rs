@@ -16,7 +16,7 @@ use utoipa::ToSchema;
 use crate::auth::audit;
 use crate::error::ApiError;
 use crate::extract::ApiJson;
-use crate::input::{Bounded, LookupEmail, NewPassword};
+use crate::input::{LookupEmail, NewPassword, Token};
 use crate::mail::Message;
 use crate::state::AppState;
 use crate::storage::{GUEST_USER_ID, NewPasswordReset, PasswordChange};
@@ -48,7 +48,7 @@ pub(super) struct MessageResponse {
 #[derive(Debug, Deserialize, ToSchema)]
 pub(super) struct PasswordResetConfirm {
     #[schema(value_type = String, min_length = 1, max_length = 500)]
-    token: Bounded<1, 500>,
+    token: Token<1, 500>,
     #[schema(value_type = String, min_length = 8, max_length = 128)]
     new_password: NewPassword,
 }

@@ -14,8 +14,8 @@ use super::{ResponseItem, answered};
 use crate::assessment;
 use crate::auth::CurrentUser;
 use crate::error::{ApiError, ValidationIssue};
-use crate::extract::ApiJson;
-use crate::input::Bounded;
+use crate::extract::{ApiJson, header_identifier};
+use crate::input::Token;
 use crate::state::AppState;
 use crate::storage::DOMAIN_POPULATION_STATS;
 
@@ -43,7 +43,7 @@ pub(crate) struct GuestStartTestResponse {
     responses(
         (status = 200, description = "The session and its questions", body = GuestStartTestResponse),
         (status = 400, description = "Blank device id"),
-        (status = 422, description = "No device id"),
+        (status = 422, description = "No device id, or one with a control character or beyond visible ASCII"),
         (status = 429, description = "The device used its guest tests"),
     )
 )]
@@ -51,24 +51,13 @@ pub(super) async fn start(
     State(state): State<AppState>,
     headers: HeaderMap,
 ) -> Result<Json<GuestStartTestResponse>, ApiError> {
-    let device_id = headers
-        .get("x-device-id")
-        .ok_or_else(|| {
-            ApiError::Validation(vec![ValidationIssue::new(
-                ["header", "X-Device-Id"],
-                "Field required",
-                "missing",
-            )])
-        })?
-        .to_str()
-        .map_err(|_| {
-            ApiError::Validation(vec![ValidationIssue::new(
-                ["header", "X-Device-Id"],
-                "Input should be visible ASCII text",
-                "string_type",
-            )])
-        })?
-        .trim();
+    let device_id = header_identifier(&headers, "X-Device-Id")?.ok_or_else(|| {
+        ApiError::Validation(vec![ValidationIssue::new(
+            ["header", "X-Device-Id"],
+            "Field required",
+            "missing",
+        )])
+    })?;
     if device_id.chars().count() > MAX_DEVICE_ID_CHARS {
         return Err(ApiError::Validation(vec![ValidationIssue::new(
             ["header", "X-Device-Id"],
@@ -90,7 +79,7 @@ pub(super) async fn start(
 #[derive(Debug, Deserialize, ToSchema)]
 pub(crate) struct GuestSubmitRequest {
     #[schema(value_type = String, min_length = 1)]
-    guest_token: Bounded<1, 2000>,
+    guest_token: Token<1, 2000>,
     responses: Vec<ResponseItem>,
     #[serde(default)]
     time_limit_exceeded: bool,
@@ -146,7 +135,7 @@ pub(super) async fn submit(
 #[derive(Debug, Deserialize, ToSchema)]
 pub(crate) struct GuestClaimRequest {
     #[schema(value_type = String, min_length = 1)]
-    claim_token: Bounded<1, 2000>,
+    claim_token: Token<1, 2000>,
 }
 
 /// A guest result now in the user's account.
