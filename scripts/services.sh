@@ -68,12 +68,14 @@ ensure_redis() {
 }
 
 # The admin dashboard's browser test drives headless Chromium through chromedriver; it fails
-# (it is never skipped) without them.
+# (it is never skipped) without them. Tests that stop and restart a Redis of their own start
+# private `redis-server` processes, which a Redis reached elsewhere does not provide.
 ensure_test_tools() {
   if ! command -v chromedriver >/dev/null || ! command -v chromium >/dev/null; then
     services_log "installing chromium and chromium-driver"
     apt_install chromium chromium-driver
   fi
+  command -v redis-server >/dev/null || apt_install redis-server
 }
 
 ensure_test_services() {
