@@ -450,7 +450,7 @@ async fn logout_all_password_reset_and_deletion_end_every_refresh_token(
 }
 
 /// A refresh token from before this change (the old backend's, without `sid` and `gen`) may be
-/// used again and again too.
+/// used again and again too, and a logout from a pair refreshed from it revokes it.
 #[tokio::test]
 async fn the_old_backends_refresh_tokens_can_be_reused() {
     let world = World::new(Store::Memory, Revocations::InStore, None).await;
@@ -465,8 +465,19 @@ async fn the_old_backends_refresh_tokens_can_be_reused() {
             .unwrap(),
     )
     .unwrap();
+    let mut last = None;
     for round in 0..5 {
         let pair = world.refreshed(&legacy, &format!("round {round}")).await;
         world.works(&pair, &format!("round {round}")).await;
+        last = Some(pair);
     }
+    // The pairs refreshed from it share its session: logging out from one ends the old token.
+    let last = last.unwrap();
+    let reply = send(
+        &world.service,
+        authed(Method::POST, "/v1/auth/logout", &last.access),
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::NO_CONTENT, "{}", reply.text());
+    world.refused(&legacy, "the old token after logout").await;
 }

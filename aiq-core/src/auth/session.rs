@@ -108,8 +108,7 @@ pub(crate) async fn verify(
 
     let token_key = claims.token_key();
     let session_key = claims.session_key();
-    let mut keys = vec![token_key.as_str()];
-    keys.extend(session_key.as_deref());
+    let keys = [token_key.as_str(), session_key.as_str()];
     let revoked = state.revocations.revoked_at(&keys, now).await?;
     let token_revoked_at = revoked.first().copied().flatten();
     let session_revoked = revoked.get(1).copied().flatten().is_some();

@@ -84,9 +84,18 @@ impl Claims {
         format!("jti:{}", self.jti)
     }
 
-    /// The revocation key of its login session, if it has one.
-    pub fn session_key(&self) -> Option<String> {
-        self.sid.as_ref().map(|sid| format!("sid:{sid}"))
+    /// The login session: `sid`, or for a token of the old backend (which has none) one named
+    /// after the token itself, so the pairs refreshed from it and the token share a session that
+    /// one logout revokes.
+    pub fn session_id(&self) -> String {
+        self.sid
+            .clone()
+            .unwrap_or_else(|| format!("legacy-{}", self.jti))
+    }
+
+    /// The revocation key of its login session.
+    pub fn session_key(&self) -> String {
+        format!("sid:{}", self.session_id())
     }
 }
 

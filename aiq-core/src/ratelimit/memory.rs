@@ -6,11 +6,13 @@
 //! start or stop), and the sweep gives the memory back; [`MemoryLimiter::sweep`] does all shards
 //! at once.
 //!
-//! At most `max_keys` entries are kept, and the cap never helps an attacker. A new key beyond it
-//! makes room in its shard, in this order:
+//! At most `max_keys` entries are kept, and the cap never frees a limited key. A new key beyond
+//! it makes room in its shard, in this order:
 //! 1. entries back to a fresh key's state (a full bucket, an empty window): forgetting them
 //!    changes no decision (the shard is swept, at most once a second);
-//! 2. otherwise the least recently used of a few sampled entries that are not limited now;
+//! 2. otherwise the least recently used of a few sampled entries that are not limited now (such a
+//!    key, partly used, starts afresh: a flood of other keys can give it back what it used, never
+//!    let it through while it is limited);
 //! 3. never a limited key (one whose next request would be refused): if every entry of the shard
 //!    is limited, the new key is kept beyond the cap. Such entries go by themselves when their
 //!    limit ends, so their number is bounded by the requests a window can refuse, and no flood of
@@ -34,6 +36,9 @@ const SWEEP_INTERVAL_US: i64 = 60 * 1_000_000;
 /// Entries that are not limited looked at to pick the least recently used (approximate LRU keeps
 /// a check O(1) under a flood).
 const EVICTION_SAMPLE: usize = 8;
+/// Entries looked at in all to find that sample, so a shard full of limited keys keeps a check
+/// O(1) too (the new key then goes beyond the cap).
+const EVICTION_SCAN: usize = 256;
 
 #[derive(Debug)]
 struct Entry {
@@ -169,6 +174,7 @@ impl MemoryLimiter {
         let victim = shard
             .entries
             .iter()
+            .take(EVICTION_SCAN)
             .filter(|(_, entry)| entry.limited_until <= now)
             .take(EVICTION_SAMPLE)
             .min_by_key(|(_, entry)| entry.used_at)

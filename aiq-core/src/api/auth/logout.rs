@@ -47,10 +47,11 @@ pub(super) async fn logout(
         .revocations
         .revoke(&claims.token_key(), now, claims.expires_at())
         .await?;
-    if let Some(session) = claims.session_key() {
-        let until = now + state.tokens.refresh_ttl();
-        state.revocations.revoke(&session, now, until).await?;
-    }
+    let until = now + state.tokens.refresh_ttl();
+    state
+        .revocations
+        .revoke(&claims.session_key(), now, until)
+        .await?;
     if let Some(refresh) = body.and_then(|ApiJson(body)| body.refresh_token) {
         match verify(&state, refresh.as_str(), TokenKind::Refresh, true).await {
             Ok(verified) if verified.user.id == current.user.id => {

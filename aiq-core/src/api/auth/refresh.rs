@@ -51,11 +51,9 @@ pub(super) async fn refresh(
         rotate(&state, &verified, rotation).await?;
     }
 
-    let sid = verified
-        .claims
-        .sid
-        .clone()
-        .unwrap_or_else(crate::auth::tokens::Tokens::new_session);
+    // The old backend's tokens have no `sid`: their session is named after the token, so a
+    // logout from a refreshed pair revokes the old token too.
+    let sid = verified.claims.session_id();
     let issued = issue(&state, verified.user, &sid)?;
     Ok(Json(TokenRefreshResponse {
         access_token: issued.access_token,
@@ -104,10 +102,11 @@ async fn rotate(
         return Ok(());
     }
     if rotation == RefreshRotation::RotateDetectReuse {
-        if let Some(session) = claims.session_key() {
-            let until = now + state.tokens.refresh_ttl();
-            state.revocations.revoke(&session, now, until).await?;
-        }
+        let until = now + state.tokens.refresh_ttl();
+        state
+            .revocations
+            .revoke(&claims.session_key(), now, until)
+            .await?;
         audit::refresh_reuse(verified.user.id);
     }
     Err(AuthError::Revoked.into())

@@ -10,7 +10,10 @@
 //!   pool's recycling, which checks for a closed connection, drops it. The server is asked for
 //!   `statement_timeout` = budget − 1 s, so a slow query ends with the server's own error before
 //!   the watchdog could mistake it for silence. TCP keepalive finds peers that vanished while a
-//!   connection sat idle. Unix-socket hosts use the driver's own connect, without the watchdog.
+//!   connection sat idle. Unix-socket hosts, and URLs with `hostaddr` or `target_session_attrs`
+//!   (which only the driver's own connect honours), use the driver's connect, without the
+//!   watchdog. A read disarms the deadline: a server that stalls after part of an answer is
+//!   left to TCP keepalive (a known limit; closing it needs the protocol's ReadyForQuery).
 //! - **The breaker.** The first watchdog timeout marks the database silent ([`Silence`]): from
 //!   then on a request asking for a connection gets 503 at once instead of waiting its turn to
 //!   time out.
@@ -33,7 +36,7 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 use tokio::task::JoinHandle;
 use tokio::time::{Instant, Sleep};
-use tokio_postgres::config::Host;
+use tokio_postgres::config::{Host, TargetSessionAttrs};
 use tokio_postgres::tls::MakeTlsConnect;
 use tokio_postgres_rustls::MakeRustlsConnect;
 
@@ -92,32 +95,51 @@ impl Silence {
     }
 
     async fn probe_until_answered(self: Arc<Self>) {
+        // However this task ends (a runtime shutting down cancels it), the next trip may start
+        // another probe.
+        let _probing = ResetOnDrop(&self.probing);
         let (Some(connect), Some(pg_config)) = (self.connect.get(), self.pg_config.get()) else {
-            self.probing.store(false, Ordering::Release);
             return;
         };
         let probe = connect.with_budget(PROBE_BUDGET);
         loop {
-            let answered = tokio::time::timeout(PROBE_BUDGET * 2, async {
-                let (client, task) = probe.connect(pg_config).await.ok()?;
-                let answered = client.simple_query("SELECT 1").await.is_ok();
-                drop(client);
-                let _ = task.await;
-                answered.then_some(())
-            })
-            .await;
-            if matches!(answered, Ok(Some(()))) {
-                break;
+            while !answers(&probe, pg_config).await {
+                tokio::time::sleep(PROBE_INTERVAL).await;
             }
-            tokio::time::sleep(PROBE_INTERVAL).await;
+            // Connections opened before the silence may be dead without knowing it yet.
+            if let Some(pool) = self.pool.get() {
+                pool.retain(|_, _| false);
+            }
+            self.silent.store(false, Ordering::Release);
+            tracing::info!("the database answers again");
+            // A trip between the answer and the store above found this probe still running
+            // and started none: if the database went silent again meanwhile, probe on.
+            if !self.silent.load(Ordering::Acquire) {
+                return;
+            }
         }
-        // Connections opened before the silence may be dead without knowing it yet.
-        if let Some(pool) = self.pool.get() {
-            pool.retain(|_, _| false);
-        }
-        self.silent.store(false, Ordering::Release);
-        self.probing.store(false, Ordering::Release);
-        tracing::info!("the database answers again");
+    }
+}
+
+/// Whether a fresh connection gets an answer to `SELECT 1` within the probe's budget.
+async fn answers(probe: &WatchedConnect, pg_config: &tokio_postgres::Config) -> bool {
+    let answered = tokio::time::timeout(PROBE_BUDGET * 2, async {
+        let (client, task) = probe.connect(pg_config).await.ok()?;
+        let answered = client.simple_query("SELECT 1").await.is_ok();
+        drop(client);
+        let _ = task.await;
+        answered.then_some(())
+    })
+    .await;
+    matches!(answered, Ok(Some(())))
+}
+
+/// Clears a flag when dropped.
+struct ResetOnDrop<'a>(&'a AtomicBool);
+
+impl Drop for ResetOnDrop<'_> {
+    fn drop(&mut self) {
+        self.0.store(false, Ordering::Release);
     }
 }
 
@@ -181,8 +203,12 @@ impl WatchedConnect {
                 Host::Unix(_) => None,
             })
             .collect();
-        if tcp.len() != hosts.len() || tcp.is_empty() {
-            // Unix sockets (or no host: the driver's defaults): the driver's own connect.
+        let needs_driver = pg_config.get_target_session_attrs() != TargetSessionAttrs::Any
+            || !pg_config.get_hostaddrs().is_empty();
+        if needs_driver || tcp.len() != hosts.len() || tcp.is_empty() {
+            // Unix sockets, no host, `hostaddr` or `target_session_attrs` (which only the
+            // driver's own connect honours): the driver's connect, without the watchdog.
+            tracing::debug!("database connection opened without the silence watchdog");
             let (client, connection) = pg_config.connect(self.tls.clone()).await?;
             return Ok((client, spawn_connection(connection)));
         }
@@ -255,7 +281,10 @@ where
 /// The cause stays the error's source (start-up diagnostics read it).
 async fn as_driver_error(error: io::Error) -> tokio_postgres::Error {
     let failed = Failed(Some(error));
+    // A user is set so the driver does not look up the OS user first (which can fail in a
+    // container) and report that instead of the real cause.
     match tokio_postgres::Config::new()
+        .user("aiq")
         .connect_raw(failed, tokio_postgres::NoTls)
         .await
     {
