@@ -274,20 +274,18 @@ pub(crate) async fn run(config: Config, telemetry: &Telemetry) -> ExitCode {
 /// Every Redis the configuration uses, with the variable that names it: each must answer at
 /// start-up, so a wrong URL stops the server with a line that says which and why.
 fn redis_urls(config: &Config) -> Vec<(&'static str, &str)> {
-    let mut urls = Vec::new();
     let limits = &config.rate_limit;
-    let limiter_redis = limits.enabled && limits.storage == RateLimitStorage::Redis;
+    let blacklist = config.security.token_blacklist_redis_url.as_ref();
+    // The limiter's Redis serves the limiter, and the revocations when no Redis of their own is
+    // named (`SecurityConfig::revocations_redis_url`).
+    let limiter_redis =
+        limits.storage == RateLimitStorage::Redis && (limits.enabled || blacklist.is_none());
+    let mut urls = Vec::new();
     if limiter_redis {
         urls.push(("RATE_LIMIT_REDIS_URL", limits.redis_url.expose_secret()));
     }
-    match &config.security.token_blacklist_redis_url {
-        Some(url) => urls.push(("TOKEN_BLACKLIST_REDIS_URL", url.expose_secret())),
-        // Without it, revocations use the limiter's Redis (checked above) or the database.
-        None => {
-            if !limiter_redis && limits.storage == RateLimitStorage::Redis {
-                urls.push(("RATE_LIMIT_REDIS_URL", limits.redis_url.expose_secret()));
-            }
-        }
+    if let Some(url) = blacklist {
+        urls.push(("TOKEN_BLACKLIST_REDIS_URL", url.expose_secret()));
     }
     if let Some(url) = &config.guest.token_redis_url {
         urls.push(("GUEST_TOKEN_REDIS_URL", url.expose_secret()));

@@ -90,18 +90,11 @@ impl Error for Unreachable {}
 
 /// `host:port (database "x", user "y")` of a PostgreSQL configuration; never the password.
 fn postgres_target(config: &tokio_postgres::Config) -> String {
-    let hosts = config.get_hosts();
-    let ports = config.get_ports();
-    let addresses: Vec<String> = hosts
-        .iter()
-        .enumerate()
-        .map(|(i, host)| {
-            let port = ports.get(i).or(ports.first()).copied().unwrap_or(5432);
-            match host {
-                tokio_postgres::config::Host::Tcp(name) => format!("{name}:{port}"),
-                #[cfg(unix)]
-                tokio_postgres::config::Host::Unix(path) => format!("{}:{port}", path.display()),
-            }
+    let addresses: Vec<String> = super::postgres::host_ports(config)
+        .map(|(host, port)| match host {
+            tokio_postgres::config::Host::Tcp(name) => format!("{name}:{port}"),
+            #[cfg(unix)]
+            tokio_postgres::config::Host::Unix(path) => format!("{}:{port}", path.display()),
         })
         .collect();
     let mut target = if addresses.is_empty() {

@@ -193,6 +193,18 @@ impl PgStore {
     }
 }
 
+/// Each host of `config` with its port, as libpq pairs them: the port at the same position, or
+/// the only port given, or 5432.
+pub(crate) fn host_ports(
+    config: &tokio_postgres::Config,
+) -> impl Iterator<Item = (&tokio_postgres::config::Host, u16)> {
+    let ports = config.get_ports();
+    config.get_hosts().iter().enumerate().map(move |(i, host)| {
+        let port = ports.get(i).or(ports.first()).copied().unwrap_or(5432);
+        (host, port)
+    })
+}
+
 /// `config` asking the server to end any statement that runs longer than `limit`.
 fn with_statement_timeout(
     config: &tokio_postgres::Config,

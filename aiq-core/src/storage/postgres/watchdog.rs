@@ -190,15 +190,9 @@ impl WatchedConnect {
         pg_config: &tokio_postgres::Config,
     ) -> Result<(tokio_postgres::Client, JoinHandle<()>), tokio_postgres::Error> {
         let hosts = pg_config.get_hosts();
-        let tcp: Vec<(&str, u16)> = hosts
-            .iter()
-            .enumerate()
-            .filter_map(|(i, host)| match host {
-                Host::Tcp(name) => {
-                    let ports = pg_config.get_ports();
-                    let port = ports.get(i).or(ports.first()).copied().unwrap_or(5432);
-                    Some((name.as_str(), port))
-                }
+        let tcp: Vec<(&str, u16)> = super::host_ports(pg_config)
+            .filter_map(|(host, port)| match host {
+                Host::Tcp(name) => Some((name.as_str(), port)),
                 #[cfg(unix)]
                 Host::Unix(_) => None,
             })
