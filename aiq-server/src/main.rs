@@ -12,7 +12,9 @@
 //! - `aiq-server notify`: sends the push reminders due now (the daily cron) and prints the run
 //!   summary as one JSON line; exits non-zero when a send failed;
 //! - `aiq-server calibrate`: re-estimates the items' IRT parameters (the weekly cron), prints
-//!   the run as one JSON line; exits non-zero when it failed.
+//!   the run as one JSON line; exits non-zero when it failed;
+//! - `aiq-server import-legacy --from OLD_URL [--from-redis OLD_REDIS_URL]`: copies a
+//!   deployment of the old backend into `DATABASE_URL` (`docs/switch-over.md`).
 
 /// mimalloc rather than the system allocator: the request path allocates many small,
 /// short-lived objects, some freed on other threads (spans and log records on the telemetry
@@ -22,12 +24,14 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 mod calibrate;
 mod database;
+mod import_legacy;
 mod json_lines;
 mod line_writer;
 mod logging;
 mod metrics_port;
 mod notify;
 mod questions;
+mod revocations;
 mod serve;
 mod telemetry;
 
@@ -63,6 +67,10 @@ enum Command {
     /// Manage the question bank.
     #[command(subcommand)]
     Questions(QuestionsCommand),
+    /// Copy a deployment of the old backend into DATABASE_URL (migrated first): its database
+    /// (--from, read in one snapshot, never written) and its logged-out tokens (--from-redis).
+    /// Safe to repeat: a later pass mirrors what changed. See docs/switch-over.md.
+    ImportLegacy(import_legacy::ImportArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -94,6 +102,7 @@ enum Job {
     Notify,
     Calibrate,
     Import(String),
+    ImportLegacy(import_legacy::ImportArgs),
 }
 
 /// The process environment over the `.env` file of the working directory, if there is one.
@@ -143,6 +152,7 @@ fn main() -> ExitCode {
         Command::Notify => Job::Notify,
         Command::Calibrate => Job::Calibrate,
         Command::Questions(QuestionsCommand::Import { file }) => Job::Import(file),
+        Command::ImportLegacy(args) => Job::ImportLegacy(args),
     };
     // Before the runtime: the OTLP client runs on threads of its own and must not be built
     // inside it.
@@ -160,6 +170,7 @@ fn main() -> ExitCode {
             Job::Notify => notify::run(&config).await,
             Job::Calibrate => calibrate::run(&config).await,
             Job::Import(file) => questions::import(&config, &file).await,
+            Job::ImportLegacy(args) => import_legacy::run(&config, args).await,
         }
     });
     telemetry.shutdown();

@@ -7,9 +7,8 @@ use aiq_core::config::RateLimitStorage;
 use aiq_core::questions::starter_bank;
 use aiq_core::ratelimit::{FallbackLimiter, Limiter, MemoryLimiter, RedisLimiter};
 use aiq_core::storage::{
-    CachedRevocations, GUEST_TOKENS_PREFIX, MemoryStore, PgStore, QuestionStore,
-    REDIS_REVOCATIONS_PREFIX, RedisGuestTokens, RedisRevocations, Storage, ping_redis,
-    redis_display_url,
+    GUEST_TOKENS_PREFIX, MemoryStore, PgStore, QuestionStore, RedisGuestTokens, Storage,
+    ping_redis, redis_display_url,
 };
 use aiq_core::{Aiq, Config};
 use metrics_exporter_prometheus::PrometheusHandle;
@@ -17,6 +16,7 @@ use secrecy::ExposeSecret;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
+use crate::revocations::cached_revocations;
 use crate::telemetry::Telemetry;
 
 /// Key prefix of the rate limiter's Redis keys.
@@ -91,25 +91,24 @@ pub(crate) async fn run(config: Config, telemetry: &Telemetry) -> ExitCode {
     let mut builder = Aiq::builder(config.clone())
         .storage(Arc::clone(&storage))
         .push(push);
-    if let Some(url) = config.security.revocations_redis_url(&config.rate_limit) {
-        let url = url.expose_secret();
-        match RedisRevocations::new(url, REDIS_REVOCATIONS_PREFIX) {
-            Ok(redis) => {
-                // The store stays the record, so a Redis that restarts empty is refilled from
-                // it (without DATABASE_URL the record is this process's memory).
+    let record: Arc<dyn Storage> = Arc::clone(&storage);
+    match cached_revocations(&config, record) {
+        Ok(Some(revocations)) => {
+            // The store stays the record, so a Redis that restarts empty is refilled from it
+            // (without DATABASE_URL the record is this process's memory).
+            if let Some(url) = config.security.revocations_redis_url(&config.rate_limit) {
                 tracing::info!(
                     "token revocations in Redis at {}, recorded in the {} store, which refills Redis if it comes back empty",
-                    redis_display_url(url),
+                    redis_display_url(url.expose_secret()),
                     storage.backend()
                 );
-                let record: Arc<dyn Storage> = Arc::clone(&storage);
-                let revocations = CachedRevocations::new(redis, record);
-                builder = builder.revocations(Arc::new(revocations));
             }
-            Err(error) => {
-                tracing::error!(%error, "cannot use the Redis URL for token revocations");
-                return ExitCode::from(2);
-            }
+            builder = builder.revocations(Arc::new(revocations));
+        }
+        Ok(None) => {}
+        Err(error) => {
+            tracing::error!("{error}");
+            return ExitCode::from(2);
         }
     }
     if let Some(url) = &config.guest.token_redis_url {

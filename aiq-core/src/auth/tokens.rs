@@ -23,8 +23,9 @@ use crate::BoxError;
 use crate::config::{JwtAlgorithm, SecurityConfig};
 use crate::storage::User;
 
-/// Seconds of clock difference tolerated between the instances that issue and check tokens.
-const LEEWAY_SECS: u64 = 5;
+/// Seconds of clock difference tolerated between the instances that issue and check tokens:
+/// a token is still accepted this long after its `exp`.
+pub const LEEWAY_SECS: u64 = 5;
 
 /// What a token is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -81,22 +82,49 @@ impl Claims {
 
     /// The revocation key of this one token.
     pub fn token_key(&self) -> String {
-        format!("jti:{}", self.jti)
+        token_key(&self.jti)
     }
 
     /// The login session: `sid`, or for a token of the old backend (which has none) one named
     /// after the token itself, so the pairs refreshed from it and the token share a session that
     /// one logout revokes.
     pub fn session_id(&self) -> String {
-        self.sid
-            .clone()
-            .unwrap_or_else(|| format!("legacy-{}", self.jti))
+        self.sid.clone().unwrap_or_else(|| legacy_session_id(&self.jti))
     }
 
     /// The revocation key of its login session.
     pub fn session_key(&self) -> String {
-        format!("sid:{}", self.session_id())
+        session_key(&self.session_id())
     }
+}
+
+/// The revocation key of the one token whose `jti` is given.
+///
+/// ```
+/// assert_eq!(aiq_core::auth::tokens::token_key("abc"), "jti:abc");
+/// ```
+pub fn token_key(jti: &str) -> String {
+    format!("jti:{jti}")
+}
+
+/// The revocation key of the login session `sid`.
+///
+/// ```
+/// assert_eq!(aiq_core::auth::tokens::session_key("s1"), "sid:s1");
+/// ```
+pub fn session_key(sid: &str) -> String {
+    format!("sid:{sid}")
+}
+
+/// The login session of an old-backend token (which carries no `sid`): named after the token,
+/// so the pairs refreshed from it share it.
+///
+/// ```
+/// use aiq_core::auth::tokens::{legacy_session_id, session_key};
+/// assert_eq!(session_key(&legacy_session_id("abc")), "sid:legacy-abc");
+/// ```
+pub fn legacy_session_id(jti: &str) -> String {
+    format!("legacy-{jti}")
 }
 
 /// A freshly issued access and refresh token.

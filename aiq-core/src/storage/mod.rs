@@ -64,9 +64,10 @@ pub use self::memory::MemoryStore;
 pub use self::oauth::OAuthStore;
 pub use self::password_reset::{NewPasswordReset, PasswordChange, PasswordResetStore};
 pub(crate) use self::postgres::is_valid_url as postgres_url_is_valid;
-pub use self::postgres::{MigrationReport, PgStore};
+pub use self::postgres::{MigrationReport, PgStore, connect_client};
 pub use self::questions::{
     QualityFlag, Question, QuestionId, QuestionStore, RefreshedQuestion, content_key,
+    content_key_of,
 };
 pub use self::reach::{OpenError, Unreachable, database_failure, error_chain, ping_redis};
 pub(crate) use self::redis::connect as redis_connect;

@@ -112,11 +112,29 @@ impl Question {
 /// assert_ne!(content_key(&bank[0]), content_key(&bank[1]));
 /// ```
 pub fn content_key(question: &NewQuestion) -> String {
+    content_key_of(
+        question.question_type.as_str(),
+        &question.question_text,
+        question.stimulus.as_deref(),
+    )
+}
+
+/// [`content_key`] from the parts themselves (`question_type` as its wire value, `pattern` ...):
+/// for rows that arrive as columns rather than as a [`NewQuestion`], such as the old backend's.
+///
+/// ```
+/// use aiq_core::questions::starter_bank;
+/// use aiq_core::storage::{content_key, content_key_of};
+/// let q = &starter_bank()[0];
+/// let key = content_key_of(q.question_type.as_str(), &q.question_text, q.stimulus.as_deref());
+/// assert_eq!(key, content_key(q));
+/// ```
+pub fn content_key_of(question_type: &str, question_text: &str, stimulus: Option<&str>) -> String {
     let mut hasher = Sha256::new();
     for part in [
-        question.question_type.as_str(),
-        question.question_text.trim(),
-        question.stimulus.as_deref().unwrap_or("").trim(),
+        question_type,
+        question_text.trim(),
+        stimulus.unwrap_or("").trim(),
     ] {
         hasher.update((part.len() as u64).to_le_bytes());
         hasher.update(part.as_bytes());

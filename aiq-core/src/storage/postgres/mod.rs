@@ -193,6 +193,47 @@ impl PgStore {
     }
 }
 
+/// Opens one connection of its own to `url`, outside any pool and without a statement timeout,
+/// with the same URL and TLS rules as [`PgStore::connect`]: for long bulk work such as
+/// `aiq-server import-legacy`, which streams whole tables through `COPY`. The connection's task
+/// runs on the current Tokio runtime until the client is dropped.
+///
+/// ```no_run
+/// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+/// use std::time::Duration;
+/// let client = aiq_core::storage::connect_client(
+///     "postgres://postgres@127.0.0.1:5432/test",
+///     Duration::from_secs(5),
+/// )
+/// .await?;
+/// let row = client.query_one("SELECT 1::int4", &[]).await?;
+/// assert_eq!(row.get::<_, i32>(0), 1);
+/// # Ok(()) }
+/// ```
+pub async fn connect_client(
+    url: &str,
+    connect_timeout: Duration,
+) -> Result<tokio_postgres::Client, StorageError> {
+    let tls::Connection {
+        config: mut pg_config,
+        tls,
+    } = tls::parse(url)?;
+    pg_config.connect_timeout(connect_timeout);
+    if pg_config.get_application_name().is_none() {
+        pg_config.application_name("aiq");
+    }
+    let (client, connection) = pg_config
+        .connect(tls)
+        .await
+        .map_err(|e| StorageError::Unavailable(Box::new(e)))?;
+    tokio::spawn(async move {
+        if let Err(error) = connection.await {
+            tracing::debug!(%error, "dedicated PostgreSQL connection ended");
+        }
+    });
+    Ok(client)
+}
+
 /// Each host of `config` with its port, as libpq pairs them: the port at the same position, or
 /// the only port given, or 5432.
 pub(crate) fn host_ports(
