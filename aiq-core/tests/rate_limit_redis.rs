@@ -13,7 +13,7 @@ use aiq_core::{Aiq, AiqService, Config};
 use axum::body::Body;
 use http::{Request, StatusCode};
 use serde_json::json;
-use support::private_redis::PrivateRedis;
+use aiq_testkit::PrivateRedis;
 use support::send;
 
 /// A service instance limiting through `url`, falling back to its own memory.

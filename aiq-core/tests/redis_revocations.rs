@@ -18,7 +18,7 @@ use async_trait::async_trait;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use http::{Method, StatusCode};
-use support::private_redis::PrivateRedis;
+use aiq_testkit::PrivateRedis;
 use support::{authed, detail, profile, register, send};
 use time::{Duration, OffsetDateTime};
 use tokio::sync::watch;

@@ -8,7 +8,6 @@ pub mod faulty;
 pub mod groups;
 pub mod jwks;
 pub mod logs;
-pub mod private_redis;
 pub mod push;
 
 use std::sync::Arc;

@@ -135,7 +135,12 @@ pub(crate) async fn run(config: &Config, args: ImportArgs) -> ExitCode {
         let code = match import_database(from, &target_url, timeout, &args).await {
             Ok(summary) => {
                 print_summary(&summary);
-                ExitCode::SUCCESS
+                // A dry run fails where the import would.
+                if summary.refused > 0 && !args.skip_refused {
+                    ExitCode::FAILURE
+                } else {
+                    ExitCode::SUCCESS
+                }
             }
             Err(failure) => report_failure(failure),
         };

@@ -70,9 +70,13 @@ pub(super) fn all() -> Vec<Table> {
                 "country",
                 "region",
             ],
-            // The guest sentinel (-1) is aiq's own row: its sessions attach to it.
+            // The guest sentinel (-1) is aiq's own row: its sessions attach to it. An email
+            // stored with capitals (by hand: the old backend lower-cased what it stored) could
+            // never sign in, since logins look the lower-cased address up; it is lower-cased
+            // unless another account differs from it only by case.
             select: format!(
-                "SELECT id::int8, email::text, password_hash::text, {first}, {last}, \
+                "SELECT id::int8, CASE WHEN count(*) OVER (PARTITION BY lower(email)) = 1 \
+                 THEN lower(email) ELSE email END::text, password_hash::text, {first}, {last}, \
                  created_at, last_login_at, notification_enabled, apns_device_token::text, \
                  day_30_reminder_sent_at, token_revoked_before, bypass_cooldown, is_admin, \
                  password_login_enabled, birth_year::int4, {education}, {country}, {region}, \
