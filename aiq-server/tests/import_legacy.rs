@@ -263,3 +263,73 @@ async fn the_old_backends_tokens_keep_working_and_its_revocations_hold() {
     let (status, body) = get(&server, "/v1/user/profile", &before_logout_all).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED, "revoked by logout-all: {body}");
 }
+
+/// The user's token (logged in with the fixture's password).
+async fn token_of(server: &Server, email: &str) -> String {
+    let user = aiq_testkit::legacy::QUIRK_USERS
+        .iter()
+        .find(|u| u.email == email)
+        .unwrap_or_else(|| panic!("{email} is a fixture user"));
+    let (status, body) = login(server, user.email, user.password).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    body["access_token"].as_str().unwrap().to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_user_in_the_middle_of_a_test_at_the_switch_can_finish_it() {
+    let switch = Switch::with_quirks().await;
+    switch.import_ok(&[]);
+    let old = switch.old_client().await;
+    let server = serve(&switch);
+
+    // A fixed-form test in progress: aiq serves its questions (from the seen rows, as the old
+    // backend did) and scores its submission.
+    let token = token_of(&server, "in-progress-fixed-form@example.com").await;
+    let (status, active) = get(&server, "/v1/test/active", &token).await;
+    assert_eq!(status, StatusCode::OK, "{active}");
+    let session = active["session"]["id"].as_i64().unwrap();
+    let served: Vec<(i64, String)> = old
+        .query(
+            "SELECT q.id::int8, q.correct_answer FROM user_questions uq \
+             JOIN questions q ON q.id = uq.question_id \
+             WHERE uq.test_session_id = $1 ORDER BY uq.id",
+            &[&(session as i32)],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|row| (row.get(0), row.get(1)))
+        .collect();
+    assert!(!served.is_empty());
+    let responses: Vec<serde_json::Value> = served
+        .iter()
+        .map(|(id, answer)| serde_json::json!({ "question_id": id, "user_answer": answer }))
+        .collect();
+    let response = client()
+        .post(server.url("/v1/test/submit"))
+        .bearer_auth(&token)
+        .json(&serde_json::json!({ "session_id": session, "responses": responses }))
+        .send()
+        .await
+        .unwrap();
+    let status = response.status();
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["result"]["correct_answers"].as_u64(), Some(served.len() as u64), "{body}");
+
+    // An adaptive test in progress cannot be continued (the old backend kept no engine state),
+    // but it does not lock the user out: it can be abandoned.
+    let token = token_of(&server, "cat-in-progress@example.com").await;
+    let (status, active) = get(&server, "/v1/test/active", &token).await;
+    assert_eq!(status, StatusCode::OK, "{active}");
+    let session = active["session"]["id"].as_i64().unwrap();
+    let response = client()
+        .post(server.url(&format!("/v1/test/{session}/abandon")))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let (_, active) = get(&server, "/v1/test/active", &token).await;
+    assert!(active.is_null(), "{active}");
+}

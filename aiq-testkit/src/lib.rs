@@ -3,12 +3,17 @@
 //! - [`TestDb`]: a fresh PostgreSQL database per test, dropped when the test ends, so runs
 //!   never see each other's rows;
 //! - [`TcpProxy`]: a TCP relay in front of a real server that can hold its replies or cut every
-//!   connection, to test slow and failing dependencies with the real thing behind it.
+//!   connection, to test slow and failing dependencies with the real thing behind it;
+//! - [`legacy`]: the old Python backend's schema, with quirk rows or a large generated data set;
+//! - [`PrivateRedis`]: a `redis-server` of a test's own, for tests that need a whole keyspace
+//!   or stop their Redis.
 //!
 //! PostgreSQL is reached through `AIQ_TEST_DATABASE_URL` (default
 //! `postgres://postgres@127.0.0.1:5432/postgres`, the machine's local server). When it cannot be
 //! reached the test fails with a message saying so: a storage test is never silently skipped.
 
+pub mod legacy;
+mod private_redis;
 mod proxy;
 mod test_db;
 
@@ -32,5 +37,6 @@ pub fn http_client(timeout: std::time::Duration) -> reqwest::Client {
         .expect("the client configuration is valid")
 }
 
+pub use private_redis::PrivateRedis;
 pub use proxy::TcpProxy;
 pub use test_db::{TEST_DB_PREFIX, TestDb};
