@@ -10,10 +10,10 @@ use std::time::Duration;
 use aiq_core::clock::ManualClock;
 use aiq_core::ratelimit::{FallbackLimiter, MemoryLimiter, RedisLimiter, Strategy};
 use aiq_core::{Aiq, AiqService, Config};
+use aiq_testkit::PrivateRedis;
 use axum::body::Body;
 use http::{Request, StatusCode};
 use serde_json::json;
-use aiq_testkit::PrivateRedis;
 use support::send;
 
 /// A service instance limiting through `url`, falling back to its own memory.

@@ -14,11 +14,11 @@ use aiq_core::storage::{
     RevocationStore, Storage, StorageError,
 };
 use aiq_core::{AiqService, Config};
+use aiq_testkit::PrivateRedis;
 use async_trait::async_trait;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use http::{Method, StatusCode};
-use aiq_testkit::PrivateRedis;
 use support::{authed, detail, profile, register, send};
 use time::{Duration, OffsetDateTime};
 use tokio::sync::watch;

@@ -30,7 +30,10 @@ async fn get(server: &Server, path: &str, token: &str) -> (StatusCode, serde_jso
         .unwrap();
     let status = response.status();
     let text = response.text().await.unwrap();
-    (status, serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}: {text}")))
+    (
+        status,
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}: {text}")),
+    )
 }
 
 async fn login(server: &Server, email: &str, password: &str) -> (StatusCode, serde_json::Value) {
@@ -70,7 +73,13 @@ async fn every_user_finds_their_account_history_and_groups() {
     let mut checked_groups = 0;
     for user in aiq_testkit::legacy::QUIRK_USERS {
         let (status, body) = login(&server, user.email, user.password).await;
-        assert_eq!(status, StatusCode::OK, "{} ({}): {body}", user.email, user.quirk);
+        assert_eq!(
+            status,
+            StatusCode::OK,
+            "{} ({}): {body}",
+            user.email,
+            user.quirk
+        );
         let token = body["access_token"].as_str().unwrap().to_owned();
         assert_eq!(body["user"]["id"], i64::from(user.id));
 
@@ -94,9 +103,17 @@ async fn every_user_finds_their_account_history_and_groups() {
         };
         let (status, profile) = get(&server, "/v1/user/profile", &token).await;
         assert_eq!(status, StatusCode::OK, "{profile}");
-        for (index, field) in ["first_name", "last_name", "country", "region"].iter().enumerate() {
+        for (index, field) in ["first_name", "last_name", "country", "region"]
+            .iter()
+            .enumerate()
+        {
             let expected = unescape(row.get(index));
-            assert_eq!(profile[field].as_str(), expected.as_deref(), "{field} of {}", user.email);
+            assert_eq!(
+                profile[field].as_str(),
+                expected.as_deref(),
+                "{field} of {}",
+                user.email
+            );
         }
 
         // Notification preference.
@@ -163,14 +180,25 @@ async fn every_user_finds_their_account_history_and_groups() {
                 .as_array()
                 .unwrap()
                 .iter()
-                .map(|e| (e["user_id"].as_i64().unwrap(), e["best_score"].as_i64().unwrap()))
+                .map(|e| {
+                    (
+                        e["user_id"].as_i64().unwrap(),
+                        e["best_score"].as_i64().unwrap(),
+                    )
+                })
                 .collect();
             assert_eq!(got, best, "leaderboard of group {group}");
             checked_groups += 1;
         }
     }
-    assert!(checked_results >= 6, "the fixture's users have results: {checked_results}");
-    assert!(checked_groups >= 3, "the fixture's users are in groups: {checked_groups}");
+    assert!(
+        checked_results >= 6,
+        "the fixture's users have results: {checked_results}"
+    );
+    assert!(
+        checked_groups >= 3,
+        "the fixture's users are in groups: {checked_groups}"
+    );
 
     // The OAuth-only account cannot log in with a password, and the sentinel never.
     let (status, _) = login(&server, "guest@aiq.internal", "XXXXXXXX").await;
@@ -203,9 +231,15 @@ async fn the_old_backends_tokens_keep_working_and_its_revocations_hold() {
     .unwrap();
 
     // A plain logout in the old backend, kept only in its Redis.
-    let redis =
-        aiq_testkit::PrivateRedis::start(aiq_testkit::PrivateRedis::free_port()).await;
-    let logged_out = old_token(user.id, user.email, "access", "old-logged-out", now - 60, now + 1700);
+    let redis = aiq_testkit::PrivateRedis::start(aiq_testkit::PrivateRedis::free_port()).await;
+    let logged_out = old_token(
+        user.id,
+        user.email,
+        "access",
+        "old-logged-out",
+        now - 60,
+        now + 1700,
+    );
     {
         let client = redis::Client::open(redis.url()).unwrap();
         let mut connection = client.get_multiplexed_async_connection().await.unwrap();
@@ -225,15 +259,33 @@ async fn the_old_backends_tokens_keep_working_and_its_revocations_hold() {
         .args(["--from-redis", &redis.url()])
         .output()
         .unwrap();
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     let report = support::legacy::summary(&output);
     assert_eq!(report["event"], "import-legacy-redis", "{report}");
     assert_eq!(report["keys"], 1);
     assert_eq!(report["revoked"], 1);
 
     let server = serve(&switch);
-    let access = old_token(user.id, user.email, "access", "old-access", now - 60, now + 1700);
-    let refresh = old_token(user.id, user.email, "refresh", "old-refresh", now - 60, now + 86_400);
+    let access = old_token(
+        user.id,
+        user.email,
+        "access",
+        "old-access",
+        now - 60,
+        now + 1700,
+    );
+    let refresh = old_token(
+        user.id,
+        user.email,
+        "refresh",
+        "old-refresh",
+        now - 60,
+        now + 86_400,
+    );
     let (status, body) = get(&server, "/v1/user/profile", &access).await;
     assert_eq!(status, StatusCode::OK, "an old access token works: {body}");
     assert_eq!(body["id"], i64::from(user.id));
@@ -244,13 +296,26 @@ async fn the_old_backends_tokens_keep_working_and_its_revocations_hold() {
         .send()
         .await
         .unwrap();
-    assert_eq!(response.status(), StatusCode::OK, "an old refresh token works");
+    assert_eq!(
+        response.status(),
+        StatusCode::OK,
+        "an old refresh token works"
+    );
     let pair: serde_json::Value = response.json().await.unwrap();
-    let (status, _) = get(&server, "/v1/user/profile", pair["access_token"].as_str().unwrap()).await;
+    let (status, _) = get(
+        &server,
+        "/v1/user/profile",
+        pair["access_token"].as_str().unwrap(),
+    )
+    .await;
     assert_eq!(status, StatusCode::OK);
 
     let (status, body) = get(&server, "/v1/user/profile", &logged_out).await;
-    assert_eq!(status, StatusCode::UNAUTHORIZED, "logged out in the old backend: {body}");
+    assert_eq!(
+        status,
+        StatusCode::UNAUTHORIZED,
+        "logged out in the old backend: {body}"
+    );
 
     let before_logout_all = old_token(
         revoked_id,
@@ -261,7 +326,11 @@ async fn the_old_backends_tokens_keep_working_and_its_revocations_hold() {
         now + 1700,
     );
     let (status, body) = get(&server, "/v1/user/profile", &before_logout_all).await;
-    assert_eq!(status, StatusCode::UNAUTHORIZED, "revoked by logout-all: {body}");
+    assert_eq!(
+        status,
+        StatusCode::UNAUTHORIZED,
+        "revoked by logout-all: {body}"
+    );
 }
 
 /// The user's token (logged in with the fixture's password).
@@ -315,7 +384,11 @@ async fn a_user_in_the_middle_of_a_test_at_the_switch_can_finish_it() {
     let status = response.status();
     let body: serde_json::Value = response.json().await.unwrap();
     assert_eq!(status, StatusCode::OK, "{body}");
-    assert_eq!(body["result"]["correct_answers"].as_u64(), Some(served.len() as u64), "{body}");
+    assert_eq!(
+        body["result"]["correct_answers"].as_u64(),
+        Some(served.len() as u64),
+        "{body}"
+    );
 
     // An adaptive test in progress cannot be continued (the old backend kept no engine state),
     // but it does not lock the user out: it can be abandoned.

@@ -77,11 +77,16 @@ async fn a_later_pass_adds_updates_and_deletes_what_changed_in_the_old_database(
         .unwrap()
         .get(0);
     let deleted_results: i64 = old
-        .query_one("SELECT count(*) FROM test_results WHERE user_id = $1", &[&deleted])
+        .query_one(
+            "SELECT count(*) FROM test_results WHERE user_id = $1",
+            &[&deleted],
+        )
         .await
         .unwrap()
         .get(0);
-    old.execute("DELETE FROM users WHERE id = $1", &[&deleted]).await.unwrap();
+    old.execute("DELETE FROM users WHERE id = $1", &[&deleted])
+        .await
+        .unwrap();
     old.execute(
         "UPDATE users SET token_revoked_before = now() WHERE id = $1",
         &[&logout_all],
@@ -98,7 +103,10 @@ async fn a_later_pass_adds_updates_and_deletes_what_changed_in_the_old_database(
     assert_eq!(tables["test_results"]["inserted"], 1, "{second}");
     // The deleted account's results went with it (children are deleted first).
     assert!(deleted_results > 0);
-    assert_eq!(tables["test_results"]["deleted"], deleted_results, "{second}");
+    assert_eq!(
+        tables["test_results"]["deleted"], deleted_results,
+        "{second}"
+    );
 
     let new = switch.new_client().await;
     let gone: i64 = new
@@ -129,7 +137,11 @@ async fn a_later_pass_adds_updates_and_deletes_what_changed_in_the_old_database(
     assert!(next > i64::from(new_user), "{next} must be past {new_user}");
 
     let verify = switch.import(&["--verify"]);
-    assert!(verify.status.success(), "{}", String::from_utf8_lossy(&verify.stderr));
+    assert!(
+        verify.status.success(),
+        "{}",
+        String::from_utf8_lossy(&verify.stderr)
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -139,7 +151,11 @@ async fn a_killed_import_leaves_nothing_and_its_rerun_ends_like_a_clean_one() {
     // commits. Reading that table (which the import does at its start) is not blocked.
     let holder = switch.new_client().await;
     let migrated = switch.import(&["--dry-run"]);
-    assert!(migrated.status.success(), "{}", String::from_utf8_lossy(&migrated.stderr));
+    assert!(
+        migrated.status.success(),
+        "{}",
+        String::from_utf8_lossy(&migrated.stderr)
+    );
     holder
         .batch_execute("BEGIN; LOCK TABLE legacy_imports IN SHARE MODE")
         .await
@@ -160,7 +176,8 @@ async fn a_killed_import_leaves_nothing_and_its_rerun_ends_like_a_clean_one() {
         }
     }
     assert!(
-        seen.iter().any(|l| l.contains("benchmark_set_questions:") && l.contains("inserted")),
+        seen.iter()
+            .any(|l| l.contains("benchmark_set_questions:") && l.contains("inserted")),
         "the import never reached its last table:\n{}",
         seen.join("\n")
     );
@@ -178,7 +195,11 @@ async fn a_killed_import_leaves_nothing_and_its_rerun_ends_like_a_clean_one() {
         .await
         .unwrap();
     assert_eq!(
-        (counts.get::<_, i64>(0), counts.get::<_, i64>(1), counts.get::<_, i64>(2)),
+        (
+            counts.get::<_, i64>(0),
+            counts.get::<_, i64>(1),
+            counts.get::<_, i64>(2)
+        ),
         (0, 0, 0),
         "a killed import wrote nothing"
     );
@@ -201,10 +222,17 @@ async fn a_dry_run_counts_everything_and_writes_nothing() {
     let dry = switch.import_ok(&["--dry-run"]);
     assert_eq!(dry["dry_run"], true);
     let new = switch.new_client().await;
-    assert_eq!(dump(&new).await.values().map(Vec::len).sum::<usize>(), 0, "nothing written");
+    assert_eq!(
+        dump(&new).await.values().map(Vec::len).sum::<usize>(),
+        0,
+        "nothing written"
+    );
 
     let real = switch.import_ok(&[]);
-    assert_eq!(dry["tables"], real["tables"], "the dry run counted what the import did");
+    assert_eq!(
+        dry["tables"], real["tables"],
+        "the dry run counted what the import did"
+    );
     assert_eq!(dry["rows_read"], real["rows_read"]);
 }
 
@@ -233,7 +261,10 @@ async fn a_row_that_cannot_be_imported_is_named_and_stops_the_import_unless_skip
     let refused = switch.import(&[]);
     assert_eq!(refused.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&refused.stderr);
-    assert!(stderr.contains(&reason) && stderr.contains("--skip-refused"), "{stderr}");
+    assert!(
+        stderr.contains(&reason) && stderr.contains("--skip-refused"),
+        "{stderr}"
+    );
     let new = switch.new_client().await;
     let users: i64 = new
         .query_one("SELECT count(*) FROM users WHERE id > 0", &[])
@@ -261,7 +292,11 @@ async fn verify_passes_after_an_import_and_catches_a_lost_row() {
     let switch = Switch::with_quirks().await;
     switch.import_ok(&[]);
     let verified = switch.import(&["--verify"]);
-    assert!(verified.status.success(), "{}", String::from_utf8_lossy(&verified.stderr));
+    assert!(
+        verified.status.success(),
+        "{}",
+        String::from_utf8_lossy(&verified.stderr)
+    );
     assert_eq!(summary(&verified)["differences"], 0);
 
     let new = switch.new_client().await;
@@ -279,4 +314,81 @@ async fn verify_passes_after_an_import_and_catches_a_lost_row() {
     let stderr = String::from_utf8_lossy(&verified.stderr);
     assert!(stderr.contains("test_results:"), "{stderr}");
     assert!(stderr.contains(&format!("user {lost}:")), "{stderr}");
+}
+
+/// Every constraint and index of `table`, as definitions.
+async fn structure(client: &tokio_postgres::Client, table: &str) -> Vec<String> {
+    let mut definitions: Vec<String> = client
+        .query(
+            "SELECT conname || ' ' || pg_get_constraintdef(oid) FROM pg_constraint \
+             WHERE conrelid = $1::text::regclass \
+             UNION ALL SELECT pg_get_indexdef(indexrelid) FROM pg_index \
+             WHERE indrelid = $1::text::regclass",
+            &[&table],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|row| row.get(0))
+        .collect();
+    definitions.sort();
+    definitions
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_large_first_import_builds_the_same_constraints_and_indexes() {
+    // Enough responses and seen rows (over 50,000) for the bulk path, next to the quirks.
+    let switch = Switch::with_quirks().await;
+    let old = switch.old_client().await;
+    let spec = aiq_testkit::legacy::LargeSpec {
+        users: 800,
+        tests_per_user: 3,
+        responses_per_test: 25,
+        questions: 200,
+        seed: 7,
+    };
+    let generated = aiq_testkit::legacy::generate(&old, &spec).await.unwrap();
+    assert!(generated.responses >= 60_000);
+
+    let summary = switch.import_ok(&[]);
+    assert_eq!(summary["refused"], 0, "{summary}");
+    assert_eq!(
+        summary["bulk_loaded"],
+        serde_json::json!(["responses", "user_questions"]),
+        "{summary}"
+    );
+    let verified = switch.import(&["--verify"]);
+    assert!(
+        verified.status.success(),
+        "{}",
+        String::from_utf8_lossy(&verified.stderr)
+    );
+
+    let migrated_only = aiq_testkit::TestDb::create().await;
+    let output = support::command(&[("DATABASE_URL", migrated_only.url())])
+        .arg("migrate")
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    let reference = support::legacy::connect(migrated_only.url()).await;
+    let new = switch.new_client().await;
+    for table in support::legacy::IMPORTED {
+        assert_eq!(
+            structure(&new, table).await,
+            structure(&reference, table).await,
+            "{table}"
+        );
+    }
+    // The rebuilt constraints hold: a duplicate answer is refused.
+    let duplicate = new
+        .execute(
+            "INSERT INTO responses (test_session_id, user_id, question_id, user_answer, \
+             is_correct, answered_at) SELECT test_session_id, user_id, question_id, 'x', false, \
+             now() FROM responses ORDER BY id DESC LIMIT 1",
+            &[],
+        )
+        .await;
+    assert!(duplicate.is_err());
+    let second = switch.import_ok(&[]);
+    assert_eq!(written(&second), (0, 0, 0), "{second}");
 }

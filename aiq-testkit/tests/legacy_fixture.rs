@@ -618,25 +618,3 @@ async fn generate_next_to_the_quirks() {
     );
     assert_sequences_ahead(&client).await;
 }
-
-/// The large set of the docs, for timing: `cargo test -p aiq-testkit --test legacy_fixture
-/// -- --ignored --nocapture`.
-#[tokio::test]
-#[ignore = "takes minutes and several GB of disk"]
-async fn generate_large_set() {
-    let db = TestDb::create().await;
-    let client = connect(&db).await;
-    create_schema(&client).await.unwrap();
-    let spec = LargeSpec {
-        users: 100_000,
-        tests_per_user: 3,
-        responses_per_test: 25,
-        questions: 1_000,
-        seed: 1,
-    };
-    let started = Instant::now();
-    let written = generate(&client, &spec).await.expect("generate");
-    eprintln!("generate {spec:?}: {written:?} in {:?}", started.elapsed());
-    assert_eq!(written.responses, 7_500_000);
-    assert_generated(&client, &written).await;
-}

@@ -89,7 +89,9 @@ impl Claims {
     /// after the token itself, so the pairs refreshed from it and the token share a session that
     /// one logout revokes.
     pub fn session_id(&self) -> String {
-        self.sid.clone().unwrap_or_else(|| legacy_session_id(&self.jti))
+        self.sid
+            .clone()
+            .unwrap_or_else(|| legacy_session_id(&self.jti))
     }
 
     /// The revocation key of its login session.

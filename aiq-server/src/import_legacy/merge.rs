@@ -39,12 +39,22 @@ pub(super) async fn delete_missing(
         .await
 }
 
+/// Below this many staged rows an empty table is filled the ordinary way.
+const BULK_ROWS: i64 = 50_000;
+
 /// Inserts the staged rows that are new and updates those that changed; identical rows are
 /// left alone (a second pass over an unchanged database writes nothing).
 pub(super) async fn upsert(
     target: &Client,
     table: &Table,
-) -> Result<(u64, u64), tokio_postgres::Error> {
+) -> Result<Upserted, tokio_postgres::Error> {
+    if is_bulk_fill(target, table).await? {
+        return Ok(Upserted {
+            inserted: bulk_fill(target, table).await?,
+            updated: 0,
+            bulk: true,
+        });
+    }
     let columns = table.columns.join(", ");
     let updated: Vec<&str> = table.columns[1..].to_vec();
     let set = updated
@@ -78,9 +88,105 @@ pub(super) async fn upsert(
             &[],
         )
         .await?;
-    let inserted: i64 = row.get(0);
-    let updated: i64 = row.get(1);
-    Ok((count(inserted), count(updated)))
+    Ok(Upserted {
+        inserted: count(row.get(0)),
+        updated: count(row.get(1)),
+        bulk: false,
+    })
+}
+
+/// What [`upsert`] wrote.
+pub(super) struct Upserted {
+    pub(super) inserted: u64,
+    pub(super) updated: u64,
+    /// The table was empty and filled with its indexes built afterwards.
+    pub(super) bulk: bool,
+}
+
+/// Whether `table` is empty and many rows are staged for it (the first import of a large
+/// table), so that building its indexes once beats maintaining them row by row.
+async fn is_bulk_fill(target: &Client, table: &Table) -> Result<bool, tokio_postgres::Error> {
+    let row = target
+        .query_one(
+            &format!(
+                "SELECT NOT EXISTS (SELECT 1 FROM {name}), \
+                 (SELECT count(*) FROM {stage} WHERE refusal IS NULL)",
+                name = table.name,
+                stage = stage_name(table.name),
+            ),
+            &[],
+        )
+        .await?;
+    Ok(row.get::<_, bool>(0) && row.get::<_, i64>(1) >= BULK_ROWS)
+}
+
+/// Fills an empty table the way `pg_restore` does: its foreign keys, unique constraints and
+/// secondary indexes are dropped, the rows inserted, then each is built again in one pass
+/// (a foreign key is then checked by one join instead of a lookup per row). Inside the
+/// import's transaction, so a failure (a duplicate, a missing parent) restores everything.
+/// For 7.5 million responses this takes less than half the time of inserting under the
+/// indexes (see the closing note of issue 16).
+async fn bulk_fill(target: &Client, table: &Table) -> Result<u64, tokio_postgres::Error> {
+    let name = table.name;
+    target
+        .batch_execute("SET LOCAL maintenance_work_mem = '256MB'")
+        .await?;
+    // Foreign keys and unique constraints of this table that nothing else depends on.
+    let constraints = target
+        .query(
+            "SELECT quote_ident(c.conname), pg_get_constraintdef(c.oid) FROM pg_constraint c \
+             WHERE c.conrelid = $1::text::regclass AND c.contype IN ('f', 'u') \
+             AND NOT (c.contype = 'u' AND EXISTS (SELECT 1 FROM pg_constraint f \
+                      WHERE f.contype = 'f' AND f.conindid = c.conindid)) \
+             ORDER BY c.contype DESC, c.conname",
+            &[&name],
+        )
+        .await?;
+    // Indexes that back no constraint (the primary key's stays: upserts need it).
+    let indexes = target
+        .query(
+            "SELECT i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid) FROM pg_index i \
+             WHERE i.indrelid = $1::text::regclass AND NOT i.indisprimary AND NOT EXISTS \
+             (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.indexrelid \
+              AND c.conrelid = i.indrelid)",
+            &[&name],
+        )
+        .await?;
+    for row in &constraints {
+        let constraint: &str = row.get(0);
+        target
+            .batch_execute(&format!("ALTER TABLE {name} DROP CONSTRAINT {constraint}"))
+            .await?;
+    }
+    for row in &indexes {
+        let index: &str = row.get(0);
+        target.batch_execute(&format!("DROP INDEX {index}")).await?;
+    }
+    let columns = table.columns.join(", ");
+    let inserted = target
+        .execute(
+            &format!(
+                "INSERT INTO {name} ({columns}) SELECT {columns} FROM {stage} \
+                 WHERE refusal IS NULL ORDER BY id",
+                stage = stage_name(name),
+            ),
+            &[],
+        )
+        .await?;
+    for row in &indexes {
+        let definition: &str = row.get(1);
+        target.batch_execute(definition).await?;
+    }
+    // Unique constraints before foreign keys (`ORDER BY contype DESC`: 'u' > 'f').
+    for row in &constraints {
+        let (constraint, definition): (&str, &str) = (row.get(0), row.get(1));
+        target
+            .batch_execute(&format!(
+                "ALTER TABLE {name} ADD CONSTRAINT {constraint} {definition}"
+            ))
+            .await?;
+    }
+    Ok(inserted)
 }
 
 fn count(value: i64) -> u64 {

@@ -101,6 +101,8 @@ struct Summary {
     duplicate_questions: u64,
     compositions_decoded: u64,
     device_tokens_released: u64,
+    /// Tables filled empty, with their indexes and constraints built after loading.
+    bulk_loaded: Vec<&'static str>,
     seconds: f64,
     rows_per_second: u64,
 }
@@ -109,10 +111,16 @@ struct Summary {
 /// or found differences, 2 for a usage or configuration problem.
 pub(crate) async fn run(config: &Config, args: ImportArgs) -> ExitCode {
     if args.from.is_none() && args.from_redis.is_none() {
-        eprintln!("aiq-server: import-legacy needs --from <old DATABASE_URL> and/or --from-redis <old TOKEN_BLACKLIST_REDIS_URL>");
+        eprintln!(
+            "aiq-server: import-legacy needs --from <old DATABASE_URL> and/or --from-redis <old TOKEN_BLACKLIST_REDIS_URL>"
+        );
         return ExitCode::from(2);
     }
-    let Some(target_url) = config.database.url.as_ref().map(|u| u.expose_secret().to_owned())
+    let Some(target_url) = config
+        .database
+        .url
+        .as_ref()
+        .map(|u| u.expose_secret().to_owned())
     else {
         eprintln!("aiq-server: DATABASE_URL is not set: import-legacy writes into it");
         return ExitCode::from(2);
@@ -253,6 +261,7 @@ async fn import_database(
         duplicate_questions: 0,
         compositions_decoded: 0,
         device_tokens_released: 0,
+        bulk_loaded: Vec::new(),
         seconds: 0.0,
         rows_per_second: 0,
     };
@@ -305,14 +314,24 @@ async fn import_database(
         }
     }
     for table in &tables {
-        let (inserted, updated) = merge::upsert(&target, table).await?;
+        let upserted = merge::upsert(&target, table).await?;
         if let Some(report) = summary.tables.get_mut(table.name) {
-            report.changes.inserted = inserted;
-            report.changes.updated = updated;
+            report.changes.inserted = upserted.inserted;
+            report.changes.updated = upserted.updated;
+        }
+        if upserted.bulk {
+            summary.bulk_loaded.push(table.name);
         }
         progress.line(format_args!(
-            "{}: {inserted} inserted, {updated} updated",
-            table.name
+            "{}: {} inserted, {} updated{}",
+            table.name,
+            upserted.inserted,
+            upserted.updated,
+            if upserted.bulk {
+                " (indexes built after loading)"
+            } else {
+                ""
+            }
         ));
     }
     summary.system_config = merge::system_config(&source, &target).await?;
@@ -336,7 +355,11 @@ async fn import_database(
         "{} rows in {:.1}s{}",
         summary.rows_read,
         elapsed,
-        if args.dry_run { " (dry run: nothing written)" } else { "" }
+        if args.dry_run {
+            " (dry run: nothing written)"
+        } else {
+            ""
+        }
     ));
     Ok(summary)
 }

@@ -35,7 +35,10 @@ pub(super) async fn copy_table(
         ))
         .await?;
     let rows = source
-        .copy_out(&format!("COPY ({}) TO STDOUT (FORMAT binary)", table.select))
+        .copy_out(&format!(
+            "COPY ({}) TO STDOUT (FORMAT binary)",
+            table.select
+        ))
         .await?;
     let sink = target
         .copy_in(&format!(

@@ -91,7 +91,13 @@ pub(super) fn all() -> Vec<Table> {
         },
         Table {
             name: "oauth_identities",
-            columns: &["id", "user_id", "provider", "provider_subject", "created_at"],
+            columns: &[
+                "id",
+                "user_id",
+                "provider",
+                "provider_subject",
+                "created_at",
+            ],
             select: "SELECT id::int8, user_id::int8, provider::text, provider_subject::text, \
                      created_at, NULL::text FROM oauth_identities"
                 .to_owned(),
@@ -409,6 +415,5 @@ pub(super) fn all() -> Vec<Table> {
 
 /// `system_config` is keyed by name, not by id: it is merged key by key (aiq's own keys are
 /// kept) and never mirrored by deletion.
-pub(super) const SYSTEM_CONFIG_SELECT: &str =
-    "SELECT key::text, replace(value::text, '\\u0000', '\\ufffd')::jsonb, updated_at \
+pub(super) const SYSTEM_CONFIG_SELECT: &str = "SELECT key::text, replace(value::text, '\\u0000', '\\ufffd')::jsonb, updated_at \
      FROM system_config";

@@ -59,7 +59,10 @@ async fn compare(from: &str, target_url: &str, timeout: Duration) -> Result<usiz
         let old = row_count(&source, table.name).await.map_err(chain)?;
         let new = row_count(&target, table.name).await.map_err(chain)?;
         if old != new {
-            differences.push(format!("{}: {old} rows in the old database, {new} in aiq", table.name));
+            differences.push(format!(
+                "{}: {old} rows in the old database, {new} in aiq",
+                table.name
+            ));
         }
         counts.insert(table.name, serde_json::json!({ "old": old, "new": new }));
     }
@@ -93,7 +96,11 @@ async fn compare(from: &str, target_url: &str, timeout: Duration) -> Result<usiz
 
 /// Rows of `table`, the guest sentinel (a row of both schemas, never imported) left out.
 async fn row_count(client: &Client, table: &str) -> Result<i64, tokio_postgres::Error> {
-    let filter = if table == "users" { " WHERE id <> -1" } else { "" };
+    let filter = if table == "users" {
+        " WHERE id <> -1"
+    } else {
+        ""
+    };
     Ok(client
         .query_one(&format!("SELECT count(*) FROM {table}{filter}"), &[])
         .await?

@@ -67,7 +67,9 @@ impl Switch {
 
     /// Runs the import to its end.
     pub fn import(&self, args: &[&str]) -> Output {
-        self.command(args).output().expect("run aiq-server import-legacy")
+        self.command(args)
+            .output()
+            .expect("run aiq-server import-legacy")
     }
 
     /// Runs the import and insists that it succeeded; its JSON summary.
@@ -160,7 +162,10 @@ pub fn old_token(user_id: i32, email: &str, kind: &str, jti: &str, iat: i64, exp
 }
 
 /// Asserts two dumps are equal, naming the first table that differs.
-pub fn assert_same(left: &BTreeMap<&'static str, Vec<String>>, right: &BTreeMap<&'static str, Vec<String>>) {
+pub fn assert_same(
+    left: &BTreeMap<&'static str, Vec<String>>,
+    right: &BTreeMap<&'static str, Vec<String>>,
+) {
     for table in IMPORTED {
         let (a, b) = (&left[table], &right[table]);
         if a != b {

@@ -32,7 +32,10 @@ async fn run(args: &[String]) -> Result<(), String> {
     match args.get(1).map(String::as_str) {
         Some("quirks") => {
             fill_quirks(&client).await.map_err(|e| e.to_string())?;
-            println!("quirk rows written in {:.1}s", started.elapsed().as_secs_f64());
+            println!(
+                "quirk rows written in {:.1}s",
+                started.elapsed().as_secs_f64()
+            );
         }
         Some("large") => {
             let users = number(args.get(2), "users")?;
