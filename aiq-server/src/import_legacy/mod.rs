@@ -15,6 +15,7 @@ mod merge;
 mod stage;
 mod tables;
 mod verify;
+mod watermarks;
 
 use std::collections::BTreeMap;
 use std::io::IsTerminal;
@@ -105,6 +106,25 @@ struct Summary {
     bulk_loaded: Vec<&'static str>,
     seconds: f64,
     rows_per_second: u64,
+}
+
+impl Summary {
+    fn new(dry_run: bool) -> Self {
+        Self {
+            event: "import-legacy",
+            dry_run,
+            tables: BTreeMap::new(),
+            system_config: Changes::default(),
+            rows_read: 0,
+            refused: 0,
+            duplicate_questions: 0,
+            compositions_decoded: 0,
+            device_tokens_released: 0,
+            bulk_loaded: Vec::new(),
+            seconds: 0.0,
+            rows_per_second: 0,
+        }
+    }
 }
 
 /// Runs the command; the exit code is 0 on success, 1 when the import or verification failed
@@ -227,6 +247,59 @@ async fn import_database(
         enabled: args.progress || std::io::stderr().is_terminal(),
         started: Instant::now(),
     };
+    let (source, target) = open(from, target_url, timeout).await?;
+    let tables = tables::all();
+    let watermarks = watermarks::previous_watermarks(&target).await?;
+    watermarks::check_target(&target, &tables, &watermarks).await?;
+
+    let mut summary = Summary::new(args.dry_run);
+    let refusals = stage_all(&source, &target, &tables, &progress, &mut summary).await?;
+    if !refusals.is_empty() && !args.skip_refused && !args.dry_run {
+        return Err(Failure::Rows(refusals));
+    }
+    merge_all(
+        &source,
+        &target,
+        &tables,
+        &watermarks,
+        &progress,
+        &mut summary,
+    )
+    .await?;
+
+    if args.dry_run {
+        target.batch_execute("ROLLBACK").await?;
+    } else {
+        // Sequences are not transactional: they move only in a run that commits.
+        for table in &tables {
+            merge::advance_sequence(&source, &target, table.name).await?;
+        }
+        watermarks::record_run(&target, &tables, &watermarks, &summary).await?;
+        target.batch_execute("COMMIT").await?;
+    }
+    source.batch_execute("COMMIT").await?;
+    let elapsed = progress.started.elapsed().as_secs_f64();
+    summary.seconds = (elapsed * 10.0).round() / 10.0;
+    summary.rows_per_second = (summary.rows_read as f64 / elapsed.max(0.001)) as u64;
+    progress.line(format_args!(
+        "{} rows in {elapsed:.1}s{}",
+        summary.rows_read,
+        if args.dry_run {
+            " (dry run: nothing written)"
+        } else {
+            ""
+        }
+    ));
+    Ok(summary)
+}
+
+/// Connects to both databases: the old one in a read-only, repeatable-read transaction (one
+/// snapshot) after checking its revision, the target in a transaction holding the import lock.
+async fn open(
+    from: &str,
+    target_url: &str,
+    timeout: Duration,
+) -> Result<(Client, Client), Failure> {
     let source = connect_client(from, timeout)
         .await
         .map_err(|e| Failure::Refused(format!("cannot reach the old database (--from): {e}")))?;
@@ -247,36 +320,30 @@ async fn import_database(
             "another import-legacy is running on DATABASE_URL".to_owned(),
         ));
     }
-    let tables = tables::all();
-    let watermarks = previous_watermarks(&target).await?;
-    check_target(&target, &tables, &watermarks).await?;
+    Ok((source, target))
+}
 
-    let mut summary = Summary {
-        event: "import-legacy",
-        dry_run: args.dry_run,
-        tables: BTreeMap::new(),
-        system_config: Changes::default(),
-        rows_read: 0,
-        refused: 0,
-        duplicate_questions: 0,
-        compositions_decoded: 0,
-        device_tokens_released: 0,
-        bulk_loaded: Vec::new(),
-        seconds: 0.0,
-        rows_per_second: 0,
-    };
+/// Copies every table into its staging table and decides what is refused; each refused row is
+/// printed, and all are returned.
+async fn stage_all(
+    source: &Client,
+    target: &Client,
+    tables: &[tables::Table],
+    progress: &Progress,
+    summary: &mut Summary,
+) -> Result<Vec<Refusal>, Failure> {
     let mut refusals = Vec::new();
-    for table in &tables {
-        let read = stage::copy_table(&source, &target, table).await?;
+    for table in tables {
+        let read = stage::copy_table(source, target, table).await?;
         match table.name {
-            "questions" => summary.duplicate_questions = stage::fill_content_keys(&target).await?,
+            "questions" => summary.duplicate_questions = stage::fill_content_keys(target).await?,
             "test_sessions" => {
-                summary.compositions_decoded = stage::decode_double_encoded(&target).await?;
+                summary.compositions_decoded = stage::decode_double_encoded(target).await?;
             }
             _ => {}
         }
-        stage::refuse_orphans(&target, table).await?;
-        let refused = stage::refusals(&target, table.name).await?;
+        stage::refuse_orphans(target, table).await?;
+        let refused = stage::refusals(target, table.name).await?;
         progress.line(format_args!(
             "{}: {read} rows read, {} refused",
             table.name,
@@ -300,21 +367,29 @@ async fn import_database(
             refusal.table, refusal.id, refusal.reason
         );
     }
-    if !refusals.is_empty() && !args.skip_refused && !args.dry_run {
-        return Err(Failure::Rows(refusals));
-    }
+    Ok(refusals)
+}
 
-    // Deletions first, children before parents, so that a value freed by a deleted row (an
-    // email, an invite code) can be taken by a new one.
+/// Writes the staged rows: deletions first, children before parents, so that a value freed by
+/// a deleted row (an email, an invite code) can be taken by a new one; then the upserts,
+/// parents first; then `system_config` and the push-token rule.
+async fn merge_all(
+    source: &Client,
+    target: &Client,
+    tables: &[tables::Table],
+    watermarks: &BTreeMap<String, i64>,
+    progress: &Progress,
+    summary: &mut Summary,
+) -> Result<(), Failure> {
     for table in tables.iter().rev() {
         let watermark = watermarks.get(table.name).copied().unwrap_or(0);
-        let deleted = merge::delete_missing(&target, table, watermark).await?;
+        let deleted = merge::delete_missing(target, table, watermark).await?;
         if let Some(report) = summary.tables.get_mut(table.name) {
             report.changes.deleted = deleted;
         }
     }
-    for table in &tables {
-        let upserted = merge::upsert(&target, table).await?;
+    for table in tables {
+        let upserted = merge::upsert(target, table).await?;
         if let Some(report) = summary.tables.get_mut(table.name) {
             report.changes.inserted = upserted.inserted;
             report.changes.updated = upserted.updated;
@@ -334,34 +409,9 @@ async fn import_database(
             }
         ));
     }
-    summary.system_config = merge::system_config(&source, &target).await?;
-    summary.device_tokens_released = merge::one_account_per_device_token(&target).await?;
-
-    if args.dry_run {
-        target.batch_execute("ROLLBACK").await?;
-    } else {
-        // Sequences are not transactional: they move only in a run that commits.
-        for table in &tables {
-            merge::advance_sequence(&source, &target, table.name).await?;
-        }
-        record_run(&target, &tables, &watermarks, &summary).await?;
-        target.batch_execute("COMMIT").await?;
-    }
-    source.batch_execute("COMMIT").await?;
-    let elapsed = progress.started.elapsed().as_secs_f64();
-    summary.seconds = (elapsed * 10.0).round() / 10.0;
-    summary.rows_per_second = (summary.rows_read as f64 / elapsed.max(0.001)) as u64;
-    progress.line(format_args!(
-        "{} rows in {:.1}s{}",
-        summary.rows_read,
-        elapsed,
-        if args.dry_run {
-            " (dry run: nothing written)"
-        } else {
-            ""
-        }
-    ));
-    Ok(summary)
+    summary.system_config = merge::system_config(source, target).await?;
+    summary.device_tokens_released = merge::one_account_per_device_token(target).await?;
+    Ok(())
 }
 
 /// Refuses an old database at another revision: its columns are not the ones read here.
@@ -385,87 +435,4 @@ async fn check_revision(source: &Client) -> Result<(), Failure> {
             "the old database has no alembic revision".to_owned(),
         )),
     }
-}
-
-/// The highest old id per table that the last committed import brought (none before the first).
-async fn previous_watermarks(target: &Client) -> Result<BTreeMap<String, i64>, Failure> {
-    let row = target
-        .query_opt(
-            "SELECT watermarks FROM legacy_imports ORDER BY id DESC LIMIT 1",
-            &[],
-        )
-        .await?;
-    let Some(row) = row else {
-        return Ok(BTreeMap::new());
-    };
-    let value: serde_json::Value = row.get(0);
-    serde_json::from_value(value)
-        .map_err(|e| Failure::Database(format!("legacy_imports.watermarks is malformed: {e}")))
-}
-
-/// Refuses a target that holds rows aiq wrote itself: before the first import, any row (the
-/// starter bank, a test account); after it, any row above the last import's ids.
-async fn check_target(
-    target: &Client,
-    tables: &[tables::Table],
-    watermarks: &BTreeMap<String, i64>,
-) -> Result<(), Failure> {
-    let mut found = Vec::new();
-    for table in tables {
-        let watermark = watermarks.get(table.name).copied().unwrap_or(0);
-        let count: i64 = target
-            .query_one(
-                &format!("SELECT count(*) FROM {} WHERE id > $1", table.name),
-                &[&watermark],
-            )
-            .await?
-            .get(0);
-        if count > 0 {
-            found.push(format!("{count} in {}", table.name));
-        }
-    }
-    if found.is_empty() {
-        return Ok(());
-    }
-    let when = if watermarks.is_empty() {
-        "DATABASE_URL already holds rows that did not come from the old database"
-    } else {
-        "DATABASE_URL holds rows aiq wrote itself since the last import"
-    };
-    Err(Failure::Refused(format!(
-        "{when} ({}). Import into a new, empty database (with SEED_STARTER_BANK=false), and \
-         do not let users onto aiq before the last pass (docs/switch-over.md)",
-        found.join(", ")
-    )))
-}
-
-/// Records the committed run: the old ids it covered (the next pass's watermarks) and its counts.
-async fn record_run(
-    target: &Client,
-    tables: &[tables::Table],
-    previous: &BTreeMap<String, i64>,
-    summary: &Summary,
-) -> Result<(), Failure> {
-    let mut watermarks = previous.clone();
-    for table in tables {
-        let highest: Option<i64> = target
-            .query_one(
-                &format!("SELECT max(id) FROM {}", stage::stage_name(table.name)),
-                &[],
-            )
-            .await?
-            .get(0);
-        let entry = watermarks.entry(table.name.to_owned()).or_insert(0);
-        *entry = (*entry).max(highest.unwrap_or(0));
-    }
-    let counts = serde_json::to_value(&summary.tables).unwrap_or_default();
-    let watermarks = serde_json::to_value(&watermarks).unwrap_or_default();
-    target
-        .execute(
-            "INSERT INTO legacy_imports (started_at, finished_at, watermarks, counts) \
-             VALUES (now(), clock_timestamp(), $1, $2)",
-            &[&watermarks, &counts],
-        )
-        .await?;
-    Ok(())
 }
