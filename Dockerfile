@@ -18,9 +18,9 @@ RUN cargo chef prepare --recipe-path recipe.json
 FROM chef AS build
 COPY --from=planner /src/recipe.json recipe.json
 # Every dependency, cached until a manifest or Cargo.lock changes.
-RUN cargo chef cook --release --locked --recipe-path recipe.json -p aiq-server -p aiq-admin
+RUN cargo chef cook --release --locked --recipe-path recipe.json -p aiq-server
 COPY . .
-RUN cargo build --release --locked -p aiq-server --bin aiq-server -p aiq-admin --bin aiq-admin \
+RUN cargo build --release --locked -p aiq-server --bin aiq-server --bin aiq-admin \
     && cp target/release/aiq-server target/release/aiq-admin /usr/local/bin/
 
 FROM debian:bookworm-slim AS runtime

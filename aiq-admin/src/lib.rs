@@ -48,7 +48,6 @@ mod quality;
 mod session;
 mod state;
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -171,6 +170,7 @@ impl DashboardBuilder {
         );
         Ok(Dashboard {
             state: Arc::new(state),
+            http: self.config.http.clone(),
         })
     }
 }
@@ -179,6 +179,8 @@ impl DashboardBuilder {
 #[derive(Debug, Clone)]
 pub struct Dashboard {
     state: Arc<State>,
+    /// Timeouts of [`serve`](Self::serve).
+    http: aiq_core::config::HttpConfig,
 }
 
 impl Dashboard {
@@ -220,11 +222,7 @@ impl Dashboard {
                 http::StatusCode::REQUEST_TIMEOUT,
                 REQUEST_TIMEOUT,
             ));
-        axum::serve(
-            listener,
-            router.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(shutdown)
-        .await
+        // The API's serve loop: it refuses clients that trickle their headers (slowloris).
+        aiq_core::service::serve_router(router, listener, shutdown, &self.http).await
     }
 }

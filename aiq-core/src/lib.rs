@@ -66,9 +66,11 @@ pub mod storage;
 pub mod telemetry;
 pub mod text;
 pub mod time;
+pub mod wiring;
 
 pub use config::Config;
 
 /// A boxed error from a layer below the one handling it (a driver, a pool).
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 pub use service::{Aiq, AiqBuilder, AiqService};
+pub use wiring::StartError;

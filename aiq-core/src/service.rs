@@ -26,14 +26,17 @@ use crate::assessment::{AlphaCache, StatisticsQueue};
 use crate::auth::login_floor::LoginFloor;
 use crate::auth::password::Passwords;
 use crate::auth::tokens::Tokens;
-use crate::config::{ConfigError, ConfigProblem};
+use crate::config::{ConfigError, ConfigProblem, HttpConfig};
 use crate::mail::Mailer;
 use crate::middleware::{RateLimits, SpanHook};
 use crate::oauth::OAuthVerifier;
 use crate::push::PushSender;
-use crate::ratelimit::{Limiter, MemoryLimiter};
+use crate::ratelimit::Limiter;
 use crate::state::{AppState, MetricsRenderer, Shared};
-use crate::storage::{GuestTokenStore, MemoryGuestTokens, MemoryStore, RevocationStore, Storage};
+use crate::storage::{
+    GuestTokenStore, MemoryStore, PgStore, RevocationRecord, RevocationStore, Storage,
+};
+use crate::wiring::StartError;
 
 /// Entry point: `Aiq::builder(config)`.
 #[derive(Debug, Clone, Copy)]
@@ -63,7 +66,27 @@ impl Aiq {
             guest_tokens: None,
             extra_routes: None,
             span_hook: None,
+            pg: None,
         }
+    }
+
+    /// Builds the service `aiq-server` runs for `config`: every part from the configuration
+    /// ([`AiqBuilder::connect`], then [`AiqBuilder::build`]). With `DATABASE_URL` it connects
+    /// and migrates PostgreSQL (it never falls back to memory); with `RATE_LIMIT_STORAGE=redis`,
+    /// `TOKEN_BLACKLIST_REDIS_URL` or `GUEST_TOKEN_REDIS_URL` it uses those Redis, after
+    /// checking that each answers. To replace a part, use the builder: `Aiq::builder(config)
+    /// .limiter(mine).connect().await?.build()?`.
+    ///
+    /// ```
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// use tower::ServiceExt;
+    /// let service = aiq_core::Aiq::from_config(aiq_core::Config::default()).await.unwrap();
+    /// let request = http::Request::get("/v1/health").body(String::new()).unwrap();
+    /// assert_eq!(service.oneshot(request).await.unwrap().status(), 200);
+    /// # });
+    /// ```
+    pub async fn from_config(config: Config) -> Result<AiqService, StartError> {
+        Ok(Self::builder(config).connect().await?.build()?)
     }
 }
 
@@ -80,6 +103,8 @@ pub struct AiqBuilder {
     guest_tokens: Option<Arc<dyn GuestTokenStore>>,
     extra_routes: Option<Router>,
     span_hook: Option<SpanHook>,
+    /// The database [`connect`](Self::connect) opened, closed by [`AiqService::close`].
+    pg: Option<PgStore>,
 }
 
 impl std::fmt::Debug for AiqBuilder {
@@ -92,16 +117,53 @@ impl std::fmt::Debug for AiqBuilder {
 }
 
 impl AiqBuilder {
-    /// The store to use; without one the service keeps its data in memory ([`MemoryStore`]),
-    /// starting with the starter question bank.
+    /// Opens every part not given that the configuration names and that needs a connection:
+    /// checks that each configured Redis answers, connects and migrates the database of
+    /// `DATABASE_URL` (seeding it when `SEED_STARTER_BANK` asks), and makes the limiter, so
+    /// that [`storage_part`](Self::storage_part) and [`limiter_part`](Self::limiter_part) show
+    /// what the service will use (`aiq-server` hands them to the admin dashboard).
+    ///
+    /// ```
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// let builder = aiq_core::Aiq::builder(aiq_core::Config::default()).connect().await.unwrap();
+    /// assert_eq!(builder.storage_part().unwrap().backend(), "memory");
+    /// let service = builder.build().unwrap();
+    /// # });
+    /// ```
+    pub async fn connect(mut self) -> Result<Self, StartError> {
+        crate::wiring::ping_configured_redis(&self.config).await?;
+        if self.storage.is_none() {
+            let (storage, pg) = crate::wiring::open_storage(&self.config).await?;
+            self.storage = Some(storage);
+            self.pg = pg;
+        }
+        if self.limiter.is_none() {
+            self.limiter = crate::wiring::limiter(&self.config)?;
+        }
+        Ok(self)
+    }
+
+    /// The store given or connected so far.
+    pub fn storage_part(&self) -> Option<&Arc<dyn Storage>> {
+        self.storage.as_ref()
+    }
+
+    /// The limiter given or made so far.
+    pub fn limiter_part(&self) -> Option<&Arc<dyn Limiter>> {
+        self.limiter.as_ref()
+    }
+
+    /// The store to use. Without one, [`build`](Self::build) keeps the data in memory
+    /// ([`MemoryStore`], starting with the starter question bank) when `DATABASE_URL` is unset,
+    /// and refuses when it is set: a database is opened by [`connect`](Self::connect).
     pub fn storage(mut self, storage: Arc<dyn Storage>) -> Self {
         self.storage = Some(storage);
         self
     }
 
-    /// Where revoked tokens are remembered; by default the store given to
-    /// [`storage`](Self::storage), so instances that share a database share revocations.
-    /// Redis takes the checks off the database: [`CachedRevocations`](crate::storage::CachedRevocations)
+    /// Where revoked tokens are remembered; by default the store, so instances that share a
+    /// database share revocations, behind the Redis `TOKEN_BLACKLIST_REDIS_URL` (or the
+    /// limiter's) names when there is one: [`CachedRevocations`](crate::storage::CachedRevocations)
     /// with the store as its record, so that a Redis restarted empty loses nothing.
     pub fn revocations(mut self, revocations: Arc<dyn RevocationStore>) -> Self {
         self.revocations = Some(revocations);
@@ -123,15 +185,18 @@ impl AiqBuilder {
         self
     }
 
-    /// The rate limiter; by default an in-process [`MemoryLimiter`] with the configured
-    /// strategy and key cap. Ignored when `RATE_LIMIT_ENABLED` is false.
+    /// The rate limiter; by default the one the configuration asks for
+    /// ([`wiring::limiter`](crate::wiring::limiter): Redis shared by every instance with
+    /// `RATE_LIMIT_STORAGE=redis`, otherwise in-process). Ignored when `RATE_LIMIT_ENABLED` is
+    /// false.
     pub fn limiter(mut self, limiter: Arc<dyn Limiter>) -> Self {
         self.limiter = Some(limiter);
         self
     }
 
-    /// Where guest submit and claim tokens live; by default in process memory
-    /// ([`MemoryGuestTokens`]). Instances behind one load balancer need a shared store such as
+    /// Where guest submit and claim tokens live; by default the Redis `GUEST_TOKEN_REDIS_URL`
+    /// names, or process memory ([`MemoryGuestTokens`](crate::storage::MemoryGuestTokens)).
+    /// Instances behind one load balancer need a shared store such as
     /// [`RedisGuestTokens`](crate::storage::RedisGuestTokens).
     pub fn guest_tokens(mut self, tokens: Arc<dyn GuestTokenStore>) -> Self {
         self.guest_tokens = Some(tokens);
@@ -219,29 +284,53 @@ impl AiqBuilder {
         };
         let push = match self.push {
             Some(push) => push,
-            None => crate::push::from_config(&self.config).map_err(|e| ConfigError {
-                production: self.config.app.environment.is_production(),
-                problems: vec![ConfigProblem::new("APNS_KEY_PATH", e.to_string())],
-            })?,
+            None => {
+                let push = crate::push::from_config(&self.config).map_err(|e| ConfigError {
+                    production: self.config.app.environment.is_production(),
+                    problems: vec![ConfigProblem::new("APNS_KEY_PATH", e.to_string())],
+                })?;
+                tracing::info!(sender = ?push, "push notifications");
+                push
+            }
         };
-        let rate_limits = self.config.rate_limit.enabled.then(|| {
-            let limiter = self.limiter.unwrap_or_else(|| {
-                Arc::new(MemoryLimiter::new(
-                    self.config.rate_limit.strategy,
-                    self.config.rate_limit.max_keys,
-                ))
-            });
-            Arc::new(RateLimits::new(limiter, &self.config, tokens.clone()))
-        });
-        let config = Arc::new(self.config);
-        let storage = self.storage.unwrap_or_else(|| {
-            Arc::new(MemoryStore::with_questions(
+        let limiter = match self.limiter {
+            Some(limiter) => Some(limiter),
+            None => crate::wiring::limiter(&self.config)?,
+        };
+        let rate_limits = limiter
+            .filter(|_| self.config.rate_limit.enabled)
+            .map(|limiter| Arc::new(RateLimits::new(limiter, &self.config, tokens.clone())));
+        let storage = match self.storage {
+            Some(storage) => storage,
+            None if self.config.database.url.is_some() => {
+                return Err(crate::wiring::refused(
+                    &self.config,
+                    "DATABASE_URL",
+                    "is set, but the service was built without opening it: build with \
+                     `Aiq::from_config(config).await` (or `.connect().await` before `.build()`), \
+                     or give the store with `.storage(...)`"
+                        .to_owned(),
+                ));
+            }
+            None => Arc::new(MemoryStore::with_questions(
                 &crate::questions::starter_bank(),
-            ))
-        });
-        let revocations = self
-            .revocations
-            .unwrap_or_else(|| Arc::clone(&storage) as Arc<dyn RevocationStore>);
+            )),
+        };
+        let revocations = match self.revocations {
+            Some(revocations) => revocations,
+            None => match crate::wiring::cached_revocations(
+                &self.config,
+                Arc::clone(&storage) as Arc<dyn RevocationRecord>,
+            )? {
+                Some(cached) => Arc::new(cached),
+                None => Arc::clone(&storage) as Arc<dyn RevocationStore>,
+            },
+        };
+        let guest_tokens = match self.guest_tokens {
+            Some(tokens) => tokens,
+            None => crate::wiring::guest_tokens(&self.config)?,
+        };
+        let config = Arc::new(self.config);
         let state = AppState::new(Shared {
             config: Arc::clone(&config),
             storage,
@@ -253,9 +342,7 @@ impl AiqBuilder {
             push,
             oauth: OAuthVerifier::new(&config.oauth),
             metrics_renderer: self.metrics_renderer,
-            guest_tokens: self
-                .guest_tokens
-                .unwrap_or_else(|| Arc::new(MemoryGuestTokens::default())),
+            guest_tokens,
             statistics: StatisticsQueue::default(),
             reliability: AlphaCache::default(),
             benchmarks: crate::analytics::BenchmarkCache::default(),
@@ -286,6 +373,7 @@ impl AiqBuilder {
             router,
             config,
             background,
+            pg: self.pg,
         })
     }
 }
@@ -310,6 +398,7 @@ pub struct AiqService {
     router: Router,
     config: Arc<Config>,
     background: Background,
+    pg: Option<PgStore>,
 }
 
 /// What the service does after answering: the item statistics refreshes.
@@ -353,6 +442,14 @@ impl AiqService {
         self.background.statistics.idle().await;
     }
 
+    /// Closes the database pool [`AiqBuilder::connect`] opened (idle connections are dropped,
+    /// no new ones are made): at shutdown, after [`serve`](Self::serve) returned.
+    pub fn close(&self) {
+        if let Some(pg) = &self.pg {
+            pg.close();
+        }
+    }
+
     /// The service as an axum `Router`, e.g. to `nest` it inside another application.
     pub fn into_router(self) -> Router {
         self.router
@@ -372,60 +469,90 @@ impl AiqService {
     where
         F: Future<Output = ()> + Send + 'static,
     {
-        let drain_timeout = self.config.http.shutdown_timeout;
-        let header_timeout = self.config.http.request_timeout.min(HEADER_READ_TIMEOUT);
-        let connections = GracefulShutdown::new();
-        let mut shutdown = std::pin::pin!(shutdown);
-        loop {
-            let (stream, peer) = tokio::select! {
-                accepted = listener.accept() => match accepted {
-                    Ok(accepted) => accepted,
-                    Err(error) => {
-                        // Out of file descriptors and the like: pause instead of spinning.
-                        tracing::warn!(%error, "accept failed");
-                        tokio::time::sleep(Duration::from_millis(50)).await;
-                        continue;
-                    }
-                },
-                () = &mut shutdown => break,
-            };
-            let _ = stream.set_nodelay(true);
-            let service = self.router.clone().map_request(
-                move |mut req: http::Request<hyper::body::Incoming>| {
+        let http = self.config.http.clone();
+        serve_router(self.router, listener, shutdown, &http).await
+    }
+}
+
+/// Serves `router` on `listener` as [`AiqService::serve`] does, with the same protections:
+/// headers must arrive within `REQUEST_TIMEOUT_SECONDS` (at most 30 s, so a client trickling
+/// bytes cannot hold a connection), each connection's peer address is given to the handlers as
+/// `ConnectInfo<SocketAddr>`, and when `shutdown` completes no new connection is accepted and
+/// in-flight requests get `SHUTDOWN_TIMEOUT_SECONDS` to finish. `aiq-admin` serves the
+/// dashboard with it.
+///
+/// ```no_run
+/// # async fn run() -> std::io::Result<()> {
+/// use axum::{Router, routing::get};
+/// let router = Router::new().route("/", get(|| async { "hello" }));
+/// let listener = tokio::net::TcpListener::bind("127.0.0.1:8000").await?;
+/// let http = aiq_core::Config::default().http;
+/// aiq_core::service::serve_router(router, listener, std::future::pending(), &http).await
+/// # }
+/// ```
+pub async fn serve_router<F>(
+    router: Router,
+    listener: TcpListener,
+    shutdown: F,
+    http: &HttpConfig,
+) -> std::io::Result<()>
+where
+    F: Future<Output = ()> + Send + 'static,
+{
+    let drain_timeout = http.shutdown_timeout;
+    let header_timeout = http.request_timeout.min(HEADER_READ_TIMEOUT);
+    let connections = GracefulShutdown::new();
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(error) => {
+                    // Out of file descriptors and the like: pause instead of spinning.
+                    tracing::warn!(%error, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let _ = stream.set_nodelay(true);
+        let service =
+            router
+                .clone()
+                .map_request(move |mut req: http::Request<hyper::body::Incoming>| {
                     req.extensions_mut().insert(ConnectInfo(peer));
                     req
-                },
-            );
-            // A client must send its headers within the timeout, or a slow trickle of bytes
-            // could hold a connection (and a file descriptor) for ever. A client that closes
-            // its sending side after the request (`shutdown(SHUT_WR)`, as some HTTP/1.0-style
-            // clients and load testers do) still gets its answer: hyper would otherwise drop
-            // the connection at that end of input while the handler is still working.
-            let connection = hyper::server::conn::http1::Builder::new()
-                .timer(TokioTimer::new())
-                .header_read_timeout(header_timeout)
-                .half_close(true)
-                .serve_connection(TokioIo::new(stream), TowerToHyperService::new(service));
-            let connection = connections.watch(connection);
-            tokio::spawn(async move {
-                if let Err(error) = connection.await {
-                    tracing::debug!(%error, "connection ended with an error");
-                }
-            });
-        }
-        drop(listener);
-        tracing::info!("shutting down: no new connections, draining in-flight requests");
-        tokio::select! {
-            () = connections.shutdown() => {}
-            () = tokio::time::sleep(drain_timeout) => {
-                tracing::warn!(
-                    timeout_secs = drain_timeout.as_secs_f64(),
-                    "shutdown timeout elapsed; closing the remaining connections"
-                );
+                });
+        // A client must send its headers within the timeout, or a slow trickle of bytes could
+        // hold a connection (and a file descriptor) for ever. A client that closes its sending
+        // side after the request (`shutdown(SHUT_WR)`, as some HTTP/1.0-style clients and load
+        // testers do) still gets its answer: hyper would otherwise drop the connection at that
+        // end of input while the handler is still working.
+        let connection = hyper::server::conn::http1::Builder::new()
+            .timer(TokioTimer::new())
+            .header_read_timeout(header_timeout)
+            .half_close(true)
+            .serve_connection(TokioIo::new(stream), TowerToHyperService::new(service));
+        let connection = connections.watch(connection);
+        tokio::spawn(async move {
+            if let Err(error) = connection.await {
+                tracing::debug!(%error, "connection ended with an error");
             }
-        }
-        Ok(())
+        });
     }
+    drop(listener);
+    tracing::info!("shutting down: no new connections, draining in-flight requests");
+    tokio::select! {
+        () = connections.shutdown() => {}
+        () = tokio::time::sleep(drain_timeout) => {
+            tracing::warn!(
+                timeout_secs = drain_timeout.as_secs_f64(),
+                "shutdown timeout elapsed; closing the remaining connections"
+            );
+        }
+    }
+    Ok(())
 }
 
 impl<B> Service<http::Request<B>> for AiqService

@@ -13,7 +13,7 @@ use aiq_core::storage::CalibrationStatus;
 /// Migrates, runs [`calibration::run`], prints the recorded run as one JSON line, and exits 0
 /// when it completed or was skipped, 1 when it failed (EM did not converge: nothing published)
 /// or the database failed, 2 when there is no database.
-pub(crate) async fn run(config: &Config) -> ExitCode {
+pub async fn run(config: &Config) -> ExitCode {
     let store = match migrated_store(config, "there is no item bank to calibrate").await {
         Ok(store) => store,
         Err(code) => return code,

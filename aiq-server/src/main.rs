@@ -22,24 +22,11 @@
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-mod calibrate;
-mod database;
-mod import_legacy;
-mod json_lines;
-mod line_writer;
-mod logging;
-mod metrics_port;
-mod notify;
-mod questions;
-mod revocations;
-mod serve;
-mod telemetry;
-
 use std::process::ExitCode;
 
 use aiq_core::Config;
-use aiq_core::config::{ConfigError, EnvVars};
 use aiq_core::storage::PgStore;
+use aiq_server::{calibrate, import_legacy, notify, process, questions, serve, telemetry};
 use clap::{Parser, Subcommand};
 
 #[derive(Debug, Parser)]
@@ -105,33 +92,9 @@ enum Job {
     ImportLegacy(import_legacy::ImportArgs),
 }
 
-/// The process environment over the `.env` file of the working directory, if there is one.
-/// A `.env` line that does not parse is an error, not a silently missing setting.
-fn environment() -> Result<EnvVars, String> {
-    let dotenv = match dotenvy::from_path_iter(".env") {
-        Ok(lines) => lines
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| format!("cannot read .env: {e}"))?,
-        Err(e) if e.not_found() => Vec::new(),
-        Err(e) => return Err(format!("cannot read .env: {e}")),
-    };
-    Ok(EnvVars::from_process().with_defaults(dotenv))
-}
-
-fn load_config() -> Result<Config, ExitCode> {
-    let vars = environment().map_err(|err| {
-        eprintln!("aiq-server: {err}");
-        ExitCode::from(2)
-    })?;
-    Config::from_env_vars(&vars).map_err(|err: ConfigError| {
-        eprintln!("aiq-server: {err}");
-        ExitCode::from(2)
-    })
-}
-
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let config = match load_config() {
+    let config = match process::load_config("aiq-server") {
         Ok(config) => config,
         Err(code) => return code,
     };
@@ -163,7 +126,7 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let code = runtime().block_on(async {
+    let code = process::runtime().block_on(async {
         match job {
             Job::Serve => serve::run(config, &telemetry).await,
             Job::Migrate => migrate(&config).await,
@@ -175,13 +138,6 @@ fn main() -> ExitCode {
     });
     telemetry.shutdown();
     code
-}
-
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .expect("the tokio runtime starts")
 }
 
 async fn migrate(config: &Config) -> ExitCode {

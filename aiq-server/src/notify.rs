@@ -11,7 +11,7 @@ use aiq_core::push::{self, reminders};
 /// and exits 0 when every send succeeded, 1 when one failed or the database failed, 2 when the
 /// configuration cannot work. The database is migrated first, as `serve` does, so a cron that
 /// runs before the API was redeployed still finds the reminder columns.
-pub(crate) async fn run(config: &Config) -> ExitCode {
+pub async fn run(config: &Config) -> ExitCode {
     // A log-only sender would mark every due reminder as sent without sending it; in
     // production that loses the reminders for good.
     if config.app.environment.is_production() && config.apns.key_id.trim().is_empty() {

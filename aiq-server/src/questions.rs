@@ -12,7 +12,7 @@ use aiq_core::questions::{ImportOutcome, generate, import_bank};
 /// valid new rows are added in one transaction, rows already in the bank are skipped, and each
 /// rejected row is reported with its line. Exits 1 when a row was rejected (the valid ones are
 /// still added; running the command again adds nothing twice).
-pub(crate) async fn import(config: &Config, path: &str) -> ExitCode {
+pub async fn import(config: &Config, path: &str) -> ExitCode {
     let text = match std::fs::read_to_string(path) {
         Ok(text) => text,
         Err(error) => {
@@ -55,7 +55,7 @@ pub(crate) async fn import(config: &Config, path: &str) -> ExitCode {
 }
 
 /// Writes a generated bank as JSON Lines to `out` (or stdout).
-pub(crate) fn generate_bank(seed: u64, per_cell: usize, out: Option<&str>) -> ExitCode {
+pub fn generate_bank(seed: u64, per_cell: usize, out: Option<&str>) -> ExitCode {
     let bank = generate::generate_bank(seed, per_cell);
     let mut text = String::new();
     for question in &bank {

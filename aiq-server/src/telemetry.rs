@@ -29,7 +29,7 @@ use metrics_exporter_prometheus::PrometheusHandle;
 pub(crate) use self::export::Providers;
 
 /// The installed telemetry; [`shutdown`](Self::shutdown) it before the process exits.
-pub(crate) struct Telemetry {
+pub struct Telemetry {
     providers: export::Providers,
     /// Flushes the log lines still queued for standard output when dropped, last (the server
     /// only; the one-shot commands write theirs at once).
@@ -45,7 +45,7 @@ impl Telemetry {
     /// subscriber and metrics recorder; `serving` hands the log lines to a writer thread (see
     /// [`logging`](crate::logging)). Call it once, outside the async runtime (the OTLP client
     /// blocks on its own threads).
-    pub(crate) fn init(config: &Config, serving: bool) -> Result<Self, String> {
+    pub fn init(config: &Config, serving: bool) -> Result<Self, String> {
         let providers = export::Providers::new(config)?;
         let lines = crate::logging::install(config, &providers, serving)?;
         let prometheus = recorder::install(
@@ -65,12 +65,12 @@ impl Telemetry {
     }
 
     /// The Prometheus recorder's handle, when `PROMETHEUS_METRICS_ENABLED`.
-    pub(crate) fn prometheus(&self) -> Option<&PrometheusHandle> {
+    pub fn prometheus(&self) -> Option<&PrometheusHandle> {
         self.prometheus.as_ref()
     }
 
     /// Whether spans are exported, so requests should continue their caller's trace.
-    pub(crate) fn traces(&self) -> bool {
+    pub fn traces(&self) -> bool {
         self.providers.traces()
     }
 
@@ -78,7 +78,7 @@ impl Telemetry {
     /// then the logs, so that what the first flushes report is exported too. Whatever has not
     /// finished within the flush timeout (a collector that does not answer) is left behind, so
     /// the exit is never held longer.
-    pub(crate) fn shutdown(self) {
+    pub fn shutdown(self) {
         let deadline = Instant::now() + self.flush_timeout;
         let (first, logs) = self.providers.shutdowns(self.flush_timeout);
         flush(first, deadline);

@@ -12,9 +12,8 @@ use std::sync::Arc;
 use aiq_core::Config;
 use aiq_core::auth::tokens::{LEEWAY_SECS, legacy_session_id, session_key, token_key};
 use aiq_core::storage::{PgStore, RevocationStore, redis_display_url};
+use aiq_core::wiring::cached_revocations;
 use time::OffsetDateTime;
-
-use crate::revocations::cached_revocations;
 
 /// The old backend's key prefix.
 const PREFIX: &str = "token_blacklist:";

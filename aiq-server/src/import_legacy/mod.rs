@@ -33,7 +33,7 @@ use stage::Refusal;
 
 /// The command line of `import-legacy`.
 #[derive(Debug, Clone, clap::Args)]
-pub(crate) struct ImportArgs {
+pub struct ImportArgs {
     /// The old backend's PostgreSQL URL (only read, never written).
     #[arg(long, value_name = "OLD_DATABASE_URL")]
     from: Option<String>,
@@ -129,7 +129,7 @@ impl Summary {
 
 /// Runs the command; the exit code is 0 on success, 1 when the import or verification failed
 /// or found differences, 2 for a usage or configuration problem.
-pub(crate) async fn run(config: &Config, args: ImportArgs) -> ExitCode {
+pub async fn run(config: &Config, args: ImportArgs) -> ExitCode {
     if args.from.is_none() && args.from_redis.is_none() {
         eprintln!(
             "aiq-server: import-legacy needs --from <old DATABASE_URL> and/or --from-redis <old TOKEN_BLACKLIST_REDIS_URL>"

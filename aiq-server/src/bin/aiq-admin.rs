@@ -7,16 +7,17 @@
 //!   an in-memory store holding the starter question bank (to try it out).
 //! - `aiq-admin hash-password`: reads a password from standard input and prints a hash for
 //!   `ADMIN_PASSWORD_HASH` (argon2id; bcrypt hashes made elsewhere are accepted as well).
+//!
+//! It shares `aiq-server`'s process plumbing: `.env` layering, the log format (JSON lines in
+//! production), the telemetry export, signals, and the serve loop with its header timeout.
 
 use std::io::{BufRead, IsTerminal};
 use std::process::ExitCode;
-use std::sync::Arc;
 
 use aiq_admin::Dashboard;
 use aiq_core::Config;
-use aiq_core::config::EnvVars;
-use aiq_core::questions::starter_bank;
-use aiq_core::storage::{MemoryStore, PgStore, Storage};
+use aiq_server::process;
+use aiq_server::telemetry::Telemetry;
 use clap::{Parser, Subcommand};
 
 #[derive(Debug, Parser)]
@@ -45,19 +46,20 @@ fn main() -> ExitCode {
     match Cli::parse().command.unwrap_or(Command::Serve) {
         Command::HashPassword => hash_password(),
         Command::Serve => {
-            let config = match load_config() {
+            let config = match process::load_config("aiq-admin") {
                 Ok(config) => config,
-                Err(message) => {
-                    eprintln!("aiq-admin: {message}");
+                Err(code) => return code,
+            };
+            let telemetry = match Telemetry::init(&config, true) {
+                Ok(telemetry) => telemetry,
+                Err(error) => {
+                    eprintln!("aiq-admin: {error}");
                     return ExitCode::from(2);
                 }
             };
-            init_logging(&config);
-            tokio::runtime::Builder::new_multi_thread()
-                .enable_all()
-                .build()
-                .expect("the tokio runtime starts")
-                .block_on(serve(config))
+            let code = process::runtime().block_on(serve(config));
+            telemetry.shutdown();
+            code
         }
     }
 }
@@ -89,56 +91,18 @@ fn hash_password() -> ExitCode {
     }
 }
 
-/// The process environment over the `.env` file of the working directory, if there is one.
-fn load_config() -> Result<Config, String> {
-    let dotenv = match dotenvy::from_path_iter(".env") {
-        Ok(lines) => lines
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| format!("cannot read .env: {e}"))?,
-        Err(e) if e.not_found() => Vec::new(),
-        Err(e) => return Err(format!("cannot read .env: {e}")),
-    };
-    let config = Config::from_env_vars(&EnvVars::from_process().with_defaults(dotenv))
-        .map_err(|e| e.to_string())?;
-    // The same checks as the API server: with ENV=production no in-memory store, no generated
-    // or weak secrets.
-    config.validate().map_err(|e| e.to_string())?;
-    Ok(config)
-}
-
-fn init_logging(config: &Config) {
-    use aiq_core::config::LogLevel;
-    let level = match config.app.log_level {
-        LogLevel::Trace => tracing::Level::TRACE,
-        LogLevel::Debug => tracing::Level::DEBUG,
-        LogLevel::Info => tracing::Level::INFO,
-        LogLevel::Warn => tracing::Level::WARN,
-        LogLevel::Error => tracing::Level::ERROR,
-    };
-    let builder = tracing_subscriber::fmt()
-        .with_max_level(level)
-        .with_ansi(false);
-    if config.app.environment.is_production() {
-        builder.json().init();
-    } else {
-        builder.init();
-    }
-}
-
+/// Serves the dashboard until SIGTERM or SIGINT. With `ENV=production` it refuses what the
+/// API server refuses (an in-memory store, generated or weak secrets).
 async fn serve(config: Config) -> ExitCode {
-    let storage: Arc<dyn Storage> = match &config.database.url {
-        Some(_) => match PgStore::open(&config.database).await {
-            Ok((store, _)) => Arc::new(store),
-            Err(error) => {
-                tracing::error!("{error}; not starting");
-                return ExitCode::FAILURE;
-            }
-        },
-        None => {
-            tracing::warn!(
-                "DATABASE_URL is not set: showing an in-memory store with the starter question bank"
-            );
-            Arc::new(MemoryStore::with_questions(&starter_bank()))
+    if let Err(error) = config.validate() {
+        tracing::error!("{error}");
+        return ExitCode::from(2);
+    }
+    let (storage, pg) = match aiq_core::wiring::open_storage(&config).await {
+        Ok(opened) => opened,
+        Err(error) => {
+            tracing::error!("{error}; not starting");
+            return ExitCode::FAILURE;
         }
     };
     let dashboard = match Dashboard::builder(config.clone()).storage(storage).build() {
@@ -161,7 +125,12 @@ async fn serve(config: Config) -> ExitCode {
         .map(|a| a.to_string())
         .unwrap_or(address);
     tracing::info!(address = %local, "admin dashboard listening at http://{local}/admin/");
-    match dashboard.serve(listener, shutdown_signal()).await {
+    let stopped = process::stop_on_signal();
+    let served = dashboard.serve(listener, process::until(stopped)).await;
+    if let Some(pg) = pg {
+        pg.close();
+    }
+    match served {
         Ok(()) => {
             tracing::info!("admin dashboard stopped");
             ExitCode::SUCCESS
@@ -170,26 +139,5 @@ async fn serve(config: Config) -> ExitCode {
             tracing::error!(%error, "serving failed");
             ExitCode::FAILURE
         }
-    }
-}
-
-async fn shutdown_signal() {
-    let interrupt = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(_) => std::future::pending().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = interrupt => {}
-        () = terminate => {}
     }
 }
