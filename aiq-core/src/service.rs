@@ -28,7 +28,7 @@ use crate::auth::password::Passwords;
 use crate::auth::tokens::Tokens;
 use crate::config::{ConfigError, ConfigProblem, HttpConfig};
 use crate::mail::Mailer;
-use crate::middleware::{RateLimits, SpanHook};
+use crate::middleware::{Layers, RateLimits, SpanHook};
 use crate::oauth::OAuthVerifier;
 use crate::push::PushSender;
 use crate::ratelimit::Limiter;
@@ -67,6 +67,7 @@ impl Aiq {
             extra_routes: None,
             span_hook: None,
             pg: None,
+            layers: Layers::ALL,
         }
     }
 
@@ -105,6 +106,7 @@ pub struct AiqBuilder {
     span_hook: Option<SpanHook>,
     /// The database [`connect`](Self::connect) opened, closed by [`AiqService::close`].
     pg: Option<PgStore>,
+    layers: Layers,
 }
 
 impl std::fmt::Debug for AiqBuilder {
@@ -239,6 +241,14 @@ impl AiqBuilder {
         self
     }
 
+    /// Which of aiq's optional layers wrap the service (default: all); a host that does CORS,
+    /// request ids, security headers, timeouts or tracing itself switches aiq's off
+    /// ([`Layers`]).
+    pub fn layers(mut self, layers: Layers) -> Self {
+        self.layers = layers;
+        self
+    }
+
     /// Called with each request's headers and its tracing span, right after the span is made
     /// and before anything runs inside it. A binary that exports traces uses it to continue
     /// the caller's trace: extract the W3C `traceparent` header and make it the span's parent
@@ -358,6 +368,7 @@ impl AiqBuilder {
             rate_limits.clone(),
             self.span_hook.clone(),
             Surface::Api,
+            self.layers,
         );
         if let Some(extra) = self.extra_routes {
             // Layered on their own before merging: `Router::layer` wraps the routes present.
@@ -367,6 +378,7 @@ impl AiqBuilder {
                 rate_limits,
                 self.span_hook,
                 Surface::Embedded,
+                self.layers,
             ));
         }
         Ok(AiqService {

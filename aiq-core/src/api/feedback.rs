@@ -1,7 +1,7 @@
 //! `POST /v1/feedback/submit`: feedback from the app, stored and announced to the operator.
 //!
 //! The old handler's own 5-per-hour limit per address is a row of the rate limiter's table
-//! (`ENDPOINT_QUOTAS`), so its 429 is the standard one. The notification mail is best effort:
+//! (`EndpointQuota::defaults`), so its 429 is the standard one. The notification mail is best effort:
 //! it is sent in the background and its failure never reaches the client. Its recipient is the
 //! configured `ADMIN_EMAIL` and its subject is built from the category alone, so nothing the
 //! user typed can reach a mail header; what they typed goes in the plain-text body only.

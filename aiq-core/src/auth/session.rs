@@ -10,7 +10,7 @@ use axum::http::request::Parts;
 use time::OffsetDateTime;
 
 use super::audit;
-use super::tokens::{Claims, Rejection, TokenKind};
+use super::tokens::{Claims, DecodedAccess, Rejection, TokenKind};
 use crate::error::ApiError;
 use crate::state::AppState;
 use crate::storage::{StorageError, User};
@@ -94,8 +94,22 @@ pub(crate) async fn verify(
     kind: TokenKind,
     tolerate_revoked_token: bool,
 ) -> Result<Verified, AuthError> {
+    verify_decoded(state, token, kind, tolerate_revoked_token, None).await
+}
+
+/// [`verify`], reusing `earlier` (the same token decoded by the rate limiter) when it applies.
+pub(crate) async fn verify_decoded(
+    state: &AppState,
+    token: &str,
+    kind: TokenKind,
+    tolerate_revoked_token: bool,
+    earlier: Option<&DecodedAccess>,
+) -> Result<Verified, AuthError> {
     let now = crate::time::now();
-    let claims = state.tokens.decode(token, kind, now).map_err(|rejection| {
+    let decoded = DecodedAccess::claims_for(earlier, token, kind, || {
+        state.tokens.decode(token, kind, now)
+    });
+    let claims = decoded.map_err(|rejection| {
         audit::token_rejected(match rejection {
             Rejection::Invalid => "invalid",
             Rejection::WrongKind => "wrong type",
@@ -146,7 +160,8 @@ impl FromRequestParts<AppState> for CurrentUser {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let token = bearer(parts)?;
-        let verified = verify(state, token, TokenKind::Access, false).await?;
+        let earlier = parts.extensions.get::<DecodedAccess>();
+        let verified = verify_decoded(state, token, TokenKind::Access, false, earlier).await?;
         Ok(Self {
             user: verified.user,
             claims: verified.claims,
@@ -168,7 +183,8 @@ impl FromRequestParts<AppState> for MaybeUser {
         let Ok(token) = bearer(parts) else {
             return Ok(Self(None));
         };
-        match verify(state, token, TokenKind::Access, false).await {
+        let earlier = parts.extensions.get::<DecodedAccess>();
+        match verify_decoded(state, token, TokenKind::Access, false, earlier).await {
             Ok(verified) => Ok(Self(Some(verified.user))),
             // Optional authentication never fails the request (original-api.md §0.3): when the
             // token cannot be checked, the caller is served as anonymous.
@@ -178,5 +194,35 @@ impl FromRequestParts<AppState> for MaybeUser {
             }
             Err(_) => Ok(Self(None)),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::tokens::{DecodedAccess, Rejection, TokenKind};
+
+    #[test]
+    fn an_access_token_decoded_by_the_rate_limiter_is_not_decoded_again() {
+        let earlier = DecodedAccess {
+            token: "the-token".to_owned(),
+            outcome: Err(Rejection::Invalid),
+        };
+        let decodes = std::cell::Cell::new(0);
+        let decode = || {
+            decodes.set(decodes.get() + 1);
+            Err(Rejection::WrongKind)
+        };
+        // The same token as an access token: the earlier outcome, no decode.
+        let same =
+            DecodedAccess::claims_for(Some(&earlier), "the-token", TokenKind::Access, decode);
+        assert_eq!(same, Err(Rejection::Invalid));
+        assert_eq!(decodes.get(), 0);
+        // Another token, or another kind: decoded.
+        let other = DecodedAccess::claims_for(Some(&earlier), "other", TokenKind::Access, decode);
+        assert_eq!(other, Err(Rejection::WrongKind));
+        let refresh =
+            DecodedAccess::claims_for(Some(&earlier), "the-token", TokenKind::Refresh, decode);
+        assert_eq!(refresh, Err(Rejection::WrongKind));
+        assert_eq!(decodes.get(), 2);
     }
 }

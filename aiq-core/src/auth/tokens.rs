@@ -156,6 +156,34 @@ impl std::fmt::Debug for Tokens {
     }
 }
 
+/// An access token already decoded for this request (by the rate limiter, to key its bucket),
+/// kept in the request's extensions so that authentication does not decode it again.
+#[derive(Debug, Clone)]
+pub(crate) struct DecodedAccess {
+    /// The token as it came in `Authorization`.
+    pub(crate) token: String,
+    /// What decoding it as an access token gave.
+    pub(crate) outcome: Result<Claims, Rejection>,
+}
+
+impl DecodedAccess {
+    /// The claims of `token` as a `kind` token: the earlier outcome when it was this very token
+    /// decoded as an access token, otherwise `decode`'s.
+    pub(crate) fn claims_for(
+        earlier: Option<&Self>,
+        token: &str,
+        kind: TokenKind,
+        decode: impl FnOnce() -> Result<Claims, Rejection>,
+    ) -> Result<Claims, Rejection> {
+        match earlier {
+            Some(earlier) if kind == TokenKind::Access && earlier.token == token => {
+                earlier.outcome.clone()
+            }
+            _ => decode(),
+        }
+    }
+}
+
 /// Why a token was refused before any state was looked at.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Rejection {

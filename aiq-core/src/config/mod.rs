@@ -375,6 +375,86 @@ pub struct RateLimitConfig {
     pub max_keys: usize,
     /// `RATE_LIMIT_TRUSTED_IP_HEADER`: the header a trusted proxy sets to the client address.
     pub trusted_ip_header: String,
+    /// Endpoints with a bucket of their own (default: the deployment guide's table,
+    /// [`EndpointQuota::defaults`]); every other route shares the default quota. Set in code
+    /// by an embedder.
+    pub endpoints: Vec<EndpointQuota>,
+}
+
+/// Who a rate-limit bucket belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyedBy {
+    /// The signed-in user when a valid access token comes along, else the client address.
+    Caller,
+    /// Always the client address: endpoints used before signing in (login, register, password
+    /// reset, guest tests), where a token of some other account must not buy a fresh bucket.
+    Address,
+}
+
+/// One endpoint's own quota.
+///
+/// ```
+/// use std::time::Duration;
+/// use aiq_core::Config;
+/// use aiq_core::config::{EndpointQuota, KeyedBy};
+/// let mut config = Config::default();
+/// // Ten logins per five minutes per address instead of five.
+/// config.rate_limit.endpoints.retain(|e| e.route != "/auth/login");
+/// config.rate_limit.endpoints.push(EndpointQuota::new("/auth/login", 10, 300, KeyedBy::Address));
+/// assert!(config.rate_limit.endpoints.iter().any(|e| e.route == "/auth/login" && e.limit == 10));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EndpointQuota {
+    /// The route template under the API prefix (`/auth/login`, `/groups/{group_id}`).
+    pub route: String,
+    /// Requests per window.
+    pub limit: u32,
+    /// The window.
+    pub window: Duration,
+    /// Who the bucket belongs to.
+    pub keyed_by: KeyedBy,
+}
+
+impl EndpointQuota {
+    /// `limit` requests per `window_secs` seconds on `route`.
+    pub fn new(route: &str, limit: u32, window_secs: u64, keyed_by: KeyedBy) -> Self {
+        Self {
+            route: route.to_owned(),
+            limit,
+            window: Duration::from_secs(window_secs),
+            keyed_by,
+        }
+    }
+
+    /// The deployment guide's table.
+    pub fn defaults() -> Vec<Self> {
+        use KeyedBy::{Address, Caller};
+        [
+            ("/auth/login", 5, 300, Address),
+            ("/auth/register", 3, 3600, Address),
+            ("/auth/refresh", 10, 60, Address),
+            ("/auth/oauth/apple", 10, 60, Address),
+            ("/auth/oauth/google", 10, 60, Address),
+            ("/auth/logout-all", 3, 300, Caller),
+            ("/auth/request-password-reset", 3, 900, Address),
+            ("/auth/reset-password", 5, 3600, Address),
+            ("/test/guest/start", 5, 3600, Address),
+            ("/test/guest/submit", 5, 3600, Address),
+            // The old handler's own 5/hour per IP, now one more row of this table.
+            ("/feedback/submit", 5, 3600, Address),
+            ("/admin/reliability", 10, 60, Caller),
+            ("/admin/analytics/factor-analysis", 10, 60, Caller),
+            ("/admin/questions/discrimination-report", 10, 60, Caller),
+            ("/admin/questions/distractor-summary", 10, 60, Caller),
+            ("/admin/questions/calibration-health", 10, 60, Caller),
+            ("/admin/calibration-status", 10, 60, Caller),
+            ("/admin/validity-report", 10, 60, Caller),
+            ("/admin/analytics/response-times", 10, 60, Caller),
+        ]
+        .into_iter()
+        .map(|(route, limit, window, keyed_by)| Self::new(route, limit, window, keyed_by))
+        .collect()
+    }
 }
 
 impl Default for RateLimitConfig {
@@ -388,6 +468,7 @@ impl Default for RateLimitConfig {
             redis_url: SecretString::from("redis://localhost:6379/0".to_owned()),
             max_keys: 100_000,
             trusted_ip_header: "X-Envoy-External-Address".into(),
+            endpoints: EndpointQuota::defaults(),
         }
     }
 }

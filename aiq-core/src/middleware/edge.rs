@@ -16,7 +16,10 @@ use super::security_headers::SecurityHeaders;
 
 #[derive(Debug, Clone)]
 pub(super) struct Edge {
-    pub(super) security: SecurityHeaders,
+    /// The security headers, unless the host sets its own.
+    pub(super) security: Option<SecurityHeaders>,
+    /// Whether requests get an id (and responses `X-Request-ID` / `X-Process-Time`).
+    pub(super) request_id: bool,
     /// Whether CORS is on (the API surface): then every response varies by the origin and the
     /// preflight headers, as `tower_http`'s CORS layer would say (it is told not to, as it
     /// would build the value for every response).
@@ -31,7 +34,7 @@ const CORS_VARY: HeaderValue = HeaderValue::from_static(
 /// The id sent back, when the request started, and whether it is for a docs page.
 #[derive(Debug)]
 pub(super) struct Started {
-    id: HeaderValue,
+    id: Option<HeaderValue>,
     at: Instant,
     docs: bool,
 }
@@ -41,8 +44,11 @@ impl Hooks for Edge {
 
     fn before(&self, req: &mut Request) -> ControlFlow<Response, Proceed<Started>> {
         let at = Instant::now();
-        let docs = self.security.is_docs(req.uri().path());
-        let id = request_id::assign(req);
+        let docs = self
+            .security
+            .as_ref()
+            .is_some_and(|security| security.is_docs(req.uri().path()));
+        let id = self.request_id.then(|| request_id::assign(req));
         ControlFlow::Continue(Proceed::with(Started { id, at, docs }))
     }
 
@@ -56,10 +62,15 @@ impl Hooks for Edge {
         // Room for the id, the timing, the security headers and `Vary` at once.
         headers.reserve(12);
         let docs = started.as_ref().is_some_and(|s| s.docs);
-        if let Some(Started { id, at, .. }) = started {
+        if let Some(Started {
+            id: Some(id), at, ..
+        }) = started
+        {
             request_id::answer(headers, id, at);
         }
-        self.security.apply(headers, docs);
+        if let Some(security) = &self.security {
+            security.apply(headers, docs);
+        }
         if self.cors_vary {
             // Appended: a handler's own `Vary` stays.
             headers.append(header::VARY, CORS_VARY);

@@ -47,10 +47,63 @@ use self::around::AroundLayer;
 pub use self::client_ip::client_ip;
 pub(crate) use self::observe::SpanHook;
 pub(crate) use self::rate_limit::RateLimits;
-pub use self::rate_limit::{ENDPOINT_QUOTAS, KeyedBy};
 pub use self::request_id::RequestId;
 use crate::Config;
 use crate::config::CorsOrigins;
+
+/// Which of aiq's own layers wrap the service. A host application that already does some of
+/// this (its own CORS, request ids or tracing) switches aiq's off, so that responses do not
+/// carry two of each; [`Layers::NONE`] leaves the bare API (rate limits, body limits, error
+/// bodies and panic catching stay: they are part of how the API answers).
+///
+/// ```
+/// use aiq_core::{Aiq, Config};
+/// use aiq_core::middleware::Layers;
+/// let service = Aiq::builder(Config::default())
+///     .layers(Layers { cors: false, tracing: false, ..Layers::ALL })
+///     .build()?;
+/// # Ok::<(), aiq_core::config::ConfigError>(())
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Layers {
+    /// `X-Request-ID` (the client's when sane, else a new one) on the request, its
+    /// [`RequestId`] extension, and `X-Request-ID` / `X-Process-Time` on the response.
+    pub request_id: bool,
+    /// The deployment guide's security headers on every response.
+    pub security_headers: bool,
+    /// CORS from `CORS_ORIGINS` (preflights answered).
+    pub cors: bool,
+    /// A tracing span per request, its completion log line, and the HTTP request metrics.
+    pub tracing: bool,
+    /// The request timeout (`REQUEST_TIMEOUT_SECONDS`, a 408).
+    pub timeout: bool,
+}
+
+impl Layers {
+    /// Every layer (the default).
+    pub const ALL: Self = Self {
+        request_id: true,
+        security_headers: true,
+        cors: true,
+        tracing: true,
+        timeout: true,
+    };
+
+    /// None of the optional layers: the bare API, for a host that adds its own.
+    pub const NONE: Self = Self {
+        request_id: false,
+        security_headers: false,
+        cors: false,
+        tracing: false,
+        timeout: false,
+    };
+}
+
+impl Default for Layers {
+    fn default() -> Self {
+        Self::ALL
+    }
+}
 
 /// Which routes a stack wraps.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -63,24 +116,35 @@ pub(crate) enum Surface {
     Embedded,
 }
 
-/// Wraps `router` in the whole stack described in the module documentation.
+/// Wraps `router` in the stack described in the module documentation, with the optional
+/// layers `layers` keeps.
 pub(crate) fn stack(
     router: Router,
     config: &Config,
     rate_limits: Option<Arc<RateLimits>>,
     span_hook: Option<SpanHook>,
     surface: Surface,
+    layers: Layers,
 ) -> Router {
     let api = surface == Surface::Api;
+    let cors_on = api && layers.cors;
+    let edge = (layers.request_id || layers.security_headers || cors_on).then(|| {
+        AroundLayer(edge::Edge {
+            security: layers
+                .security_headers
+                .then(|| security_headers::SecurityHeaders::new(config)),
+            request_id: layers.request_id,
+            cors_vary: cors_on,
+        })
+    });
     let layers = ServiceBuilder::new()
-        .layer(AroundLayer(edge::Edge {
-            security: security_headers::SecurityHeaders::new(config),
-            cors_vary: api,
-        }))
-        .option_layer(api.then(|| cors(&config.http.cors_origins)))
-        .layer(AroundLayer(observe::Observe {
-            hook: span_hook,
-            metrics: Arc::default(),
+        .option_layer(edge)
+        .option_layer(cors_on.then(|| cors(&config.http.cors_origins)))
+        .option_layer(layers.tracing.then(|| {
+            AroundLayer(observe::Observe {
+                hook: span_hook,
+                metrics: Arc::default(),
+            })
         }))
         // Inside the headers, CORS and the span, so a 429 carries them and is logged.
         .option_layer(rate_limits.map(rate_limit::RateLimitLayer))
@@ -93,10 +157,9 @@ pub(crate) fn stack(
         }))
         .map_response(into_response)
         .layer(CatchPanicLayer::custom(panic::panic_response))
-        .layer(TimeoutLayer::with_status_code(
-            StatusCode::REQUEST_TIMEOUT,
-            config.http.request_timeout,
-        ))
+        .option_layer(layers.timeout.then(|| {
+            TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, config.http.request_timeout)
+        }))
         .option_layer(api.then(|| DefaultBodyLimit::max(config.http.max_body_bytes)));
     router.layer(layers)
 }

@@ -4,7 +4,8 @@
 //! only, no database) except on the endpoints used before signing in, otherwise the client
 //! address (IPv6 by its /64): the first entry of the trusted proxy header (`RATE_LIMIT_TRUSTED_IP_HEADER`, Railway's `X-Envoy-External-Address` by default;
 //! `X-Forwarded-For` is never trusted), else the socket's peer, else `unknown` (a service
-//! embedded without connection info still works). Endpoints in [`ENDPOINT_QUOTAS`] have a bucket
+//! embedded without connection info still works). Endpoints in `RATE_LIMIT` config's `endpoints`
+//! ([`EndpointQuota`](crate::config::EndpointQuota)) have a bucket
 //! of their own per caller, keyed by route template; every other route shares the caller's
 //! default bucket. Health, ping, docs, OpenAPI and metrics are never limited, and CORS
 //! preflights never reach this layer.
@@ -19,7 +20,6 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::task::{Context, Poll};
-use std::time::Duration;
 
 use axum::Json;
 use axum::extract::{MatchedPath, Request};
@@ -28,58 +28,9 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use tower::{Layer, Service};
 
-use crate::auth::tokens::{TokenKind, Tokens};
+use crate::auth::tokens::{DecodedAccess, TokenKind, Tokens};
+use crate::config::KeyedBy;
 use crate::ratelimit::{Decision, Limiter, Quota};
-
-/// Who a bucket belongs to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum KeyedBy {
-    /// The signed-in user when a valid access token comes along, else the client address.
-    Caller,
-    /// Always the client address: endpoints used before signing in (login, register, password
-    /// reset, guest tests), where a token of some other account must not buy a fresh bucket.
-    Address,
-}
-
-/// Per-endpoint quotas, from the deployment guide: route template under the API prefix,
-/// requests, window in seconds, and who the bucket belongs to.
-pub const ENDPOINT_QUOTAS: &[(&str, u32, u64, KeyedBy)] = &[
-    ("/auth/login", 5, 300, KeyedBy::Address),
-    ("/auth/register", 3, 3600, KeyedBy::Address),
-    ("/auth/refresh", 10, 60, KeyedBy::Address),
-    ("/auth/oauth/apple", 10, 60, KeyedBy::Address),
-    ("/auth/oauth/google", 10, 60, KeyedBy::Address),
-    ("/auth/logout-all", 3, 300, KeyedBy::Caller),
-    ("/auth/request-password-reset", 3, 900, KeyedBy::Address),
-    ("/auth/reset-password", 5, 3600, KeyedBy::Address),
-    ("/test/guest/start", 5, 3600, KeyedBy::Address),
-    ("/test/guest/submit", 5, 3600, KeyedBy::Address),
-    // The old handler's own 5/hour per IP, now one more row of this table.
-    ("/feedback/submit", 5, 3600, KeyedBy::Address),
-    ("/admin/reliability", 10, 60, KeyedBy::Caller),
-    ("/admin/analytics/factor-analysis", 10, 60, KeyedBy::Caller),
-    (
-        "/admin/questions/discrimination-report",
-        10,
-        60,
-        KeyedBy::Caller,
-    ),
-    (
-        "/admin/questions/distractor-summary",
-        10,
-        60,
-        KeyedBy::Caller,
-    ),
-    (
-        "/admin/questions/calibration-health",
-        10,
-        60,
-        KeyedBy::Caller,
-    ),
-    ("/admin/calibration-status", 10, 60, KeyedBy::Caller),
-    ("/admin/validity-report", 10, 60, KeyedBy::Caller),
-    ("/admin/analytics/response-times", 10, 60, KeyedBy::Caller),
-];
 
 /// Routes (under the API prefix) that are never limited.
 const EXEMPT: &[&str] = &["/health", "/ping", "/openapi.json", "/metrics"];
@@ -94,6 +45,8 @@ pub(crate) struct RateLimits {
     limiter: Arc<dyn Limiter>,
     api_prefix: String,
     default: Quota,
+    /// The endpoints with a bucket of their own: route, quota, owner.
+    endpoints: Vec<(String, Quota, KeyedBy)>,
     trusted_header: Option<HeaderName>,
     tokens: Tokens,
     denials: DenialLog,
@@ -109,6 +62,12 @@ impl RateLimits {
                 config.rate_limit.default_limit,
                 config.rate_limit.default_window,
             ),
+            endpoints: config
+                .rate_limit
+                .endpoints
+                .iter()
+                .map(|e| (e.route.clone(), Quota::new(e.limit, e.window), e.keyed_by))
+                .collect(),
             trusted_header: HeaderName::try_from(header).ok(),
             tokens,
             denials: DenialLog::default(),
@@ -138,24 +97,25 @@ impl RateLimits {
         if EXEMPT.contains(&relative) || relative == "/docs" || relative.starts_with("/docs/") {
             return None;
         }
-        match ENDPOINT_QUOTAS.iter().find(|(path, ..)| *path == relative) {
-            Some((_, limit, window, keyed_by)) => Some((
-                Quota::new(*limit, Duration::from_secs(*window)),
-                Some(route.to_owned()),
-                *keyed_by,
-            )),
+        match self.endpoints.iter().find(|(path, ..)| path == relative) {
+            Some((_, quota, keyed_by)) => Some((*quota, Some(route.to_owned()), *keyed_by)),
             None => Some((self.default, None, KeyedBy::Caller)),
         }
     }
 
-    /// `user:<id>` for a valid access token (when `keyed_by` allows), else `ip:<address>`.
-    fn identify(&self, req: &Request, keyed_by: KeyedBy) -> String {
-        let headers = req.headers();
+    /// `user:<id>` for a valid access token (when `keyed_by` allows), else `ip:<address>`. The
+    /// decoded token is left in the request's extensions for authentication to reuse.
+    fn identify(&self, req: &mut Request, keyed_by: KeyedBy) -> String {
         if keyed_by == KeyedBy::Caller
-            && let Some(user_id) = bearer_user(headers, &self.tokens)
+            && let Some(decoded) = decode_bearer(req.headers(), &self.tokens)
         {
-            return format!("user:{user_id}");
+            let user_id = decoded.outcome.as_ref().ok().and_then(|c| c.user_id);
+            req.extensions_mut().insert(decoded);
+            if let Some(user_id) = user_id {
+                return format!("user:{user_id}");
+            }
         }
+        let headers = req.headers();
         let address = super::client_ip(headers, req.extensions(), self.trusted_header.as_ref());
         match address {
             // One IPv6 client usually holds a whole /64: keying by address would hand it
@@ -174,17 +134,18 @@ impl RateLimits {
     }
 }
 
-/// The user id of a valid access token in `Authorization`, if there is one.
-fn bearer_user(headers: &HeaderMap, tokens: &Tokens) -> Option<i64> {
+/// The bearer token of `Authorization` decoded as an access token, if there is one.
+fn decode_bearer(headers: &HeaderMap, tokens: &Tokens) -> Option<DecodedAccess> {
     let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = value.split_once(' ')?;
     if !scheme.eq_ignore_ascii_case("bearer") {
         return None;
     }
-    tokens
-        .decode(token.trim(), TokenKind::Access, crate::time::now())
-        .ok()?
-        .user_id
+    let token = token.trim();
+    Some(DecodedAccess {
+        token: token.to_owned(),
+        outcome: tokens.decode(token, TokenKind::Access, crate::time::now()),
+    })
 }
 
 /// Logs denials at most once a second, so a flood cannot flood the log as well.
@@ -328,13 +289,13 @@ where
 async fn enforce<S>(
     limits: Arc<RateLimits>,
     mut inner: S,
-    req: Request,
+    mut req: Request,
     (quota, bucket, keyed_by): (Quota, Option<String>, KeyedBy),
 ) -> Result<Response, Infallible>
 where
     S: Service<Request, Response = Response, Error = Infallible>,
 {
-    let identifier = limits.identify(&req, keyed_by);
+    let identifier = limits.identify(&mut req, keyed_by);
     let key = match &bucket {
         Some(route) => format!("{identifier}::{route}"),
         None => identifier.clone(),
