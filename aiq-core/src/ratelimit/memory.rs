@@ -1,7 +1,8 @@
 //! The in-process limiter: every strategy, bounded memory.
 //!
 //! Keys live in a few mutex-guarded shards, so checks for different keys rarely wait on each
-//! other. Each entry remembers when it would be back to a fresh key's state. Each shard is swept
+//! other. Each entry holds its key's state, which [`step`] updates: for the token bucket, a GCRA
+//! theoretical arrival time that governor's limiter checks and advances. Each entry remembers when it would be back to a fresh key's state. Each shard is swept
 //! of such entries at most once a minute, by the check that finds it due (no background task to
 //! start or stop), and the sweep gives the memory back; [`MemoryLimiter::sweep`] does all shards
 //! at once.
@@ -90,7 +91,7 @@ impl Shard {
     }
 }
 
-/// Rate limits kept in this process.
+/// Rate limits kept in this process (the token bucket decided by governor's GCRA).
 ///
 /// ```
 /// use std::time::Duration;

@@ -4,16 +4,25 @@
 //! are the numbers to report (`X-RateLimit-*`, `Retry-After`)? It knows nothing of HTTP; the
 //! HTTP side (which endpoint has which quota, who the caller is, the 429 response) lives in
 //! `layer`. Three strategies share one arithmetic ([`strategy`]):
-//! - token bucket (the default): capacity = limit, refilled at limit/window per second;
+//! - token bucket (the default): capacity = limit, refilled at limit/window per second. It runs
+//!   as GCRA (one theoretical arrival time per key) on [governor](https://docs.rs/governor)'s
+//!   limiter, which decides each check and gives the tokens left and the wait;
 //! - sliding window: at most `limit` requests in any trailing window;
 //! - fixed window: at most `limit` requests per aligned window.
 //!
 //! Implementations: [`MemoryLimiter`] (this process, bounded memory) and [`RedisLimiter`], whose
 //! checks are single atomic Lua scripts, for limits shared by every instance. Both read the time
 //! from a [`Clock`](crate::clock::Clock) and give identical answers for the same requests at the
-//! same times (`tests/redis_limiter.rs` runs them side by side).
+//! same times (`tests/redis_limiter.rs` runs them side by side): the Redis token bucket is the
+//! same GCRA, on the same whole microseconds.
+//!
+//! The in-process limiter keeps its keys in its own map, each with its GCRA state, rather than in
+//! a governor keyed store: its quotas come with each check (a governor limiter has one), and its
+//! key cap must tell a limited key from one that may be forgotten, which needs the key's state,
+//! private in governor's stores. Governor decides over that state, one check at a time.
 
 mod fallback;
+mod gcra;
 mod memory;
 mod redis;
 pub mod strategy;

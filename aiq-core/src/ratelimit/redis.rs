@@ -3,7 +3,8 @@
 //! Each check is one Lua script run atomically by Redis (EVALSHA, with EVAL when the server does
 //! not have it cached yet), so the read-compute-write of a key's state never interleaves with
 //! another instance's and concurrent requests cannot overshoot a limit. The scripts apply the
-//! rules of [`strategy`](super::strategy) to state kept in Redis and return the raw numbers
+//! rules of [`strategy`](super::strategy) (for the token bucket, the GCRA that governor runs in
+//! the in-process limiter) to state kept in Redis and return the raw numbers
 //! (allowed, remaining, when the next request is allowed); the rounding into a [`Decision`] is
 //! the same code the in-process limiter uses.
 //!
@@ -12,7 +13,8 @@
 //! are NTP-synced to a few milliseconds, which is nothing next to windows of seconds. Every
 //! written key gets a `PEXPIRE` at the moment its state would be back to a fresh key's, so Redis
 //! forgets idle keys by itself. Keys (`<prefix><key>` and a suffix per strategy):
-//! - token bucket, `…:tb`: a hash `{tokens, refilled_at, expires_at}`;
+//! - token bucket, `…:gcra`: the theoretical arrival time of GCRA (a new name: the float bucket
+//!   this replaced kept a hash under `…:tb`, which expires by itself);
 //! - sliding window, `…:sw`: a sorted set of counted request times (score = microseconds);
 //! - fixed window, `…:fw:<window id>`: a counter per aligned window.
 
@@ -23,47 +25,34 @@ use redis::Script;
 use redis::aio::ConnectionManager;
 use tracing::Instrument;
 
+use super::gcra::Gcra;
 use super::strategy::{Strategy, decision, window_us};
 use super::{Decision, Limiter, LimiterError, Quota};
 use crate::clock::{Clock, SystemClock};
 
-/// Token bucket. KEYS[1]: the bucket hash. ARGV: now (µs), limit, window (µs).
+/// Token bucket, as GCRA. KEYS[1]: the key's theoretical arrival time `tat` (µs). ARGV: now,
+/// the emission interval `t`, the tolerance `tau` (µs, from `gcra::Gcra`).
 /// Returns {allowed (0/1), remaining, when the next token arrives (µs)}.
 ///
-/// The float arithmetic is `strategy::token_bucket`'s, step for step, so both give the same
-/// bits. Tokens are stored with `%.17g`, which reads back as the same double (Lua's own number
-/// to string conversion keeps only 14 digits). A stored state past its `expires_at` counts as a
-/// fresh key's, as in the memory limiter: the key's own TTL follows Redis's clock, not ours.
-/// The state is written on denials too, as the memory limiter does, so that refills happen at
-/// the same instants and the results stay identical to the last bit.
+/// The arithmetic is governor's GCRA, which decides for the memory limiter (`gcra.rs`), on
+/// whole microseconds: integers below 2^53, which Lua's doubles hold exactly, and whose
+/// quotients `math.floor`/`math.ceil` round as integer division does. A `tat` at or before now
+/// is a full bucket, so a state that outlived its TTL (which runs on Redis's clock, not ours)
+/// still counts as a fresh key's. A refusal writes nothing, as in governor; an allowed request
+/// keeps the key until its bucket is full again.
 const TOKEN_BUCKET_LUA: &str = r"
 local now = tonumber(ARGV[1])
-local limit = tonumber(ARGV[2])
-local window = tonumber(ARGV[3])
-local rate = limit / window
-local tokens, refilled_at = limit, now
-local state = redis.call('HMGET', KEYS[1], 'tokens', 'refilled_at', 'expires_at')
-if state[1] and state[2] and state[3] and tonumber(state[3]) > now then
-  tokens = tonumber(state[1])
-  refilled_at = tonumber(state[2])
+local interval = tonumber(ARGV[2])
+local tolerance = tonumber(ARGV[3])
+local tat = math.max(tonumber(redis.call('GET', KEYS[1]) or ARGV[1]), now)
+if now < tat - tolerance then
+  return {0, 0, tat - tolerance}
 end
-tokens = math.min(tokens + math.max(now - refilled_at, 0) * rate, limit)
-local allowed = 0
-if tokens >= 1 then
-  allowed = 1
-  tokens = tokens - 1
-end
-local until_next = 0
-if tokens < limit then
-  until_next = math.ceil((1 - (tokens - math.floor(tokens))) / rate)
-end
-local until_full = math.ceil((limit - tokens) / rate)
-redis.call('HSET', KEYS[1],
-  'tokens', string.format('%.17g', tokens),
-  'refilled_at', ARGV[1],
-  'expires_at', string.format('%d', now + until_full))
-redis.call('PEXPIRE', KEYS[1], string.format('%d', math.max(math.ceil(until_full / 1000), 1)))
-return {allowed, math.floor(tokens), now + until_next}
+tat = tat + interval
+redis.call('SET', KEYS[1], string.format('%d', tat),
+  'PX', string.format('%d', math.ceil((tat - now) / 1000)))
+local remaining = math.floor((now + tolerance + interval - tat) / interval)
+return {1, remaining, tat - tolerance + remaining * interval}
 ";
 
 /// Sliding window. KEYS[1]: the sorted set of counted request times. ARGV: now (µs), limit,
@@ -184,20 +173,17 @@ impl RedisLimiter {
         })
     }
 
-    /// Runs a token-bucket or sliding-window script on `<prefix><key><suffix>`.
+    /// Runs a token-bucket or sliding-window script on `<prefix><key><suffix>` with `args`.
     async fn run(
         &self,
         script: &Script,
         suffix: &str,
         key: &str,
-        quota: Quota,
-        now: i64,
+        args: [i64; 3],
     ) -> redis::RedisResult<Raw> {
         let (allowed, remaining, next_at): (i64, i64, i64) = script
             .key(format!("{}{key}{suffix}", self.prefix))
-            .arg(now)
-            .arg(quota.limit)
-            .arg(window_us(quota))
+            .arg(&args[..])
             .invoke_async(&mut self.connection.clone())
             .instrument(crate::storage::redis::command_span("EVALSHA"))
             .await?;
@@ -244,8 +230,15 @@ impl Limiter for RedisLimiter {
     async fn check(&self, key: &str, quota: Quota) -> Result<Decision, LimiterError> {
         let now = self.clock.now_micros();
         let raw = match self.strategy {
-            Strategy::TokenBucket => self.run(&TOKEN_BUCKET, ":tb", key, quota, now).await,
-            Strategy::SlidingWindow => self.run(&SLIDING_WINDOW, ":sw", key, quota, now).await,
+            Strategy::TokenBucket => {
+                let gcra = Gcra::new(quota);
+                let args = [now, gcra.interval, gcra.tolerance];
+                self.run(&TOKEN_BUCKET, ":gcra", key, args).await
+            }
+            Strategy::SlidingWindow => {
+                let args = [now, i64::from(quota.limit), window_us(quota)];
+                self.run(&SLIDING_WINDOW, ":sw", key, args).await
+            }
             Strategy::FixedWindow => self.fixed_window(key, quota, now).await,
         }
         .map_err(unavailable)?;

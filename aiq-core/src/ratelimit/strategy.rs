@@ -1,8 +1,9 @@
 //! The arithmetic of the three strategies, as pure functions of a key's state and the time.
 //!
-//! Time is in microseconds since the Unix epoch. Each function takes the key's previous state
-//! (or none), applies one request and returns the new state, the decision and how long the state
-//! must be kept. The in-process limiter calls these directly; the Redis scripts implement the
+//! Time is in microseconds since the Unix epoch. [`step`] takes the key's previous state (or
+//! none), applies one request and returns the new state, the decision and how long the state
+//! must be kept. The windows' arithmetic is here; the token bucket's is GCRA, decided by
+//! governor (`gcra.rs`). The in-process limiter calls [`step`]; the Redis scripts implement the
 //! same rules and are tested against the same cases.
 
 use std::collections::VecDeque;
@@ -17,12 +18,12 @@ pub use crate::config::RateLimitStrategy as Strategy;
 /// The state one key carries between requests.
 #[derive(Debug, Clone, PartialEq)]
 pub enum State {
-    /// Token bucket.
+    /// Token bucket, as GCRA.
     Bucket {
-        /// Tokens left (fractional between refills).
-        tokens: f64,
-        /// When they were last refilled (microseconds).
-        refilled_at: i64,
+        /// The theoretical arrival time (microseconds): the bucket holds
+        /// `(now + capacity × t - tat) / t` tokens, where `t` = window / limit, and is full when
+        /// `tat` is not after now.
+        tat: i64,
     },
     /// Sliding window: the times of the counted requests still inside the window, oldest first.
     Log(VecDeque<i64>),
@@ -82,45 +83,24 @@ pub(crate) fn decision(
 }
 
 /// Applies one request under `strategy`.
+///
+/// ```
+/// use std::time::Duration;
+/// use aiq_core::ratelimit::strategy::{State, step};
+/// use aiq_core::ratelimit::{Quota, Strategy};
+/// let login = Quota::new(5, Duration::from_secs(300)); // a token every 60 s
+/// let now = 1_700_000_000_000_000;
+/// let first = step(Strategy::TokenBucket, login, None, now);
+/// assert_eq!(first.decision.remaining, 4);
+/// // GCRA: the bucket owes one token, so it is full again (and forgettable) 60 s on.
+/// assert_eq!(first.state, State::Bucket { tat: now + 60_000_000 });
+/// assert_eq!(first.expires_at, now + 60_000_000);
+/// ```
 pub fn step(strategy: Strategy, quota: Quota, previous: Option<State>, now: i64) -> Step {
     match strategy {
-        Strategy::TokenBucket => token_bucket(quota, previous, now),
+        Strategy::TokenBucket => super::gcra::step(quota, previous, now),
         Strategy::SlidingWindow => sliding_window(quota, previous, now),
         Strategy::FixedWindow => fixed_window(quota, previous, now),
-    }
-}
-
-fn token_bucket(quota: Quota, previous: Option<State>, now: i64) -> Step {
-    let limit = f64::from(quota.limit);
-    let window = window_us(quota);
-    // Tokens per microsecond.
-    let rate = limit / window as f64;
-    let (mut tokens, refilled_at) = match previous {
-        Some(State::Bucket {
-            tokens,
-            refilled_at,
-        }) => (tokens, refilled_at),
-        _ => (limit, now),
-    };
-    tokens = (tokens + (now - refilled_at).max(0) as f64 * rate).min(limit);
-    let allowed = tokens >= 1.0;
-    if allowed {
-        tokens -= 1.0;
-    }
-    // When the next whole token arrives (now, if the bucket is full).
-    let until_next = if tokens >= limit {
-        0
-    } else {
-        ((1.0 - tokens.fract()) / rate).ceil() as i64
-    };
-    let until_full = ((limit - tokens) / rate).ceil() as i64;
-    Step {
-        decision: decision(quota, allowed, tokens.floor() as u32, now, now + until_next),
-        state: State::Bucket {
-            tokens,
-            refilled_at: now,
-        },
-        expires_at: now + until_full,
     }
 }
 
