@@ -2,26 +2,19 @@
 //! `hash-password`, serving over TCP, refusing weak settings and slow clients, logging in the
 //! server's shape, and the Railway service that runs it.
 
+mod support;
+
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
+use support::PATIENCE;
+
 const BIN: &str = env!("CARGO_BIN_EXE_aiq-admin");
-/// How long any step may take before the test gives up (not a performance target).
-const PATIENCE: Duration = Duration::from_secs(60);
 
 fn command(vars: &[(&str, &str)]) -> Command {
-    let mut command = Command::new(BIN);
-    command
-        .env_clear()
-        .current_dir(std::env::temp_dir())
-        .env("HOST", "127.0.0.1")
-        .env("PORT", "0");
-    for (name, value) in vars {
-        command.env(name, value);
-    }
-    command
+    support::command_for(BIN, vars)
 }
 
 fn hash_password(input: &str) -> std::process::Output {
@@ -85,38 +78,7 @@ impl Drop for Running {
 #[tokio::test]
 async fn serve_answers_over_tcp() {
     let hash = aiq_core::auth::password::hash_password("a long admin password").unwrap();
-    let mut child = Running(
-        command(&[("ADMIN_PASSWORD_HASH", &hash)])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .unwrap(),
-    );
-    let stdout = child.0.stdout.take().unwrap();
-    let (tx, lines) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    let marker = "listening at http://";
-    let line = loop {
-        let line = lines
-            .recv_timeout(PATIENCE)
-            .expect("aiq-admin logs its address");
-        if line.contains(marker) {
-            break line;
-        }
-    };
-    let addr: String = line
-        .split(marker)
-        .nth(1)
-        .unwrap()
-        .chars()
-        .take_while(|c| c.is_ascii_digit() || matches!(c, '.' | ':'))
-        .collect();
+    let (_child, addr, _) = start(&[("ADMIN_PASSWORD_HASH", &hash)]);
 
     let client = aiq_testkit::http_client(PATIENCE);
     // `/` leads to the overview, which sends a visitor without a session to the login form.

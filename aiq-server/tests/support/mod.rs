@@ -23,7 +23,12 @@ pub struct Server {
 }
 
 pub fn command(vars: &[(&str, &str)]) -> Command {
-    let mut command = Command::new(BIN);
+    command_for(BIN, vars)
+}
+
+/// `bin` (one of this package's binaries) with only `vars` in its environment.
+pub fn command_for(bin: &str, vars: &[(&str, &str)]) -> Command {
+    let mut command = Command::new(bin);
     // A clean environment and an empty working directory: no developer's .env leaks in.
     command
         .env_clear()
