@@ -1,6 +1,4 @@
-//! `GroupStore` conformance: every rule-carrying operation on both backends.
-
-mod support;
+//! `GroupStore`: every rule-carrying operation (codes, seats, roles, ownership on deletion).
 
 use std::sync::Arc;
 
@@ -11,7 +9,9 @@ use aiq_core::storage::{
 use time::macros::datetime;
 use time::{Duration, OffsetDateTime};
 
-conformance!(
+use super::cases;
+
+cases!(
     a_new_group_has_its_owner_as_only_member,
     invite_codes_are_unique_across_groups_and_invites,
     join_outcomes_follow_the_code_and_the_seats,
