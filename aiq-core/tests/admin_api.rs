@@ -7,10 +7,10 @@ use std::sync::Arc;
 
 use aiq_core::storage::{AuditEntry, GUEST_USER_ID, PageRequest, QualityFlag, Storage};
 use aiq_core::{AiqService, Config};
+use aiq_testkit::fixtures::admin::{bank, finished, user};
 use axum::body::Body;
 use http::{Method, Request, StatusCode};
 use serde_json::{Value, json};
-use support::admin::{bank, finished, user};
 use support::{Reply, detail, send};
 
 // Reliability, inventory health, the scoring configuration and the audit log's addresses.

@@ -6,10 +6,10 @@ use std::sync::Arc;
 
 use aiq_core::storage::{NewLlmRun, Storage};
 use aiq_core::{AiqService, Config};
+use aiq_testkit::fixtures::bank::{import, question, take_test};
 use axum::body::Body;
 use http::{Method, Request, StatusCode};
 use serde_json::{Value, json};
-use support::bank::{import, question, take_test};
 use support::{Reply, authed, detail, register, send};
 
 const ADMIN_TOKEN: &str = "an-admin-token-of-some-length-0123456789";

@@ -83,8 +83,8 @@ impl Fixture {
     async fn new(service: &AiqService, store: &Arc<dyn Storage>) -> Self {
         let tokens = support::register(service, WALKER).await;
         let user = tokens["user"]["id"].as_i64().unwrap();
-        let questions = support::admin::bank(store, 6).await;
-        let session = support::admin::finished(store, user, 0, &questions, 100).await;
+        let questions = aiq_testkit::fixtures::admin::bank(store, 6).await;
+        let session = aiq_testkit::fixtures::admin::finished(store, user, 0, &questions, 100).await;
         Self {
             token: tokens["access_token"].as_str().unwrap().to_owned(),
             user,

@@ -6,12 +6,19 @@
 //!   connection, to test slow and failing dependencies with the real thing behind it;
 //! - [`legacy`]: the old Python backend's schema, with quirk rows or a large generated data set;
 //! - [`PrivateRedis`]: a `redis-server` of a test's own, for tests that need a whole keyspace
-//!   or stop their Redis.
+//!   or stop their Redis;
+//! - [`conformance`]: the storage conformance suite, which any `Storage` backend runs with one
+//!   call to [`storage_conformance`](conformance::storage_conformance);
+//! - [`fixtures`]: users, questions and finished tests written straight into a store.
 //!
 //! PostgreSQL is reached through `AIQ_TEST_DATABASE_URL` (default
 //! `postgres://postgres@127.0.0.1:5432/postgres`, the machine's local server). When it cannot be
 //! reached the test fails with a message saying so: a storage test is never silently skipped.
 
+#![warn(missing_docs)]
+
+pub mod conformance;
+pub mod fixtures;
 pub mod legacy;
 mod private_redis;
 mod proxy;

@@ -6,7 +6,8 @@
 //! small traits ([`UserStore`], ...) that [`Storage`] gathers; each area's trait lives in its own
 //! module with its record types. No HTTP types appear here.
 //!
-//! Two backends ship with the crate and pass one conformance suite (`tests/storage.rs`):
+//! Two backends ship with the crate and pass one conformance suite (`aiq_testkit::conformance`,
+//! which another backend runs with `storage_conformance`; see `tests/storage_conformance.rs`):
 //! - [`MemoryStore`]: the embedded default, with the same constraints as PostgreSQL;
 //! - [`PgStore`]: PostgreSQL through a deadpool pool, migrations embedded from `migrations/`.
 //!

@@ -11,8 +11,8 @@ use http::{Method, StatusCode};
 use serde_json::{Value, json};
 
 use super::{ADMIN_TOKEN, admin, audit, request};
-use crate::support::admin::{at, bank, complete, start, user};
 use crate::support::send;
+use aiq_testkit::fixtures::admin::{at, bank, complete, start, user};
 
 crate::both_stores!(
     inventory_health_rates_every_stratum,

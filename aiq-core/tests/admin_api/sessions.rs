@@ -9,8 +9,8 @@ use http::{Method, StatusCode};
 use serde_json::{Value, json};
 
 use super::{actions, admin, audit, pair};
-use crate::support::admin::{at, bank, complete_with, finished, scores, start, user};
 use crate::support::detail;
+use aiq_testkit::fixtures::admin::{at, bank, complete_with, finished, scores, start, user};
 
 crate::both_stores!(
     sessions_are_deleted_after_a_dry_run,

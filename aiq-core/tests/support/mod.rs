@@ -2,8 +2,6 @@
 
 #![allow(dead_code, unreachable_pub)]
 
-pub mod admin;
-pub mod bank;
 pub mod faulty;
 pub mod groups;
 pub mod jwks;
@@ -199,6 +197,9 @@ impl aiq_core::mail::Mailer for RecordingMailer {
 
 /// Declares each listed `async fn(AiqService, Arc<dyn Storage>)` as a test on the in-memory
 /// store and on PostgreSQL; the test file provides `fn service_for(Arc<dyn Storage>) -> AiqService`.
+///
+/// For tests through the service. What a store alone must do is the conformance suite's
+/// (`aiq_testkit::conformance`, run by `storage_conformance.rs`).
 #[macro_export]
 macro_rules! both_stores {
     ($($name:ident),* $(,)?) => {
@@ -219,31 +220,6 @@ macro_rules! both_stores {
                     let (store, _db) = $crate::support::pg_store().await;
                     let store: std::sync::Arc<dyn aiq_core::storage::Storage> = std::sync::Arc::new(store);
                     super::$name(super::service_for(store.clone()), store).await;
-                }
-            )*
-        }
-    };
-}
-
-/// Declares each listed `async fn(Arc<dyn Storage>)` as a test on the in-memory store and on
-/// PostgreSQL (a fresh database per test): the storage conformance suites use it.
-#[macro_export]
-macro_rules! conformance {
-    ($($name:ident),* $(,)?) => {
-        mod memory {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    super::$name(std::sync::Arc::new(aiq_core::storage::MemoryStore::new())).await;
-                }
-            )*
-        }
-        mod postgres {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    let (store, _db) = $crate::support::pg_store().await;
-                    super::$name(std::sync::Arc::new(store)).await;
                 }
             )*
         }

@@ -1,9 +1,17 @@
 //! Guest claims, item statistics, the response matrix, guest devices, system configuration,
 //! and what deleting a user removes.
 
-use super::*;
+use std::sync::Arc;
 
-crate::conformance!(
+use aiq_core::storage::{
+    ClaimOutcome, GUEST_USER_ID, QualityFlag, QuestionId, Storage, TestResult, TestSession,
+};
+use serde_json::json;
+
+use super::cases;
+use super::common::{at, bank, new_session, take_test, user};
+
+cases!(
     guest_sessions_are_claimed_once,
     statistics_are_refreshed_from_completed_sessions,
     negative_discrimination_flags_an_item_at_fifty_responses,

@@ -1,8 +1,14 @@
 //! The item bank: imports, unseen questions, selection candidates.
 
-use super::*;
+use std::sync::Arc;
 
-crate::conformance!(
+use aiq_core::questions::{NewQuestion, starter_bank};
+use aiq_core::storage::{GUEST_USER_ID, QualityFlag, QuestionId, Storage};
+
+use super::cases;
+use super::common::{at, bank, new_session, question, take_test, user};
+
+cases!(
     importing_is_idempotent_and_reports_each_row,
     importing_a_thousand_rows_twice_adds_them_once,
     unseen_questions_skip_what_the_user_saw,

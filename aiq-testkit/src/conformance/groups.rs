@@ -1,17 +1,18 @@
-//! `GroupStore` conformance: every rule-carrying operation on both backends.
-
-mod support;
+//! `GroupStore`: every rule-carrying operation (codes, seats, roles, ownership on deletion).
 
 use std::sync::Arc;
 
 use aiq_core::storage::{
-    Conflict, Group, GroupDenied, GroupRole, JoinOutcome, NewGroup, NewInvite, NewUser, Storage,
-    StorageError,
+    Conflict, Group, GroupDenied, GroupRole, JoinOutcome, LeaderboardRow, NewGroup, NewInvite,
+    NewUser, Storage, StorageError,
 };
 use time::macros::datetime;
 use time::{Duration, OffsetDateTime};
 
-conformance!(
+use super::cases;
+use crate::fixtures::admin::{bank, complete, start};
+
+cases!(
     a_new_group_has_its_owner_as_only_member,
     invite_codes_are_unique_across_groups_and_invites,
     join_outcomes_follow_the_code_and_the_seats,
@@ -20,6 +21,7 @@ conformance!(
     deleting_a_group_takes_its_memberships_and_invites,
     an_owners_account_deletion_passes_the_group_on,
     a_transfer_racing_an_account_deletion_leaves_exactly_one_owner,
+    the_leaderboard_sums_up_each_members_results_in_the_window,
 );
 
 fn at(seconds: i64) -> OffsetDateTime {
@@ -382,4 +384,65 @@ async fn a_transfer_racing_an_account_deletion_leaves_exactly_one_owner(store: A
         assert_eq!(owners, 1, "round {round}: {members:?}");
         assert!(members.iter().all(|m| m.user_id != heir));
     }
+}
+
+async fn the_leaderboard_sums_up_each_members_results_in_the_window(store: Arc<dyn Storage>) {
+    let owner = user(&store, "owner@example.com").await;
+    let mut new = NewUser::with_password("ada@example.com", "h");
+    new.first_name = Some("Ada".into());
+    let ada = store.create_user(new).await.unwrap().id;
+    let outsider = user(&store, "outsider@example.com").await;
+    let created = group(&store, owner, "LEAD0001", 10).await;
+    store.join_group("LEAD0001", ada, at(1)).await.unwrap();
+    // Ada scores 100 and then 120, the owner never takes a test, and a non-member's result is
+    // no part of the group's board.
+    let questions = bank(&store, 4).await;
+    let tests = [
+        (ada, 100, 100, &questions[..2]),
+        (ada, 120, 300, &questions[2..]),
+        (outsider, 140, 300, &questions[..2]),
+    ];
+    for (who, iq, completed, items) in tests {
+        let session = start(&store, who, at(completed - 60), items).await;
+        let answers: Vec<_> = items.iter().map(|id| (*id, true)).collect();
+        complete(&store, session, at(completed), &answers, iq).await;
+    }
+    let board = |since| {
+        let store = Arc::clone(&store);
+        async move {
+            let mut rows = store.leaderboard(created.id, since).await.unwrap();
+            rows.sort_by_key(|row| row.user_id);
+            rows
+        }
+    };
+    let row = |user_id, first_name: Option<&str>, best, average| LeaderboardRow {
+        user_id,
+        first_name: first_name.map(str::to_owned),
+        best_score: best,
+        average_score: average,
+    };
+    assert_eq!(
+        board(None).await,
+        [
+            row(owner, None, None, None),
+            row(ada, Some("Ada"), Some(120), Some(110.0))
+        ],
+        "every member, with or without results"
+    );
+    assert_eq!(
+        board(Some(at(300))).await,
+        [
+            row(owner, None, None, None),
+            row(ada, Some("Ada"), Some(120), Some(120.0))
+        ],
+        "results completed at or after `since`"
+    );
+    assert!(
+        store
+            .leaderboard(created.id + 1000, None)
+            .await
+            .unwrap()
+            .is_empty(),
+        "no group, no rows"
+    );
 }

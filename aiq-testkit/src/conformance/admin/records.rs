@@ -1,4 +1,4 @@
-//! `AdminStore` conformance, continued: test sessions, the overview's counts, the dashboard's
+//! `AdminStore`: test sessions, the overview's counts, the dashboard's
 //! login sessions and the audit log.
 
 use std::sync::Arc;
@@ -11,9 +11,10 @@ use aiq_core::storage::{
 use time::Duration;
 use time::macros::{date, datetime};
 
-use crate::support::admin::{at, bank, complete, finished, start, user};
+use crate::conformance::cases;
+use crate::fixtures::admin::{at, bank, complete, finished, start, user};
 
-crate::conformance!(
+cases!(
     sessions_are_filtered_by_status_user_and_date,
     deleting_a_session_removes_its_responses_and_result_only,
     validity_overrides_round_trip,

@@ -1,7 +1,5 @@
-//! Conformance of the analytics storage (events, feedback, accuracy per vendor, benchmark runs,
-//! item statistics) on the in-memory store and on PostgreSQL.
-
-mod support;
+//! `AnalyticsStore`: client events, feedback, accuracy per vendor, benchmark runs and item
+//! statistics.
 
 use std::sync::Arc;
 
@@ -10,10 +8,12 @@ use aiq_core::storage::{
     NewUser, Storage,
 };
 use serde_json::json;
-use support::bank::{import, question, take_test};
 use time::macros::datetime;
 
-conformance!(
+use super::cases;
+use crate::fixtures::bank::{import, question, take_test};
+
+cases!(
     event_batches_round_trip_and_survive_their_user,
     feedback_round_trips_and_survives_its_user,
     accuracy_is_counted_per_vendor_and_model,

@@ -1,8 +1,6 @@
-//! The calibration job (`aiq_core::calibration::run`, `aiq-server calibrate`) on both stores:
-//! skipped below the threshold, failed and unpublished when EM does not converge, published
-//! and recorded when it does.
-
-mod support;
+//! `CalibrationStore`, through the calibration job (`aiq_core::calibration::run`, what
+//! `aiq-server calibrate` runs): skipped below the threshold, failed and unpublished when EM
+//! does not converge, published and recorded when it does.
 
 use std::sync::Arc;
 
@@ -12,12 +10,11 @@ use aiq_core::questions::starter_bank;
 use aiq_core::storage::{
     CalibrationStatus, Completion, NewResponse, NewResult, NewSession, NewUser, Storage,
 };
-use aiq_core::{AiqService, Config};
 use time::Duration;
 
-fn service_for(store: Arc<dyn Storage>) -> AiqService {
-    support::service_with(Config::default(), store)
-}
+use super::cases;
+
+cases!(calibration_runs_are_recorded);
 
 /// A small deterministic generator (no dependency on a particular `rand` API).
 struct Lcg(u64);
@@ -96,7 +93,7 @@ async fn simulate(store: &Arc<dyn Storage>, items: &[i64], people: usize) {
     }
 }
 
-async fn calibration_runs_are_recorded(_service: AiqService, store: Arc<dyn Storage>) {
+async fn calibration_runs_are_recorded(store: Arc<dyn Storage>) {
     store.import_questions(&starter_bank()).await.unwrap();
     let first = calibration::run(store.as_ref(), &CalibrationOptions::default())
         .await
@@ -169,5 +166,3 @@ async fn calibration_runs_are_recorded(_service: AiqService, store: Arc<dyn Stor
     );
     assert_eq!(runs[1], done);
 }
-
-both_stores!(calibration_runs_are_recorded);

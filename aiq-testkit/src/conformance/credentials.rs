@@ -1,8 +1,13 @@
 //! Password reset tokens, token revocations and logins against a replaced hash.
 
-use super::*;
+use std::sync::Arc;
 
-crate::conformance!(
+use aiq_core::storage::{NewPasswordReset, NewUser, PasswordChange, Revocation, Storage};
+
+use super::cases;
+use super::common::{at, full_user};
+
+cases!(
     a_reset_token_is_redeemed_once_and_changes_the_password,
     a_new_reset_request_retires_the_older_links,
     expired_or_unknown_reset_tokens_change_nothing,

@@ -1,8 +1,5 @@
-//! `AdminStore` conformance: the operator's lists, flags, counts, dashboard sessions and audit
-//! log, on the in-memory store and on PostgreSQL. Users and questions here; the rest in
-//! `storage_admin/records.rs`, and the exports in `storage_admin/exports.rs`.
-
-mod support;
+//! `AdminStore`: the operator's lists of users and questions, with their search, sorting and
+//! paging, and the flags set on them.
 
 use std::cmp::Ordering;
 use std::sync::Arc;
@@ -12,18 +9,12 @@ use aiq_core::storage::{
     GUEST_USER_ID, NewUser, PageRequest, QualityFlag, Question, QuestionId, QuestionQuery,
     QuestionSort, Storage, UserId, UserQuery, UserRow, UserSort,
 };
-use support::admin::{at, bank, complete, finished, start, user};
-use support::bank::{import, question};
 
-// Sessions, counts, dashboard logins and the audit log.
-#[path = "storage_admin/records.rs"]
-mod records;
+use crate::conformance::cases;
+use crate::fixtures::admin::{at, bank, complete, finished, start, user};
+use crate::fixtures::bank::{import, question};
 
-// The exports' keyset walks.
-#[path = "storage_admin/exports.rs"]
-mod exports;
-
-conformance!(
+cases!(
     users_are_searched_ignoring_case_with_literal_wildcards,
     user_pages_cover_every_row_once_in_order,
     user_flags_are_set_and_missing_users_reported,

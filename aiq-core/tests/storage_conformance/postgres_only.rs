@@ -1,6 +1,9 @@
 //! What only PostgreSQL can set up: states no trait operation produces.
 
-use super::*;
+use std::sync::Arc;
+
+use aiq_core::storage::{GUEST_USER_ID, QuestionId, Storage};
+use aiq_testkit::fixtures::admin::{at, bank, complete, start, user};
 
 async fn store_and_client() -> (
     Arc<dyn Storage>,
@@ -48,24 +51,21 @@ async fn inactive_questions_are_never_served() {
 async fn an_abandon_counts_once_it_has_enough_responses() {
     let (store, client, _db) = store_and_client().await;
     let ids = bank(&store, 3).await;
-    let ada = user(&store, "threshold@example.com").await;
-    let session = store
-        .start_session(new_session(ada, &ids, 0))
-        .await
-        .unwrap();
+    let ada = user(&store, "threshold@example.com", None).await;
+    let session = start(&store, ada, at(0), &ids).await;
     // Responses stored before the session was given up (as adaptive sessions will).
     for id in &ids[0..2] {
         client
             .execute(
                 "INSERT INTO responses (test_session_id, user_id, question_id, user_answer, \
                  is_correct, answered_at) VALUES ($1, $2, $3, 'x', TRUE, $4)",
-                &[&session.id, &ada, id, &at(10)],
+                &[&session, &ada, id, &at(10)],
             )
             .await
             .unwrap();
     }
     let (_, kept) = store
-        .abandon_session(session.id, at(100))
+        .abandon_session(session, at(100))
         .await
         .unwrap()
         .unwrap();
@@ -84,13 +84,7 @@ async fn thirty_guest_completions_of_twenty_five_responses_go_through() {
     let ids = bank(&store, 25).await;
     let answers: Vec<(QuestionId, bool)> = ids.iter().map(|id| (*id, true)).collect();
     for i in 0..30 {
-        let session = store
-            .start_session(new_session(GUEST_USER_ID, &ids, i))
-            .await
-            .unwrap();
-        store
-            .complete_session(completion(session.id, &answers, 25, i + 60))
-            .await
-            .unwrap();
+        let session = start(&store, GUEST_USER_ID, at(i), &ids).await;
+        complete(&store, session, at(i + 1), &answers, 100).await;
     }
 }

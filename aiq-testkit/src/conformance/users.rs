@@ -1,46 +1,17 @@
-//! The storage conformance suite: every test runs against the in-memory store and against
-//! PostgreSQL (a fresh database per test), and both must behave the same.
-//!
-//! Users, logins, profiles and OAuth identities here, with the helpers the other parts share;
-//! the rest in `storage/`: credentials (reset tokens, revocations), the item bank, test
-//! sessions, records (claims, statistics, configuration, deletion), and PostgreSQL-only states.
-
-mod support;
+//! Users: creation, uniqueness, deletion, logins, profiles, token generations and OAuth
+//! identities.
 
 use std::sync::Arc;
 
-use aiq_core::questions::{Difficulty, Domain, NewQuestion, starter_bank};
 use aiq_core::storage::{
-    ClaimOutcome, Completion, Conflict, EducationLevel, GUEST_USER_ID, NewPasswordReset,
-    NewResponse, NewResult, NewSession, NewUser, PasswordChange, ProfileUpdate, QualityFlag,
-    QuestionId, Revocation, SessionId, SessionStatus, Storage, StorageError, TestResult,
-    TestSession, UserId,
+    Conflict, EducationLevel, GUEST_USER_ID, NewUser, ProfileUpdate, Storage, StorageError,
 };
-use serde_json::json;
 use time::macros::datetime;
-use time::{Duration, OffsetDateTime};
 
-// Reset tokens, revocations.
-#[path = "storage/credentials.rs"]
-mod credentials;
+use super::cases;
+use super::common::{at, full_user};
 
-// Imports, unseen questions, selection candidates.
-#[path = "storage/bank.rs"]
-mod bank;
-
-// Starting, completing, abandoning, history.
-#[path = "storage/sessions.rs"]
-mod sessions;
-
-// Claims, statistics, devices, configuration, deletion.
-#[path = "storage/records.rs"]
-mod records;
-
-// States only PostgreSQL can set up.
-#[path = "storage/postgres_only.rs"]
-mod postgres_only;
-
-conformance!(
+cases!(
     ping_answers,
     guest_sentinel_is_seeded,
     created_user_reads_back_identically,
@@ -54,21 +25,6 @@ conformance!(
     oauth_users_are_created_with_their_identity_atomically,
     an_identity_links_once,
 );
-
-fn full_user(email: &str) -> NewUser {
-    NewUser {
-        email: email.to_owned(),
-        password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".to_owned(),
-        first_name: Some("Ada".to_owned()),
-        last_name: Some("Lovelace 2nd".to_owned()),
-        birth_year: Some(1990),
-        education_level: Some(EducationLevel::Masters),
-        country: Some("GB".to_owned()),
-        region: Some("London".to_owned()),
-        password_login_enabled: true,
-        created_at: datetime!(2024-01-02 03:04:05.123456 UTC),
-    }
-}
 
 async fn ping_answers(store: Arc<dyn Storage>) {
     store.ping().await.unwrap();
@@ -207,11 +163,6 @@ async fn deleting_a_user_frees_the_email(store: Arc<dyn Storage>) {
         .unwrap();
     assert_ne!(again.id, user.id);
 }
-
-fn at(seconds: i64) -> OffsetDateTime {
-    datetime!(2025-06-01 12:00:00 UTC) + Duration::seconds(seconds)
-}
-
 async fn a_login_is_recorded_and_can_upgrade_the_hash(store: Arc<dyn Storage>) {
     let user = store
         .create_user(full_user("login@example.com"))
@@ -388,136 +339,4 @@ async fn an_identity_links_once(store: Arc<dyn Storage>) {
             .map(|u| u.id),
         Some(user.id)
     );
-}
-
-// ---- The item bank and tests ----
-
-/// A valid question, distinct per `n`, in domain `n % 6`.
-fn question(n: usize) -> NewQuestion {
-    let domain = Domain::ALL[n % Domain::ALL.len()];
-    NewQuestion {
-        question_text: format!("Question {n}: what is {n} + 1?"),
-        question_type: domain,
-        difficulty_level: Difficulty::ALL[n % 3],
-        correct_answer: format!("{}", n + 1),
-        answer_options: (0..4).map(|k| format!("{}", n + k)).collect(),
-        explanation: n.is_multiple_of(2).then(|| "Add one.".to_owned()),
-        stimulus: (domain == Domain::Memory).then(|| format!("Remember {n}")),
-        sub_type: Some("addition".to_owned()),
-        source_llm: n.is_multiple_of(3).then(|| format!("vendor-{}", n % 2)),
-        source_model: n.is_multiple_of(2).then(|| format!("model-{}", n % 4)),
-        is_anchor: n.is_multiple_of(5),
-        metadata: json!({"n": n, "nested": {"list": [1, 2]}}),
-    }
-}
-
-/// Imports `n` questions and returns their ids, ascending.
-async fn bank(store: &Arc<dyn Storage>, n: usize) -> Vec<QuestionId> {
-    let rows: Vec<NewQuestion> = (0..n).map(question).collect();
-    assert!(
-        store
-            .import_questions(&rows)
-            .await
-            .unwrap()
-            .iter()
-            .all(|added| *added)
-    );
-    let mut ids: Vec<QuestionId> = store
-        .selection_candidates(None)
-        .await
-        .unwrap()
-        .iter()
-        .map(|c| c.id)
-        .collect();
-    ids.sort_unstable();
-    assert_eq!(ids.len(), n);
-    ids
-}
-
-async fn user(store: &Arc<dyn Storage>, email: &str) -> UserId {
-    store
-        .create_user(NewUser::with_password(email, "h"))
-        .await
-        .unwrap()
-        .id
-}
-
-fn new_session(user_id: UserId, question_ids: &[QuestionId], started: i64) -> NewSession {
-    NewSession {
-        user_id,
-        started_at: at(started),
-        question_ids: question_ids.to_vec(),
-        composition_metadata: json!({"easy": 1, "domains": {"math": 2}}),
-        is_adaptive: false,
-        record_seen: user_id != GUEST_USER_ID,
-    }
-}
-
-fn scores(total: usize, correct: i32) -> NewResult {
-    NewResult {
-        iq_score: 100 + correct,
-        percentile_rank: Some(50.5),
-        total_questions: i32::try_from(total).unwrap(),
-        correct_answers: correct,
-        completion_time_seconds: Some(600),
-        standard_error: Some(4.5),
-        ci_lower: Some(91),
-        ci_upper: Some(109),
-        response_time_flags: Some(json!({"rapid": 0})),
-        validity_status: "valid".to_owned(),
-        validity_flags: None,
-        domain_scores: Some(json!({"math": {"correct": correct}})),
-        scoring_method: "ctt".to_owned(),
-    }
-}
-
-/// Completes `session` with these answers; the result's correct count is `total`.
-fn completion(
-    session: SessionId,
-    answers: &[(QuestionId, bool)],
-    total: i32,
-    completed: i64,
-) -> Completion {
-    Completion {
-        session_id: session,
-        completed_at: at(completed),
-        time_limit_exceeded: completed > 1800,
-        responses: answers
-            .iter()
-            .enumerate()
-            .map(|(i, (question_id, is_correct))| NewResponse {
-                question_id: *question_id,
-                user_answer: format!("answer {i}"),
-                is_correct: *is_correct,
-                time_spent_seconds: (i % 2 == 0).then_some(i32::try_from(i).unwrap() + 10),
-            })
-            .collect(),
-        result: scores(answers.len(), total),
-    }
-}
-
-/// Starts and completes one session for `owner` over `answers`.
-async fn take_test(
-    store: &Arc<dyn Storage>,
-    owner: UserId,
-    answers: &[(QuestionId, bool)],
-    total: i32,
-    started: i64,
-) -> (TestSession, TestResult) {
-    let ids: Vec<QuestionId> = answers.iter().map(|(id, _)| *id).collect();
-    let session = store
-        .start_session(new_session(owner, &ids, started))
-        .await
-        .unwrap();
-    store
-        .complete_session(completion(session.id, answers, total, started + 60))
-        .await
-        .unwrap()
-}
-
-fn assert_conflict<T: std::fmt::Debug>(result: Result<T, StorageError>, expected: Conflict) {
-    match result {
-        Err(StorageError::Conflict(conflict)) => assert_eq!(conflict, expected),
-        other => panic!("expected {expected:?}, got {other:?}"),
-    }
 }

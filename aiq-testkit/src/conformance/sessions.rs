@@ -1,8 +1,18 @@
 //! Test sessions: starting, serving, completing, abandoning, history.
 
-use super::*;
+use std::sync::Arc;
 
-crate::conformance!(
+use aiq_core::storage::{
+    Conflict, GUEST_USER_ID, QuestionId, SessionStatus, Storage, StorageError,
+};
+use serde_json::json;
+
+use super::cases;
+use super::common::{
+    assert_conflict, at, bank, completion, new_session, question, take_test, user,
+};
+
+cases!(
     one_session_in_progress_per_user_but_guests_are_exempt,
     a_seen_question_conflict_writes_nothing,
     served_order_is_kept,

@@ -1,4 +1,4 @@
-//! `AdminStore` conformance, continued: the exports' keyset walks (`export_*` with `Seek`).
+//! `AdminStore`: the exports' keyset walks (`export_*` with `Seek`).
 
 use std::sync::Arc;
 
@@ -9,10 +9,11 @@ use aiq_core::storage::{
     UserQuery, UserSort,
 };
 
-use crate::support::admin::{at, bank, finished, start, user};
-use crate::support::bank::{import, question};
+use crate::conformance::cases;
+use crate::fixtures::admin::{at, bank, finished, start, user};
+use crate::fixtures::bank::{import, question};
 
-crate::conformance!(
+cases!(
     user_exports_walk_every_matching_row_once_in_id_order,
     question_exports_walk_every_matching_row_once_in_id_order,
     session_exports_walk_every_matching_row_once_in_id_order,

@@ -1,7 +1,4 @@
-//! Conformance of `AdaptiveStore` on both backends: the pool, the prior, and the atomic,
-//! compare-and-set steps.
-
-mod support;
+//! `AdaptiveStore`: the pool, the prior, and the atomic, compare-and-set steps.
 
 use std::sync::Arc;
 
@@ -11,13 +8,15 @@ use aiq_core::storage::{
     AdaptiveCompletion, AdaptiveStep, Conflict, NewResponse, NewResult, NewSession, NewUser,
     SessionStatus, Storage, StorageError,
 };
-use aiq_core::{AiqService, Config};
 use serde_json::json;
 use time::Duration;
 
-fn service_for(store: Arc<dyn Storage>) -> AiqService {
-    support::service_with(Config::default(), store)
-}
+use super::cases;
+
+cases!(
+    pool_uses_priors_and_excludes_seen,
+    steps_are_compare_and_set
+);
 
 fn step(
     session_id: i64,
@@ -65,7 +64,7 @@ fn completion(theta: f64) -> AdaptiveCompletion {
     }
 }
 
-async fn pool_uses_priors_and_excludes_seen(_service: AiqService, store: Arc<dyn Storage>) {
+async fn pool_uses_priors_and_excludes_seen(store: Arc<dyn Storage>) {
     let bank = starter_bank();
     store.import_questions(&bank).await.unwrap();
     let user = store
@@ -105,7 +104,7 @@ async fn pool_uses_priors_and_excludes_seen(_service: AiqService, store: Arc<dyn
     assert!(pool.iter().all(|item| item.id != first));
 }
 
-async fn steps_are_compare_and_set(_service: AiqService, store: Arc<dyn Storage>) {
+async fn steps_are_compare_and_set(store: Arc<dyn Storage>) {
     store.import_questions(&starter_bank()).await.unwrap();
     let user = store
         .create_user(NewUser::with_password("cas@example.com", "h"))
@@ -189,8 +188,3 @@ async fn steps_are_compare_and_set(_service: AiqService, store: Arc<dyn Storage>
     assert_eq!(page.total_count, 2);
     assert_eq!(page.results[0].completed_at, latest);
 }
-
-both_stores!(
-    pool_uses_priors_and_excludes_seen,
-    steps_are_compare_and_set
-);
