@@ -10,8 +10,8 @@
 //! - sliding window: at most `limit` requests in any trailing window;
 //! - fixed window: at most `limit` requests per aligned window.
 //!
-//! Implementations: [`MemoryLimiter`] (this process, bounded memory) and [`RedisLimiter`], whose
-//! checks are single atomic Lua scripts, for limits shared by every instance. Both read the time
+//! Implementations: [`MemoryLimiter`] (this process, bounded memory) and `RedisLimiter` (feature
+//! `redis`), whose checks are single atomic Lua scripts, for limits shared by every instance. Both read the time
 //! from a [`Clock`](crate::clock::Clock) and give identical answers for the same requests at the
 //! same times (`tests/redis_limiter.rs` runs them side by side): the Redis token bucket is the
 //! same GCRA, on the same whole microseconds.
@@ -24,6 +24,7 @@
 mod fallback;
 mod gcra;
 mod memory;
+#[cfg(feature = "redis")]
 mod redis;
 pub mod strategy;
 
@@ -33,6 +34,7 @@ use async_trait::async_trait;
 
 pub use self::fallback::FallbackLimiter;
 pub use self::memory::MemoryLimiter;
+#[cfg(feature = "redis")]
 pub use self::redis::RedisLimiter;
 pub use self::strategy::Strategy;
 

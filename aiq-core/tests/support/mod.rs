@@ -13,8 +13,11 @@ pub mod push;
 use std::sync::Arc;
 use std::time::Duration;
 
-use aiq_core::storage::{MemoryStore, PgStore, Storage};
+#[cfg(feature = "postgres")]
+use aiq_core::storage::PgStore;
+use aiq_core::storage::{MemoryStore, Storage};
 use aiq_core::{Aiq, AiqService, Config};
+#[cfg(feature = "postgres")]
 use aiq_testkit::TestDb;
 use axum::body::Body;
 use http::{HeaderMap, Request, StatusCode};
@@ -77,6 +80,7 @@ pub fn service_with(config: Config, storage: Arc<dyn Storage>) -> AiqService {
 }
 
 /// A migrated PostgreSQL store on its own database (dropped with the returned guard).
+#[cfg(feature = "postgres")]
 pub async fn pg_store() -> (PgStore, TestDb) {
     let db = TestDb::create().await;
     let mut config = Config::default();
@@ -198,7 +202,7 @@ impl aiq_core::mail::Mailer for RecordingMailer {
 }
 
 /// Declares each listed `async fn(AiqService, Arc<dyn Storage>)` as a test on the in-memory
-/// store and on PostgreSQL; the test file provides `fn service_for(Arc<dyn Storage>) -> AiqService`.
+/// store and, with the `postgres` feature, on PostgreSQL; the test file provides `fn service_for(Arc<dyn Storage>) -> AiqService`.
 #[macro_export]
 macro_rules! both_stores {
     ($($name:ident),* $(,)?) => {
@@ -212,6 +216,7 @@ macro_rules! both_stores {
                 }
             )*
         }
+        #[cfg(feature = "postgres")]
         mod postgres {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -225,8 +230,8 @@ macro_rules! both_stores {
     };
 }
 
-/// Declares each listed `async fn(Arc<dyn Storage>)` as a test on the in-memory store and on
-/// PostgreSQL (a fresh database per test): the storage conformance suites use it.
+/// Declares each listed `async fn(Arc<dyn Storage>)` as a test on the in-memory store and, with
+/// the `postgres` feature, on PostgreSQL (a fresh database per test): the storage conformance suites use it.
 #[macro_export]
 macro_rules! conformance {
     ($($name:ident),* $(,)?) => {
@@ -238,6 +243,7 @@ macro_rules! conformance {
                 }
             )*
         }
+        #[cfg(feature = "postgres")]
         mod postgres {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
