@@ -3,8 +3,8 @@
 //! The service sends little mail (password resets, later feedback notifications), always plain
 //! text, so the contract is one call: [`Mailer::send`] a [`Message`]. Two mailers ship with the
 //! crate and [`from_config`] picks one:
-//! - `SmtpMailer` (feature `smtp`): delivers through an SMTP server (`SMTP_*` settings), over STARTTLS,
-//!   implicit TLS or, for a relay on the same host, no encryption;
+//! - `SmtpMailer` (feature `smtp`): delivers through an SMTP server (`SMTP_*` settings), over
+//!   STARTTLS, implicit TLS or, for a relay on the same host, no encryption;
 //! - [`LogMailer`]: the default when SMTP is not enabled. It only writes the message to the log,
 //!   and in production it leaves the body out, because bodies carry password-reset tokens.
 //!
