@@ -37,6 +37,26 @@
 //! - [`text`]: the one rule for text clients send (NUL, unpaired surrogates, control
 //!   characters);
 //! - [`time`]: timestamps as the API writes them.
+//!
+//! # Cargo features
+//!
+//! Each integration is a feature, all on by default. Without any, the crate serves the whole
+//! API on the in-memory store (or a [`Storage`](storage::Storage) of your own), with the
+//! in-process rate limiter, mail and push written to the log, and no Apple/Google sign-in.
+//!
+//! | Feature | What it brings | Variables that need it |
+//! |---|---|---|
+//! | `postgres` | `storage::PgStore` (tokio-postgres, deadpool, refinery, rustls) | `DATABASE_URL` |
+//! | `redis` | `ratelimit::RedisLimiter`, `storage::RedisRevocations`, `storage::CachedRevocations`, `storage::RedisGuestTokens` | `RATE_LIMIT_STORAGE=redis`, `TOKEN_BLACKLIST_REDIS_URL`, `GUEST_TOKEN_REDIS_URL` |
+//! | `smtp` | `mail::SmtpMailer` (lettre) | `SMTP_ENABLED` |
+//! | `apns` | `push::ApnsSender` (reqwest, HTTP/2) | `APNS_*` |
+//! | `oauth` | [`oauth::OAuthVerifier`] fetching the providers' keys (reqwest) | `APPLE_OAUTH_CLIENT_IDS`, `GOOGLE_OAUTH_CLIENT_IDS` |
+//! | `swagger-ui` | the Swagger UI page at `<prefix>/docs` (`<prefix>/openapi.json` is always served) | none |
+//!
+//! A variable that asks for a part the build left out is refused, never ignored: building the
+//! service fails with a [`ConfigError`](config::ConfigError) naming the variable and the
+//! feature to enable (see [`wiring`]). Without `oauth` the sign-in endpoints answer as for a
+//! provider with no client ids.
 
 #![warn(missing_docs)]
 

@@ -33,10 +33,8 @@ use crate::oauth::OAuthVerifier;
 use crate::push::PushSender;
 use crate::ratelimit::Limiter;
 use crate::state::{AppState, MetricsRenderer, Shared};
-use crate::storage::{
-    GuestTokenStore, MemoryStore, PgStore, RevocationRecord, RevocationStore, Storage,
-};
-use crate::wiring::StartError;
+use crate::storage::{GuestTokenStore, MemoryStore, RevocationStore, Storage};
+use crate::wiring::{Connections, StartError};
 
 /// Entry point: `Aiq::builder(config)`.
 #[derive(Debug, Clone, Copy)]
@@ -66,7 +64,7 @@ impl Aiq {
             guest_tokens: None,
             extra_routes: None,
             span_hook: None,
-            pg: None,
+            connections: Connections::default(),
             layers: Layers::ALL,
         }
     }
@@ -105,7 +103,7 @@ pub struct AiqBuilder {
     extra_routes: Option<Router>,
     span_hook: Option<SpanHook>,
     /// The database [`connect`](Self::connect) opened, closed by [`AiqService::close`].
-    pg: Option<PgStore>,
+    connections: Connections,
     layers: Layers,
 }
 
@@ -133,11 +131,12 @@ impl AiqBuilder {
     /// # });
     /// ```
     pub async fn connect(mut self) -> Result<Self, StartError> {
+        #[cfg(feature = "redis")]
         crate::wiring::ping_configured_redis(&self.config).await?;
         if self.storage.is_none() {
-            let (storage, pg) = crate::wiring::open_storage(&self.config).await?;
+            let (storage, connections) = crate::wiring::open_storage(&self.config).await?;
             self.storage = Some(storage);
-            self.pg = pg;
+            self.connections = connections;
         }
         if self.limiter.is_none() {
             self.limiter = crate::wiring::limiter(&self.config)?;
@@ -165,7 +164,7 @@ impl AiqBuilder {
 
     /// Where revoked tokens are remembered; by default the store, so instances that share a
     /// database share revocations, behind the Redis `TOKEN_BLACKLIST_REDIS_URL` (or the
-    /// limiter's) names when there is one: [`CachedRevocations`](crate::storage::CachedRevocations)
+    /// limiter's) names when there is one: `CachedRevocations` (feature `redis`)
     /// with the store as its record, so that a Redis restarted empty loses nothing.
     pub fn revocations(mut self, revocations: Arc<dyn RevocationStore>) -> Self {
         self.revocations = Some(revocations);
@@ -199,7 +198,7 @@ impl AiqBuilder {
     /// Where guest submit and claim tokens live; by default the Redis `GUEST_TOKEN_REDIS_URL`
     /// names, or process memory ([`MemoryGuestTokens`](crate::storage::MemoryGuestTokens)).
     /// Instances behind one load balancer need a shared store such as
-    /// [`RedisGuestTokens`](crate::storage::RedisGuestTokens).
+    /// `RedisGuestTokens` (feature `redis`).
     pub fn guest_tokens(mut self, tokens: Arc<dyn GuestTokenStore>) -> Self {
         self.guest_tokens = Some(tokens);
         self
@@ -285,23 +284,14 @@ impl AiqBuilder {
                 format!("cannot be used as a signing key: {e}"),
             )],
         })?;
+        crate::wiring::check_oauth(&self.config)?;
         let mailer = match self.mailer {
             Some(mailer) => mailer,
-            None => crate::mail::from_config(&self.config).map_err(|e| ConfigError {
-                production: self.config.app.environment.is_production(),
-                problems: vec![ConfigProblem::new("SMTP_HOST", e.to_string())],
-            })?,
+            None => crate::wiring::mailer(&self.config)?,
         };
         let push = match self.push {
             Some(push) => push,
-            None => {
-                let push = crate::push::from_config(&self.config).map_err(|e| ConfigError {
-                    production: self.config.app.environment.is_production(),
-                    problems: vec![ConfigProblem::new("APNS_KEY_PATH", e.to_string())],
-                })?;
-                tracing::info!(sender = ?push, "push notifications");
-                push
-            }
+            None => crate::wiring::push(&self.config)?,
         };
         let limiter = match self.limiter {
             Some(limiter) => Some(limiter),
@@ -312,6 +302,15 @@ impl AiqBuilder {
             .map(|limiter| Arc::new(RateLimits::new(limiter, &self.config, tokens.clone())));
         let storage = match self.storage {
             Some(storage) => storage,
+            #[cfg(not(feature = "postgres"))]
+            None if self.config.database.url.is_some() => {
+                return Err(crate::wiring::feature_off(
+                    &self.config,
+                    "DATABASE_URL",
+                    "postgres",
+                ));
+            }
+            #[cfg(feature = "postgres")]
             None if self.config.database.url.is_some() => {
                 return Err(crate::wiring::refused(
                     &self.config,
@@ -328,13 +327,7 @@ impl AiqBuilder {
         };
         let revocations = match self.revocations {
             Some(revocations) => revocations,
-            None => match crate::wiring::cached_revocations(
-                &self.config,
-                Arc::clone(&storage) as Arc<dyn RevocationRecord>,
-            )? {
-                Some(cached) => Arc::new(cached),
-                None => Arc::clone(&storage) as Arc<dyn RevocationStore>,
-            },
+            None => crate::wiring::revocations(&self.config, &storage)?,
         };
         let guest_tokens = match self.guest_tokens {
             Some(tokens) => tokens,
@@ -385,7 +378,7 @@ impl AiqBuilder {
             router,
             config,
             background,
-            pg: self.pg,
+            connections: self.connections,
         })
     }
 }
@@ -410,7 +403,7 @@ pub struct AiqService {
     router: Router,
     config: Arc<Config>,
     background: Background,
-    pg: Option<PgStore>,
+    connections: Connections,
 }
 
 /// What the service does after answering: the item statistics refreshes.
@@ -457,9 +450,7 @@ impl AiqService {
     /// Closes the database pool [`AiqBuilder::connect`] opened (idle connections are dropped,
     /// no new ones are made): at shutdown, after [`serve`](Self::serve) returned.
     pub fn close(&self) {
-        if let Some(pg) = &self.pg {
-            pg.close();
-        }
+        self.connections.close();
     }
 
     /// The service as an axum `Router`, e.g. to `nest` it inside another application.

@@ -176,6 +176,8 @@ impl Config {
                 "must have the keys easy, medium, hard with non-negative shares summing to 1.0",
             );
         }
+        // Without the `postgres` feature the service refuses `DATABASE_URL` when it is built.
+        #[cfg(feature = "postgres")]
         if let Some(url) = &self.database.url
             && !crate::storage::postgres_url_is_valid(url.expose_secret())
         {

@@ -3,8 +3,8 @@
 //! The service sends little mail (password resets, later feedback notifications), always plain
 //! text, so the contract is one call: [`Mailer::send`] a [`Message`]. Two mailers ship with the
 //! crate and [`from_config`] picks one:
-//! - [`SmtpMailer`]: delivers through an SMTP server (`SMTP_*` settings), over STARTTLS,
-//!   implicit TLS or, for a relay on the same host, no encryption;
+//! - `SmtpMailer` (feature `smtp`): delivers through an SMTP server (`SMTP_*` settings), over
+//!   STARTTLS, implicit TLS or, for a relay on the same host, no encryption;
 //! - [`LogMailer`]: the default when SMTP is not enabled. It only writes the message to the log,
 //!   and in production it leaves the body out, because bodies carry password-reset tokens.
 //!
@@ -12,6 +12,7 @@
 //! production logs; recipients are logged masked (`ali***@example.com`).
 
 mod log;
+#[cfg(feature = "smtp")]
 mod smtp;
 
 use std::fmt;
@@ -24,6 +25,7 @@ use crate::Config;
 use crate::auth::audit::mask_email;
 
 pub use self::log::LogMailer;
+#[cfg(feature = "smtp")]
 pub use self::smtp::SmtpMailer;
 
 /// One plain-text mail to one recipient.
@@ -116,11 +118,11 @@ pub trait Mailer: Send + Sync + fmt::Debug + 'static {
     async fn send(&self, message: Message) -> Result<(), MailError>;
 }
 
-/// The mailer the configuration asks for: [`SmtpMailer`] when `SMTP_ENABLED`, otherwise
+/// The mailer the configuration asks for: `SmtpMailer` when `SMTP_ENABLED`, otherwise
 /// [`LogMailer`].
 ///
-/// It fails only when SMTP is enabled with settings that cannot work (see [`SmtpMailer::new`]);
-/// nothing is sent or connected here.
+/// It fails only when SMTP is enabled with settings that cannot work (see `SmtpMailer::new`),
+/// or in a build without the `smtp` feature; nothing is sent or connected here.
 ///
 /// ```
 /// use aiq_core::{Config, mail};
@@ -130,7 +132,12 @@ pub trait Mailer: Send + Sync + fmt::Debug + 'static {
 /// ```
 pub fn from_config(config: &Config) -> Result<Arc<dyn Mailer>, MailError> {
     if config.smtp.enabled {
+        #[cfg(feature = "smtp")]
         return Ok(Arc::new(SmtpMailer::new(&config.smtp)?));
+        #[cfg(not(feature = "smtp"))]
+        return Err(MailError::Config(
+            "SMTP is enabled, but aiq-core was built without its `smtp` feature".into(),
+        ));
     }
     if config.app.environment.is_production() {
         // Password resets cannot work like this; say so once at start-up rather than leaving
@@ -141,6 +148,16 @@ pub fn from_config(config: &Config) -> Result<Arc<dyn Mailer>, MailError> {
 }
 
 /// Parses the recipient, without echoing it in the error (it may be anything a user typed).
+#[cfg(feature = "smtp")]
 fn parse_recipient(to: &str) -> Result<lettre::Address, MailError> {
     to.parse().map_err(|_| MailError::InvalidRecipient)
+}
+
+/// Checks the recipient as sign-up checks an address (without `smtp`, lettre's parser is not
+/// in the build), without echoing it in the error.
+#[cfg(not(feature = "smtp"))]
+fn parse_recipient(to: &str) -> Result<(), MailError> {
+    crate::input::Email::try_from(to.to_owned())
+        .map(drop)
+        .map_err(|_| MailError::InvalidRecipient)
 }

@@ -13,17 +13,26 @@
 //!
 //! A provider without client ids is switched off: its tokens get [`OAuthError::NotConfigured`]
 //! before anything is fetched. How the keys are fetched and cached is described in `jwks`.
+//!
+//! Without the `oauth` feature no key is ever fetched (reqwest is not in the build): both
+//! providers are switched off, and building a service whose configuration names client ids
+//! fails.
 
+#[cfg(feature = "oauth")]
 mod jwks;
+#[cfg(feature = "oauth")]
 mod verify;
 
 use std::fmt;
+#[cfg(feature = "oauth")]
 use std::sync::Arc;
 
+#[cfg(feature = "oauth")]
 use jsonwebtoken::Validation;
 
 use crate::config::OAuthConfig;
 
+#[cfg(feature = "oauth")]
 use self::jwks::KeyCache;
 
 /// An identity provider the app can sign in with.
@@ -103,9 +112,11 @@ pub enum OAuthError {
 /// ```
 #[derive(Debug, Clone)]
 pub struct OAuthVerifier {
+    #[cfg(feature = "oauth")]
     inner: Arc<Inner>,
 }
 
+#[cfg(feature = "oauth")]
 #[derive(Debug)]
 struct Inner {
     apple: ProviderVerifier,
@@ -113,6 +124,7 @@ struct Inner {
 }
 
 /// What one provider's tokens are checked with.
+#[cfg(feature = "oauth")]
 #[derive(Debug)]
 struct ProviderVerifier {
     provider: Provider,
@@ -121,6 +133,7 @@ struct ProviderVerifier {
     keys: KeyCache,
 }
 
+#[cfg(feature = "oauth")]
 impl OAuthVerifier {
     /// A verifier for the providers and key URLs of `config`. Nothing is fetched until the first
     /// token arrives.
@@ -173,6 +186,7 @@ impl OAuthVerifier {
     }
 }
 
+#[cfg(feature = "oauth")]
 impl ProviderVerifier {
     /// Signature and standard claims; the provider-specific checks are the caller's.
     async fn verify(&self, token: &str) -> Result<verify::Claims, OAuthError> {
@@ -184,5 +198,35 @@ impl ProviderVerifier {
         let kid = verify::pinned_kid(token)?;
         let key = self.keys.key(&kid).await?;
         verify::decode(token, &key, validation)
+    }
+}
+
+/// Without the `oauth` feature: both providers are switched off.
+#[cfg(not(feature = "oauth"))]
+impl OAuthVerifier {
+    /// A verifier with both providers switched off: this build cannot fetch their keys, so
+    /// `config` is not read (the service refuses client ids when it is built).
+    pub fn new(config: &OAuthConfig) -> Self {
+        let _ = config;
+        Self {}
+    }
+
+    /// Always [`OAuthError::NotConfigured`]: this build has no `oauth` feature.
+    pub async fn verify_apple(
+        &self,
+        identity_token: &str,
+        raw_nonce: &str,
+    ) -> Result<VerifiedIdentity, OAuthError> {
+        let _ = (identity_token, raw_nonce);
+        Err(OAuthError::NotConfigured(Provider::Apple))
+    }
+
+    /// Always [`OAuthError::NotConfigured`]: this build has no `oauth` feature.
+    pub async fn verify_google(
+        &self,
+        identity_token: &str,
+    ) -> Result<VerifiedIdentity, OAuthError> {
+        let _ = identity_token;
+        Err(OAuthError::NotConfigured(Provider::Google))
     }
 }

@@ -2,8 +2,8 @@
 //!
 //! The contract is one call: [`PushSender::send`] a [`Notification`] to a device token. Two
 //! senders ship with the crate and [`from_config`] picks one:
-//! - [`ApnsSender`]: Apple's HTTP/2 provider API with a token-based (`.p8`) provider JWT,
-//!   when every `APNS_*` credential is set;
+//! - `ApnsSender` (feature `apns`): Apple's HTTP/2 provider API with a token-based (`.p8`)
+//!   provider JWT, when every `APNS_*` credential is set;
 //! - [`LogPush`]: the default otherwise; it only logs what would have been sent.
 //!
 //! [`deliver`] wraps a send for one user: when Apple says the device token is no longer valid
@@ -12,6 +12,7 @@
 //!
 //! Device tokens are never logged in full, and no credential appears in a [`PushError`].
 
+#[cfg(feature = "apns")]
 mod apns;
 mod log;
 pub mod reminders;
@@ -26,6 +27,7 @@ use crate::BoxError;
 use crate::Config;
 use crate::storage::{StorageError, UserId, UserStore};
 
+#[cfg(feature = "apns")]
 pub use self::apns::{ApnsSender, PRODUCTION_URL, SANDBOX_URL};
 pub use self::log::LogPush;
 
@@ -141,12 +143,12 @@ pub trait PushSender: Send + Sync + fmt::Debug + 'static {
     async fn send(&self, device_token: &str, notification: &Notification) -> Result<(), PushError>;
 }
 
-/// The sender the configuration asks for: [`ApnsSender`] when `APNS_KEY_ID`, `APNS_TEAM_ID`,
+/// The sender the configuration asks for: `ApnsSender` when `APNS_KEY_ID`, `APNS_TEAM_ID`,
 /// `APNS_BUNDLE_ID` and `APNS_KEY_PATH` are all set, [`LogPush`] when none is.
 ///
 /// # Errors
 /// Only some of the four are set, or the key file cannot be read or is not an EC key in
-/// PKCS#8 PEM.
+/// PKCS#8 PEM; any is set in a build without the `apns` feature.
 ///
 /// ```
 /// use aiq_core::{Config, push};
@@ -155,13 +157,7 @@ pub trait PushSender: Send + Sync + fmt::Debug + 'static {
 /// # Ok::<(), aiq_core::push::PushError>(())
 /// ```
 pub fn from_config(config: &Config) -> Result<Arc<dyn PushSender>, PushError> {
-    let apns = &config.apns;
-    let settings = [
-        ("APNS_KEY_ID", &apns.key_id),
-        ("APNS_TEAM_ID", &apns.team_id),
-        ("APNS_BUNDLE_ID", &apns.bundle_id),
-        ("APNS_KEY_PATH", &apns.key_path),
-    ];
+    let settings = apns_settings(config);
     let missing: Vec<&str> = settings
         .iter()
         .filter(|(_, value)| value.trim().is_empty())
@@ -173,13 +169,39 @@ pub fn from_config(config: &Config) -> Result<Arc<dyn PushSender>, PushError> {
         }
         return Ok(Arc::new(LogPush));
     }
+    #[cfg(not(feature = "apns"))]
+    return Err(PushError::Config(
+        "APNS_* is set, but aiq-core was built without its `apns` feature".into(),
+    ));
+    #[cfg(feature = "apns")]
     if !missing.is_empty() {
         return Err(PushError::Config(format!(
             "APNs is partly configured; also set {}",
             missing.join(", ")
         )));
     }
-    Ok(Arc::new(ApnsSender::new(apns)?))
+    #[cfg(feature = "apns")]
+    Ok(Arc::new(ApnsSender::new(&config.apns)?))
+}
+
+/// The four APNs settings, by variable.
+fn apns_settings(config: &Config) -> [(&'static str, &String); 4] {
+    let apns = &config.apns;
+    [
+        ("APNS_KEY_ID", &apns.key_id),
+        ("APNS_TEAM_ID", &apns.team_id),
+        ("APNS_BUNDLE_ID", &apns.bundle_id),
+        ("APNS_KEY_PATH", &apns.key_path),
+    ]
+}
+
+/// The first APNs variable that is set, if any.
+#[cfg(not(feature = "apns"))]
+pub(crate) fn first_apns_setting(config: &Config) -> Option<&'static str> {
+    apns_settings(config)
+        .into_iter()
+        .find(|(_, value)| !value.trim().is_empty())
+        .map(|(name, _)| name)
 }
 
 /// What became of a notification for one user.

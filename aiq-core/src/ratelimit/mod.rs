@@ -10,11 +10,11 @@
 //! - sliding window: at most `limit` requests in any trailing window;
 //! - fixed window: at most `limit` requests per aligned window.
 //!
-//! Implementations: [`MemoryLimiter`] (this process, bounded memory) and [`RedisLimiter`], whose
-//! checks are single atomic Lua scripts, for limits shared by every instance. Both read the time
-//! from a [`Clock`](crate::clock::Clock) and give identical answers for the same requests at the
-//! same times (`tests/redis_limiter.rs` runs them side by side): the Redis token bucket is the
-//! same GCRA, on the same whole microseconds.
+//! Implementations: [`MemoryLimiter`] (this process, bounded memory) and `RedisLimiter` (feature
+//! `redis`), whose checks are single atomic Lua scripts, for limits shared by every instance.
+//! Both read the time from a [`Clock`](crate::clock::Clock) and give identical answers for the
+//! same requests at the same times (`tests/redis_limiter.rs` runs them side by side): the Redis
+//! token bucket is the same GCRA, on the same whole microseconds.
 //!
 //! The in-process limiter keeps its keys in its own map, each with its GCRA state, rather than in
 //! a governor keyed store: its quotas come with each check (a governor limiter has one), and its
@@ -24,6 +24,7 @@
 mod fallback;
 mod gcra;
 mod memory;
+#[cfg(feature = "redis")]
 mod redis;
 pub mod strategy;
 
@@ -33,6 +34,7 @@ use async_trait::async_trait;
 
 pub use self::fallback::FallbackLimiter;
 pub use self::memory::MemoryLimiter;
+#[cfg(feature = "redis")]
 pub use self::redis::RedisLimiter;
 pub use self::strategy::Strategy;
 

@@ -9,13 +9,14 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
-use redis::aio::ConnectionManager;
 use serde::{Deserialize, Serialize};
-use tracing::Instrument;
 
 use super::StorageError;
 use super::questions::QuestionId;
 use super::sessions::SessionId;
+
+#[cfg(feature = "redis")]
+pub use self::in_redis::{GUEST_TOKENS_PREFIX, RedisGuestTokens};
 
 /// What a token lets its holder do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -118,99 +119,111 @@ impl GuestTokenStore for MemoryGuestTokens {
     }
 }
 
-/// The default key prefix in Redis (the old backend used `guest_token:`).
-pub const GUEST_TOKENS_PREFIX: &str = "guest_token:";
+/// The Redis store (feature `redis`).
+#[cfg(feature = "redis")]
+mod in_redis {
+    use std::time::Duration;
 
-/// Guest tokens in Redis, shared by every instance.
-///
-/// ```no_run
-/// use aiq_core::storage::RedisGuestTokens;
-/// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
-/// let tokens = RedisGuestTokens::new("redis://127.0.0.1:6379/0", "guest_token:")?;
-/// # Ok(()) }
-/// ```
-#[derive(Clone)]
-pub struct RedisGuestTokens {
-    connection: ConnectionManager,
-    prefix: String,
-}
+    use async_trait::async_trait;
+    use redis::aio::ConnectionManager;
+    use tracing::Instrument;
 
-impl std::fmt::Debug for RedisGuestTokens {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RedisGuestTokens")
-            .field("prefix", &self.prefix)
-            .finish_non_exhaustive()
-    }
-}
+    use super::{GuestToken, GuestTokenStore, StorageError};
 
-impl RedisGuestTokens {
-    /// Connects lazily to `url`; keys are `<prefix><token>`. Must be called within a Tokio
-    /// runtime.
+    /// The default key prefix in Redis (the old backend used `guest_token:`).
+    pub const GUEST_TOKENS_PREFIX: &str = "guest_token:";
+
+    /// Guest tokens in Redis, shared by every instance.
     ///
-    /// # Errors
-    /// A malformed URL.
-    pub fn new(url: &str, prefix: &str) -> Result<Self, StorageError> {
-        Ok(Self {
-            connection: super::redis::connect(url).map_err(unavailable)?,
-            prefix: prefix.to_owned(),
-        })
-    }
-}
-
-impl RedisGuestTokens {
-    /// Runs `command` (`GET` or `GETDEL`) on the token's key and decodes the payload.
-    async fn read(
-        &self,
-        command: &'static str,
-        token: &str,
-    ) -> Result<Option<GuestToken>, StorageError> {
-        let value: Option<String> = redis::cmd(command)
-            .arg(format!("{}{token}", self.prefix))
-            .query_async(&mut self.connection.clone())
-            .instrument(super::redis::command_span(command))
-            .await
-            .map_err(unavailable)?;
-        decode(value)
-    }
-}
-
-fn unavailable(err: redis::RedisError) -> StorageError {
-    StorageError::Unavailable(Box::new(err))
-}
-
-fn decode(value: Option<String>) -> Result<Option<GuestToken>, StorageError> {
-    value
-        .map(|text| serde_json::from_str(&text).map_err(|e| StorageError::Backend(Box::new(e))))
-        .transpose()
-}
-
-#[async_trait]
-impl GuestTokenStore for RedisGuestTokens {
-    async fn put(
-        &self,
-        token: &str,
-        payload: &GuestToken,
-        ttl: Duration,
-    ) -> Result<(), StorageError> {
-        let value =
-            serde_json::to_string(payload).map_err(|e| StorageError::Backend(Box::new(e)))?;
-        let millis = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1);
-        redis::cmd("SET")
-            .arg(format!("{}{token}", self.prefix))
-            .arg(value)
-            .arg("PX")
-            .arg(millis)
-            .query_async::<()>(&mut self.connection.clone())
-            .instrument(super::redis::command_span("SET"))
-            .await
-            .map_err(unavailable)
+    /// ```no_run
+    /// use aiq_core::storage::RedisGuestTokens;
+    /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+    /// let tokens = RedisGuestTokens::new("redis://127.0.0.1:6379/0", "guest_token:")?;
+    /// # Ok(()) }
+    /// ```
+    #[derive(Clone)]
+    pub struct RedisGuestTokens {
+        connection: ConnectionManager,
+        prefix: String,
     }
 
-    async fn take(&self, token: &str) -> Result<Option<GuestToken>, StorageError> {
-        self.read("GETDEL", token).await
+    impl std::fmt::Debug for RedisGuestTokens {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.debug_struct("RedisGuestTokens")
+                .field("prefix", &self.prefix)
+                .finish_non_exhaustive()
+        }
     }
 
-    async fn get(&self, token: &str) -> Result<Option<GuestToken>, StorageError> {
-        self.read("GET", token).await
+    impl RedisGuestTokens {
+        /// Connects lazily to `url`; keys are `<prefix><token>`. Must be called within a Tokio
+        /// runtime.
+        ///
+        /// # Errors
+        /// A malformed URL.
+        pub fn new(url: &str, prefix: &str) -> Result<Self, StorageError> {
+            Ok(Self {
+                connection: super::super::redis::connect(url).map_err(unavailable)?,
+                prefix: prefix.to_owned(),
+            })
+        }
+    }
+
+    impl RedisGuestTokens {
+        /// Runs `command` (`GET` or `GETDEL`) on the token's key and decodes the payload.
+        async fn read(
+            &self,
+            command: &'static str,
+            token: &str,
+        ) -> Result<Option<GuestToken>, StorageError> {
+            let value: Option<String> = redis::cmd(command)
+                .arg(format!("{}{token}", self.prefix))
+                .query_async(&mut self.connection.clone())
+                .instrument(super::super::redis::command_span(command))
+                .await
+                .map_err(unavailable)?;
+            decode(value)
+        }
+    }
+
+    fn unavailable(err: redis::RedisError) -> StorageError {
+        StorageError::Unavailable(Box::new(err))
+    }
+
+    fn decode(value: Option<String>) -> Result<Option<GuestToken>, StorageError> {
+        value
+            .map(|text| serde_json::from_str(&text).map_err(|e| StorageError::Backend(Box::new(e))))
+            .transpose()
+    }
+
+    #[async_trait]
+    impl GuestTokenStore for RedisGuestTokens {
+        async fn put(
+            &self,
+            token: &str,
+            payload: &GuestToken,
+            ttl: Duration,
+        ) -> Result<(), StorageError> {
+            let value =
+                serde_json::to_string(payload).map_err(|e| StorageError::Backend(Box::new(e)))?;
+            let millis = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1);
+            redis::cmd("SET")
+                .arg(format!("{}{token}", self.prefix))
+                .arg(value)
+                .arg("PX")
+                .arg(millis)
+                .query_async::<()>(&mut self.connection.clone())
+                .instrument(super::super::redis::command_span("SET"))
+                .await
+                .map_err(unavailable)
+        }
+
+        async fn take(&self, token: &str) -> Result<Option<GuestToken>, StorageError> {
+            self.read("GETDEL", token).await
+        }
+
+        async fn get(&self, token: &str) -> Result<Option<GuestToken>, StorageError> {
+            self.read("GET", token).await
+        }
     }
 }

@@ -9,15 +9,17 @@
 //! Two backends ship with the crate and pass one conformance suite (`aiq_testkit::conformance`,
 //! which another backend runs with `storage_conformance`; see `tests/storage_conformance.rs`):
 //! - [`MemoryStore`]: the embedded default, with the same constraints as PostgreSQL;
-//! - [`PgStore`]: PostgreSQL through a deadpool pool, migrations embedded from `migrations/`.
+//! - `PgStore` (feature `postgres`): PostgreSQL through a deadpool pool, migrations embedded
+//!   from `migrations/`.
 //!
-//! [`RedisRevocations`] implements only [`RevocationStore`], for deployments whose instances
-//! share a Redis; it passes the same revocation tests. [`CachedRevocations`] puts a store
-//! behind it as the record of revocations, which refills Redis when it comes back empty.
+//! `RedisRevocations` (feature `redis`) implements only [`RevocationStore`], for deployments
+//! whose instances share a Redis; it passes the same revocation tests. `CachedRevocations` puts
+//! a store behind it as the record of revocations, which refills Redis when it comes back empty.
 
 mod adaptive;
 mod admin;
 mod analytics;
+#[cfg(feature = "redis")]
 mod cached_revocations;
 mod calibration;
 mod error;
@@ -26,9 +28,11 @@ mod guest_tokens;
 mod memory;
 mod oauth;
 mod password_reset;
+#[cfg(feature = "postgres")]
 mod postgres;
 mod questions;
 mod reach;
+#[cfg(feature = "redis")]
 pub(crate) mod redis;
 mod reminders;
 mod revocations;
@@ -50,6 +54,7 @@ pub use self::analytics::{
     AccuracyScope, AnalyticsStore, ClientEvent, Feedback, FeedbackCategory, FeedbackId, LlmRun,
     ModelAccuracy, NewClientEvent, NewFeedback, NewLlmRun, QuestionStatistics,
 };
+#[cfg(feature = "redis")]
 pub use self::cached_revocations::CachedRevocations;
 pub use self::calibration::{CalibrationRun, CalibrationStatus, CalibrationStore};
 pub use self::error::{Conflict, StorageError};
@@ -57,21 +62,30 @@ pub use self::groups::{
     DEFAULT_MAX_MEMBERS, Group, GroupDenied, GroupId, GroupInvite, GroupMember, GroupRole,
     GroupStore, InviteId, JoinOutcome, LeaderboardRow, NewGroup, NewInvite,
 };
-pub use self::guest_tokens::{
-    GUEST_TOKENS_PREFIX, GuestToken, GuestTokenKind, GuestTokenStore, MemoryGuestTokens,
-    RedisGuestTokens,
-};
+#[cfg(feature = "redis")]
+pub use self::guest_tokens::{GUEST_TOKENS_PREFIX, RedisGuestTokens};
+pub use self::guest_tokens::{GuestToken, GuestTokenKind, GuestTokenStore, MemoryGuestTokens};
 pub use self::memory::MemoryStore;
 pub use self::oauth::OAuthStore;
 pub use self::password_reset::{NewPasswordReset, PasswordChange, PasswordResetStore};
+#[cfg(feature = "postgres")]
 pub(crate) use self::postgres::is_valid_url as postgres_url_is_valid;
+#[cfg(feature = "postgres")]
 pub use self::postgres::{MigrationReport, PgStore, connect_client};
 pub use self::questions::{
     QualityFlag, Question, QuestionId, QuestionStore, RefreshedQuestion, content_key,
     content_key_of,
 };
-pub use self::reach::{OpenError, Unreachable, database_failure, error_chain, ping_redis};
+#[cfg(any(feature = "postgres", feature = "redis"))]
+pub use self::reach::Unreachable;
+pub use self::reach::error_chain;
+#[cfg(feature = "redis")]
+pub use self::reach::ping_redis;
+#[cfg(feature = "postgres")]
+pub use self::reach::{OpenError, database_failure};
+#[cfg(feature = "redis")]
 pub(crate) use self::redis::connect as redis_connect;
+#[cfg(feature = "redis")]
 pub use self::redis::{
     DEFAULT_PREFIX as REDIS_REVOCATIONS_PREFIX, RedisRevocations, display_url as redis_display_url,
 };

@@ -1,17 +1,21 @@
 //! Why a backend could not be reached, in one line an operator can act on.
 //!
 //! A driver's own message ("error connecting to server") hides the cause in its source chain and
-//! names neither the address nor the setting. [`Unreachable`] says all three, and never the
+//! names neither the address nor the setting. `Unreachable` says all three, and never the
 //! password: which backend, at which `host:port` (and database), the cause read from the whole
 //! chain (connection refused, host name not resolved, timed out, TLS, authentication, database
 //! does not exist), and the environment variable to check.
 
 use std::error::Error;
+#[cfg(any(feature = "postgres", feature = "redis"))]
 use std::fmt;
+#[cfg(feature = "postgres")]
 use std::str::FromStr;
 
+#[cfg(feature = "postgres")]
 use tokio_postgres::error::SqlState;
 
+#[cfg(feature = "postgres")]
 use super::StorageError;
 
 /// A backend that could not be reached, described for the operator.
@@ -26,6 +30,7 @@ use super::StorageError;
 ///      connection refused (nothing listens there); check DATABASE_URL"
 /// );
 /// ```
+#[cfg(any(feature = "postgres", feature = "redis"))]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Unreachable {
     what: &'static str,
@@ -34,8 +39,10 @@ pub struct Unreachable {
     setting: String,
 }
 
+#[cfg(any(feature = "postgres", feature = "redis"))]
 impl Unreachable {
     /// The PostgreSQL database at `url` (the value of `setting`) failed with `error`.
+    #[cfg(feature = "postgres")]
     pub fn database(setting: &str, url: &str, error: &(dyn Error + 'static)) -> Self {
         let target = match tokio_postgres::Config::from_str(url) {
             Ok(config) => postgres_target(&config),
@@ -50,6 +57,7 @@ impl Unreachable {
     }
 
     /// The Redis at `url` (the value of `setting`) failed with `error`.
+    #[cfg(feature = "redis")]
     pub fn redis(setting: &str, url: &str, error: &(dyn Error + 'static)) -> Self {
         let target = match redis::Client::open(url) {
             Ok(client) => match client.get_connection_info().addr() {
@@ -76,6 +84,7 @@ impl Unreachable {
     }
 }
 
+#[cfg(any(feature = "postgres", feature = "redis"))]
 impl fmt::Display for Unreachable {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
@@ -86,9 +95,11 @@ impl fmt::Display for Unreachable {
     }
 }
 
+#[cfg(any(feature = "postgres", feature = "redis"))]
 impl Error for Unreachable {}
 
 /// `host:port (database "x", user "y")` of a PostgreSQL configuration; never the password.
+#[cfg(feature = "postgres")]
 fn postgres_target(config: &tokio_postgres::Config) -> String {
     let addresses: Vec<String> = super::postgres::host_ports(config)
         .map(|(host, port)| match host {
@@ -121,6 +132,7 @@ fn chain<'a>(error: &'a (dyn Error + 'static)) -> impl Iterator<Item = &'a (dyn 
 }
 
 /// What went wrong, read from the most telling error of the chain.
+#[cfg(any(feature = "postgres", feature = "redis"))]
 fn cause(error: &(dyn Error + 'static)) -> String {
     for link in chain(error) {
         if let Some(found) = known_cause(link) {
@@ -132,7 +144,9 @@ fn cause(error: &(dyn Error + 'static)) -> String {
     innermost.to_string()
 }
 
+#[cfg(any(feature = "postgres", feature = "redis"))]
 fn known_cause(error: &(dyn Error + 'static)) -> Option<String> {
+    #[cfg(feature = "postgres")]
     if let Some(db) = error
         .downcast_ref::<tokio_postgres::Error>()
         .and_then(tokio_postgres::Error::as_db_error)
@@ -151,6 +165,7 @@ fn known_cause(error: &(dyn Error + 'static)) -> Option<String> {
         };
         return Some(text);
     }
+    #[cfg(feature = "redis")]
     if let Some(redis) = error.downcast_ref::<redis::RedisError>() {
         if redis.is_connection_refusal() {
             return Some(REFUSED.to_owned());
@@ -180,13 +195,15 @@ fn known_cause(error: &(dyn Error + 'static)) -> Option<String> {
             _ => return None,
         });
     }
+    #[cfg(feature = "postgres")]
     if let Some(tls) = error.downcast_ref::<rustls::Error>() {
         return Some(format!("TLS failed: {tls}"));
     }
     None
 }
 
-/// Why [`PgStore::open`](super::PgStore::open) failed, as one line for the operator.
+/// Why the database could not be opened (`PgStore::open`), as one line for the operator.
+#[cfg(feature = "postgres")]
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum OpenError {
     /// `DATABASE_URL` cannot be used as written (malformed, an unreadable `sslrootcert`).
@@ -199,6 +216,7 @@ pub enum OpenError {
 
 /// One line for a database failure at start-up: [`Unreachable`] when the database could not be
 /// reached, otherwise the error with its whole source chain (a failed migration, say).
+#[cfg(feature = "postgres")]
 pub fn database_failure(setting: &str, url: &str, error: &StorageError) -> String {
     let refused_at_connect = chain(error).any(|link| {
         link.downcast_ref::<tokio_postgres::Error>()
@@ -240,6 +258,7 @@ pub fn error_chain(error: &(dyn Error + 'static)) -> String {
 
 /// Opens a connection to the Redis at `url` (the value of `setting`) and sends `PING`, within
 /// five seconds: at start-up, so a wrong URL stops the server with a line that says why.
+#[cfg(feature = "redis")]
 pub async fn ping_redis(setting: &str, url: &str) -> Result<(), Unreachable> {
     let unreachable = |error: &(dyn Error + 'static)| Unreachable::redis(setting, url, error);
     let client = redis::Client::open(url).map_err(|error| unreachable(&error))?;
@@ -256,10 +275,14 @@ pub async fn ping_redis(setting: &str, url: &str) -> Result<(), Unreachable> {
     }
 }
 
+#[cfg(any(feature = "postgres", feature = "redis"))]
 const REFUSED: &str = "connection refused (nothing listens there)";
+#[cfg(any(feature = "postgres", feature = "redis"))]
 const TIMED_OUT: &str = "timed out (a firewall, or a host that does not answer)";
+#[cfg(any(feature = "postgres", feature = "redis"))]
 const NOT_RESOLVED: &str = "host name not resolved";
 
+#[cfg(any(feature = "postgres", feature = "redis"))]
 fn is_name_lookup(message: &str) -> bool {
     let message = message.to_ascii_lowercase();
     [
@@ -272,7 +295,7 @@ fn is_name_lookup(message: &str) -> bool {
     .any(|needle| message.contains(needle))
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "postgres", feature = "redis"))]
 mod tests {
     use super::*;
 

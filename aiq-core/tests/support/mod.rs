@@ -11,8 +11,11 @@ pub mod push;
 use std::sync::Arc;
 use std::time::Duration;
 
-use aiq_core::storage::{MemoryStore, PgStore, Storage};
+#[cfg(feature = "postgres")]
+use aiq_core::storage::PgStore;
+use aiq_core::storage::{MemoryStore, Storage};
 use aiq_core::{Aiq, AiqService, Config};
+#[cfg(feature = "postgres")]
 use aiq_testkit::TestDb;
 use axum::body::Body;
 use http::{HeaderMap, Request, StatusCode};
@@ -75,6 +78,7 @@ pub fn service_with(config: Config, storage: Arc<dyn Storage>) -> AiqService {
 }
 
 /// A migrated PostgreSQL store on its own database (dropped with the returned guard).
+#[cfg(feature = "postgres")]
 pub async fn pg_store() -> (PgStore, TestDb) {
     let db = TestDb::create().await;
     let mut config = Config::default();
@@ -196,7 +200,8 @@ impl aiq_core::mail::Mailer for RecordingMailer {
 }
 
 /// Declares each listed `async fn(AiqService, Arc<dyn Storage>)` as a test on the in-memory
-/// store and on PostgreSQL; the test file provides `fn service_for(Arc<dyn Storage>) -> AiqService`.
+/// store and, with the `postgres` feature, on PostgreSQL; the test file provides
+/// `fn service_for(Arc<dyn Storage>) -> AiqService`.
 ///
 /// For tests through the service. What a store alone must do is the conformance suite's
 /// (`aiq_testkit::conformance`, run by `storage_conformance.rs`).
@@ -213,6 +218,7 @@ macro_rules! both_stores {
                 }
             )*
         }
+        #[cfg(feature = "postgres")]
         mod postgres {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

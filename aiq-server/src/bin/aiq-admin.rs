@@ -98,7 +98,7 @@ async fn serve(config: Config) -> ExitCode {
         tracing::error!("{error}");
         return ExitCode::from(2);
     }
-    let (storage, pg) = match aiq_core::wiring::open_storage(&config).await {
+    let (storage, connections) = match aiq_core::wiring::open_storage(&config).await {
         Ok(opened) => opened,
         Err(error) => {
             tracing::error!("{error}; not starting");
@@ -127,9 +127,7 @@ async fn serve(config: Config) -> ExitCode {
     tracing::info!(address = %local, "admin dashboard listening at http://{local}/admin/");
     let stopped = process::stop_on_signal();
     let served = dashboard.serve(listener, process::until(stopped)).await;
-    if let Some(pg) = pg {
-        pg.close();
-    }
+    connections.close();
     match served {
         Ok(()) => {
             tracing::info!("admin dashboard stopped");
