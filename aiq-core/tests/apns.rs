@@ -2,7 +2,7 @@
 
 mod support;
 
-use support::push::{pushable_user, store_token};
+use aiq_testkit::fixtures::push::{pushable_user, store_token};
 
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};

@@ -4,17 +4,15 @@
 
 mod support;
 
-use support::push::pushable_user;
+use aiq_testkit::fixtures::push::tested_user;
 
 use std::sync::Mutex;
 
 use aiq_core::Config;
 use aiq_core::push::reminders;
 use aiq_core::push::{Notification, PushError, PushSender};
-use aiq_core::storage::{Completion, NewResult, NewSession, Storage, UserId};
-use serde_json::json;
+use time::OffsetDateTime;
 use time::macros::datetime;
-use time::{Duration, OffsetDateTime};
 
 const NOW: OffsetDateTime = datetime!(2026-06-01 09:00 UTC);
 
@@ -39,61 +37,6 @@ impl RecordingPush {
     }
 }
 
-fn device(user: i64) -> String {
-    format!("{user:064x}")
-}
-
-/// Records a completed test for `user` at `completed_at`; returns the result id.
-async fn take_test(store: &dyn Storage, user: UserId, completed_at: OffsetDateTime) -> i64 {
-    let session = store
-        .start_session(NewSession {
-            user_id: user,
-            started_at: completed_at - Duration::minutes(20),
-            question_ids: Vec::new(),
-            composition_metadata: json!({}),
-            is_adaptive: false,
-            record_seen: true,
-        })
-        .await
-        .unwrap();
-    let (_, result) = store
-        .complete_session(Completion {
-            session_id: session.id,
-            completed_at,
-            time_limit_exceeded: false,
-            responses: Vec::new(),
-            result: NewResult {
-                iq_score: 100,
-                percentile_rank: None,
-                total_questions: 0,
-                correct_answers: 0,
-                completion_time_seconds: None,
-                standard_error: None,
-                ci_lower: None,
-                ci_upper: None,
-                response_time_flags: None,
-                validity_status: "valid".into(),
-                validity_flags: None,
-                domain_scores: None,
-                scoring_method: "ctt".into(),
-            },
-        })
-        .await
-        .unwrap();
-    result.id
-}
-
-/// A user with a device whose only test was `days` days before [`NOW`].
-async fn tested_user(store: &dyn Storage, days: i64) -> (UserId, i64) {
-    let user = pushable_user(store, &format!("u{days}@example.com"), "").await;
-    store
-        .set_device_token(user, Some(&device(user)))
-        .await
-        .unwrap();
-    let result = take_test(store, user, NOW - Duration::days(days)).await;
-    (user, result)
-}
-
 /// Lets a push through only once `barrier`'s count of pushes are in flight together.
 #[derive(Debug)]
 struct TogetherPush {
@@ -112,7 +55,7 @@ impl PushSender for TogetherPush {
 async fn reminders_are_sent_several_at_a_time() {
     let store = aiq_core::storage::MemoryStore::new();
     for days in 90..98 {
-        tested_user(&store, days).await;
+        tested_user(&store, days, NOW).await;
     }
     // One at a time, the first push would wait for the fourth forever.
     let push = TogetherPush {
@@ -134,7 +77,7 @@ async fn a_storage_failure_lets_the_sends_in_flight_finish_and_record() {
 
     let store = FaultyStore::shared(Fault::FirstReminderRecord);
     for days in 90..98 {
-        tested_user(store.as_ref(), days).await;
+        tested_user(store.as_ref(), days, NOW).await;
     }
     let push = RecordingPush::default();
     let config = Config::default();

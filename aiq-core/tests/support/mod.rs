@@ -6,7 +6,6 @@ pub mod faulty;
 pub mod groups;
 pub mod jwks;
 pub mod logs;
-pub mod push;
 
 use std::sync::Arc;
 use std::time::Duration;

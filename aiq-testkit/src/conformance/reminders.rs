@@ -6,14 +6,13 @@ use std::sync::{Arc, Mutex};
 use aiq_core::Config;
 use aiq_core::push::reminders::{self, RunSummary};
 use aiq_core::push::{Notification, PushError, PushSender};
-use aiq_core::storage::{
-    Completion, NewResult, NewSession, NewUser, ProfileUpdate, Storage, UserId,
-};
+use aiq_core::storage::{ProfileUpdate, Storage};
 use serde_json::json;
 use time::macros::datetime;
 use time::{Duration, OffsetDateTime};
 
 use super::cases;
+use crate::fixtures::push::{device, pushable_user, store_token, take_test, tested_user};
 
 /// A device token of the right shape (64 hex digits).
 const TOKEN: &str = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
@@ -68,61 +67,6 @@ impl RecordingPush {
     }
 }
 
-fn device(user: i64) -> String {
-    format!("{user:064x}")
-}
-
-/// Records a completed test for `user` at `completed_at`; returns the result id.
-async fn take_test(store: &dyn Storage, user: UserId, completed_at: OffsetDateTime) -> i64 {
-    let session = store
-        .start_session(NewSession {
-            user_id: user,
-            started_at: completed_at - Duration::minutes(20),
-            question_ids: Vec::new(),
-            composition_metadata: json!({}),
-            is_adaptive: false,
-            record_seen: true,
-        })
-        .await
-        .unwrap();
-    let (_, result) = store
-        .complete_session(Completion {
-            session_id: session.id,
-            completed_at,
-            time_limit_exceeded: false,
-            responses: Vec::new(),
-            result: NewResult {
-                iq_score: 100,
-                percentile_rank: None,
-                total_questions: 0,
-                correct_answers: 0,
-                completion_time_seconds: None,
-                standard_error: None,
-                ci_lower: None,
-                ci_upper: None,
-                response_time_flags: None,
-                validity_status: "valid".into(),
-                validity_flags: None,
-                domain_scores: None,
-                scoring_method: "ctt".into(),
-            },
-        })
-        .await
-        .unwrap();
-    result.id
-}
-
-/// A user with a device whose only test was `days` days before [`NOW`].
-async fn tested_user(store: &dyn Storage, days: i64) -> (UserId, i64) {
-    let user = pushable_user(store, &format!("u{days}@example.com"), "").await;
-    store
-        .set_device_token(user, Some(&device(user)))
-        .await
-        .unwrap();
-    let result = take_test(store, user, NOW - Duration::days(days)).await;
-    (user, result)
-}
-
 async fn run(store: &dyn Storage, push: &RecordingPush, now: OffsetDateTime) -> RunSummary {
     reminders::run(store, push, &Config::default(), now)
         .await
@@ -140,10 +84,10 @@ async fn test_reminders_cover_days_90_to_97_once_per_window(store: Arc<dyn Stora
     let store = store.as_ref();
     let mut users = Vec::new();
     for days in [89, 90, 97, 98] {
-        users.push(tested_user(store, days).await);
+        users.push(tested_user(store, days, NOW).await);
     }
     // A user who tested 120 and 90 days ago: the latest test counts.
-    let (again, _) = tested_user(store, 120).await;
+    let (again, _) = tested_user(store, 120, NOW).await;
     let latest = take_test(store, again, NOW - Duration::days(90)).await;
     let push = RecordingPush::default();
 
@@ -227,10 +171,10 @@ async fn day_30_reminders_cover_days_29_to_31_once(store: Arc<dyn Storage>) {
     let store = store.as_ref();
     let mut users = Vec::new();
     for days in [28, 29, 30, 31, 32] {
-        users.push(tested_user(store, days).await.0);
+        users.push(tested_user(store, days, NOW).await.0);
     }
     // Two tests, the first 30 days ago: not a first test any more.
-    let (twice, _) = tested_user(store, 30 + 100).await;
+    let (twice, _) = tested_user(store, 30 + 100, NOW).await;
     take_test(store, twice, NOW - Duration::days(30)).await;
     // Just inside and just outside the edges.
     let (inside, _) = {
@@ -303,8 +247,8 @@ async fn day_30_reminders_cover_days_29_to_31_once(store: Arc<dyn Storage>) {
 
 async fn failed_sends_are_retried_and_invalid_tokens_cleared(store: Arc<dyn Storage>) {
     let store = store.as_ref();
-    let (test_user, _) = tested_user(store, 92).await;
-    let (day_30_user, _) = tested_user(store, 30).await;
+    let (test_user, _) = tested_user(store, 92, NOW).await;
+    let (day_30_user, _) = tested_user(store, 30, NOW).await;
     let dead = pushable_user(store, "dead@example.com", &format!("dead{}", &TOKEN[4..])).await;
     take_test(store, dead, NOW - Duration::days(93)).await;
     let push = RecordingPush::default();
@@ -354,7 +298,7 @@ async fn failed_sends_are_retried_and_invalid_tokens_cleared(store: Arc<dyn Stor
 
 async fn only_enabled_users_with_a_token_are_selected(store: Arc<dyn Storage>) {
     let store = store.as_ref();
-    let (muted, _) = tested_user(store, 91).await;
+    let (muted, _) = tested_user(store, 91, NOW).await;
     store
         .update_profile(
             muted,
@@ -365,11 +309,11 @@ async fn only_enabled_users_with_a_token_are_selected(store: Arc<dyn Storage>) {
         )
         .await
         .unwrap();
-    let (no_device, _) = tested_user(store, 92).await;
+    let (no_device, _) = tested_user(store, 92, NOW).await;
     store.set_device_token(no_device, None).await.unwrap();
-    let (empty, _) = tested_user(store, 30).await;
+    let (empty, _) = tested_user(store, 30, NOW).await;
     store.set_device_token(empty, Some("")).await.unwrap();
-    let (wanted, _) = tested_user(store, 93).await;
+    let (wanted, _) = tested_user(store, 93, NOW).await;
 
     let (from, to) = reminders::test_reminder_window(&Config::default(), NOW);
     let candidates = store.test_reminder_candidates(from, to).await.unwrap();
@@ -411,8 +355,8 @@ async fn only_enabled_users_with_a_token_are_selected(store: Arc<dyn Storage>) {
 /// reach the phone of the one signed in now.
 async fn a_device_token_moves_to_the_account_that_registers_it(store: Arc<dyn Storage>) {
     let store = store.as_ref();
-    let (first, _) = tested_user(store, 94).await;
-    let (second, _) = tested_user(store, 95).await;
+    let (first, _) = tested_user(store, 94, NOW).await;
+    let (second, _) = tested_user(store, 95, NOW).await;
     let phone = device(first);
 
     assert!(store.set_device_token(second, Some(&phone)).await.unwrap());
@@ -463,23 +407,4 @@ async fn a_device_token_moves_to_the_account_that_registers_it(store: Arc<dyn St
             .count();
         assert_eq!(holders, 1, "round {round}");
     }
-}
-
-/// A user named Ada with push enabled (the default) and `token` registered.
-async fn pushable_user(store: &dyn Storage, email: &str, token: &str) -> UserId {
-    let mut new = NewUser::with_password(email, "hash");
-    new.first_name = Some("Ada".into());
-    let user = store.create_user(new).await.unwrap();
-    assert!(store.set_device_token(user.id, Some(token)).await.unwrap());
-    user.id
-}
-
-/// The device token stored for `user`.
-async fn store_token(store: &dyn Storage, user: UserId) -> Option<String> {
-    store
-        .user_by_id(user)
-        .await
-        .unwrap()
-        .unwrap()
-        .apns_device_token
 }
