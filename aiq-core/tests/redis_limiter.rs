@@ -459,3 +459,20 @@ async fn an_unreachable_redis_is_unavailable_promptly() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_request_timed_a_little_earlier_than_the_one_before_still_gets_its_token() {
+    // Two instances whose checks reach Redis out of the order of their clocks (concurrent
+    // requests read the clock before their script runs): the burst of five still holds.
+    let scoped = Scoped::new();
+    let late = scoped.limiter(Strategy::TokenBucket, Arc::new(ManualClock::new(T0 + 10)));
+    let early = scoped.limiter(Strategy::TokenBucket, Arc::new(ManualClock::new(T0)));
+    let login = Quota::new(5, Duration::from_secs(300));
+    let key = "ip:203.0.113.8::/v1/auth/login";
+    let mut decisions = vec![late.check(key, login).await.unwrap()];
+    for _ in 0..5 {
+        decisions.push(early.check(key, login).await.unwrap());
+    }
+    assert_eq!(allowed(&decisions), [true, true, true, true, true, false]);
+    scoped.cleanup().await;
+}

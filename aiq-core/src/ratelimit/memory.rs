@@ -191,8 +191,10 @@ impl MemoryLimiter {
 #[async_trait]
 impl Limiter for MemoryLimiter {
     async fn check(&self, key: &str, quota: Quota) -> Result<Decision, LimiterError> {
-        let now = self.clock.now_micros();
         let mut shard = self.shard(key);
+        // Read under the shard's lock, so the requests of one key are decided in the order of
+        // their times (GCRA would otherwise count one with an earlier time as early).
+        let now = self.clock.now_micros();
         if now - shard.swept_at >= SWEEP_INTERVAL_US {
             let dropped = shard.sweep(now);
             let tracked = self.tracked.fetch_sub(dropped, Ordering::Relaxed) - dropped;

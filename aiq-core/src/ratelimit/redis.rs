@@ -30,8 +30,9 @@ use super::strategy::{Strategy, decision, window_us};
 use super::{Decision, Limiter, LimiterError, Quota};
 use crate::clock::{Clock, SystemClock};
 
-/// Token bucket, as GCRA. KEYS[1]: the key's theoretical arrival time `tat` (µs). ARGV: now,
-/// the emission interval `t`, the tolerance `tau` (µs, from `gcra::Gcra`).
+/// Token bucket, as GCRA. KEYS[1]: `<tat>:<last now>` (µs): the key's theoretical arrival time,
+/// and the latest time a request was counted at. ARGV: now, the emission interval `t`, the
+/// tolerance `tau` (µs, from `gcra::Gcra`).
 /// Returns {allowed (0/1), remaining, when the next token arrives (µs)}.
 ///
 /// The arithmetic is governor's GCRA, which decides for the memory limiter (`gcra.rs`), on
@@ -40,16 +41,32 @@ use crate::clock::{Clock, SystemClock};
 /// is a full bucket, so a state that outlived its TTL (which runs on Redis's clock, not ours)
 /// still counts as a fresh key's. A refusal writes nothing, as in governor; an allowed request
 /// keeps the key until its bucket is full again.
+///
+/// Concurrent callers read their clocks before their scripts run, so a script can see an
+/// earlier `now` than the one before it; GCRA would then count that request early and refuse
+/// one the burst allows (5 concurrent logins let only 4 through). A key's time therefore never
+/// goes back: `now` is at least the last time stored with it. The in-process limiter reads its
+/// clock under the key's lock, so its times are already in order, and the manual clocks of the
+/// parity tests only move forward: both agree.
 const TOKEN_BUCKET_LUA: &str = r"
 local now = tonumber(ARGV[1])
 local interval = tonumber(ARGV[2])
 local tolerance = tonumber(ARGV[3])
-local tat = math.max(tonumber(redis.call('GET', KEYS[1]) or ARGV[1]), now)
+local tat = now
+local stored = redis.call('GET', KEYS[1])
+if stored then
+  local at, last = string.match(stored, '^(%d+):(%d+)$')
+  if at then
+    tat = tonumber(at)
+    now = math.max(now, tonumber(last))
+  end
+end
+tat = math.max(tat, now)
 if now < tat - tolerance then
   return {0, 0, tat - tolerance}
 end
 tat = tat + interval
-redis.call('SET', KEYS[1], string.format('%d', tat),
+redis.call('SET', KEYS[1], string.format('%d:%d', tat, now),
   'PX', string.format('%d', math.ceil((tat - now) / 1000)))
 local remaining = math.floor((now + tolerance + interval - tat) / interval)
 return {1, remaining, tat - tolerance + remaining * interval}
