@@ -26,7 +26,7 @@ use crate::assessment::{AlphaCache, StatisticsQueue};
 use crate::auth::login_floor::LoginFloor;
 use crate::auth::password::Passwords;
 use crate::auth::tokens::Tokens;
-use crate::config::{ConfigError, ConfigProblem, HttpConfig};
+use crate::config::{ConfigError, HttpConfig};
 use crate::mail::Mailer;
 use crate::middleware::{Layers, RateLimits, SpanHook};
 use crate::oauth::OAuthVerifier;
@@ -277,12 +277,12 @@ impl AiqBuilder {
     /// Validates the configuration and assembles the service.
     pub fn build(self) -> Result<AiqService, ConfigError> {
         self.config.validate()?;
-        let tokens = Tokens::new(&self.config.security).map_err(|e| ConfigError {
-            production: self.config.app.environment.is_production(),
-            problems: vec![ConfigProblem::new(
+        let tokens = Tokens::new(&self.config.security).map_err(|e| {
+            crate::wiring::refused(
+                &self.config,
                 "JWT_SECRET_KEY",
                 format!("cannot be used as a signing key: {e}"),
-            )],
+            )
         })?;
         crate::wiring::check_oauth(&self.config)?;
         let mailer = match self.mailer {

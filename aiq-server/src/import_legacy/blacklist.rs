@@ -25,6 +25,9 @@ const SCAN_COUNT: usize = 1000;
 /// is kept this long.
 const LONGEST_TOKEN: time::Duration = time::Duration::days(7);
 
+/// aiq accepts a token until `exp` plus this leeway: a copied revocation outlives it by as much.
+const LEEWAY: time::Duration = time::Duration::seconds(LEEWAY_SECS as i64);
+
 /// What the copy found and did.
 #[derive(Debug, Default, serde::Serialize)]
 struct Report {
@@ -120,9 +123,7 @@ async fn copy(
                 } else {
                     time::Duration::milliseconds(ttl_ms)
                 };
-                // aiq accepts a token until `exp` plus the leeway: the revocation outlives it.
-                let leeway = time::Duration::seconds(i64::try_from(LEEWAY_SECS).unwrap_or(5));
-                let expires_at = now + lives + leeway;
+                let expires_at = now + lives + LEEWAY;
                 let revoked_at = revoked_at(&value).unwrap_or(now);
                 // The token itself, and the login named after it: what aiq checks for an old
                 // token that carries no session (a refresh token refreshed into new pairs).

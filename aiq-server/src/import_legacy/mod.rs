@@ -69,8 +69,9 @@ const IMPORT_LOCK: i64 = 0x0041_4951_0002;
 enum Failure {
     /// The operator must change something first; nothing was written.
     Refused(String),
-    /// Rows that cannot be imported; nothing was written.
-    Rows(Vec<Refusal>),
+    /// This many rows cannot be imported (each was printed as it was found); nothing was
+    /// written.
+    Rows(usize),
     /// The database failed.
     Database(String),
 }
@@ -198,18 +199,11 @@ fn report_failure(failure: Failure) -> ExitCode {
             eprintln!("aiq-server: import-legacy: {message}; nothing was written");
             ExitCode::from(2)
         }
-        Failure::Rows(refusals) => {
-            for refusal in &refusals {
-                eprintln!(
-                    "refused {} id={}: {}",
-                    refusal.table, refusal.id, refusal.reason
-                );
-            }
+        Failure::Rows(refused) => {
             eprintln!(
-                "aiq-server: import-legacy: {} rows cannot be imported (listed above); nothing \
-                 was written. Fix them in the old database, or pass --skip-refused to import \
-                 everything else",
-                refusals.len()
+                "aiq-server: import-legacy: {refused} rows cannot be imported (listed above); \
+                 nothing was written. Fix them in the old database, or pass --skip-refused to \
+                 import everything else"
             );
             ExitCode::FAILURE
         }
@@ -255,7 +249,7 @@ async fn import_database(
     let mut summary = Summary::new(args.dry_run);
     let refusals = stage_all(&source, &target, &tables, &progress, &mut summary).await?;
     if !refusals.is_empty() && !args.skip_refused && !args.dry_run {
-        return Err(Failure::Rows(refusals));
+        return Err(Failure::Rows(refusals.len()));
     }
     merge_all(
         &source,

@@ -126,23 +126,24 @@ pub(super) async fn decode_double_encoded(target: &Client) -> Result<u64, tokio_
             &[],
         )
         .await?;
-    let mut decoded = 0;
+    let mut ids = Vec::new();
+    let mut values = Vec::new();
     for row in rows {
-        let id: i64 = row.get(0);
-        let text: &str = row.get(1);
-        let Ok(value) = serde_json::from_str::<serde_json::Value>(text) else {
+        let Ok(value) = serde_json::from_str::<serde_json::Value>(row.get(1)) else {
             continue;
         };
-        if !(value.is_object() || value.is_array()) {
-            continue;
+        if value.is_object() || value.is_array() {
+            ids.push(row.get::<_, i64>(0));
+            values.push(value);
         }
-        decoded += target
-            .execute(
-                "UPDATE stage_test_sessions SET composition_metadata = $2 WHERE id = $1",
-                &[&id, &value],
-            )
-            .await?;
     }
+    let decoded = target
+        .execute(
+            "UPDATE stage_test_sessions s SET composition_metadata = d.value \
+             FROM unnest($1::int8[], $2::jsonb[]) AS d(id, value) WHERE s.id = d.id",
+            &[&ids, &values],
+        )
+        .await?;
     Ok(decoded)
 }
 
