@@ -66,6 +66,16 @@ impl<S: Storage> Storage for CountingStore<S> {
     fn backend(&self) -> &'static str {
         "counting"
     }
+
+    async fn user_with_revocations(
+        &self,
+        id: UserId,
+        keys: &[&str],
+        now: OffsetDateTime,
+    ) -> Result<(Option<User>, Vec<Option<OffsetDateTime>>), StorageError> {
+        self.counts.record("user_with_revocations");
+        self.inner.user_with_revocations(id, keys, now).await
+    }
 }
 
 /// Implements each listed trait for `CountingStore<S>`: every method records its name, then
@@ -88,8 +98,8 @@ macro_rules! counted {
             }
         )*
 
-        /// Every method of the storage traits, `ping` included.
-        const METHODS: &[&str] = &["ping", $($(stringify!($method),)*)*];
+        /// Every method of the storage traits, those of `Storage` itself included.
+        const METHODS: &[&str] = &["ping", "user_with_revocations", $($(stringify!($method),)*)*];
     };
 }
 
@@ -266,5 +276,49 @@ mod tests {
             .collect();
         assert!(never.is_empty(), "never called: {never:?}");
         assert_eq!(counts.len(), METHODS.len());
+    }
+
+    /// What the service asks of its store per authenticated read: one call, which a database
+    /// backend answers in one round trip.
+    #[tokio::test]
+    async fn an_authenticated_read_is_one_storage_call() {
+        use axum::body::{Body, to_bytes};
+        use http::{Request, StatusCode};
+        use tower::ServiceExt;
+
+        let counts = Arc::new(CallCounts::default());
+        let store = CountingStore::new(MemoryStore::new(), Arc::clone(&counts));
+        let service = aiq_core::Aiq::builder(aiq_core::Config::default())
+            .storage(Arc::new(store))
+            .build()
+            .unwrap();
+        let register = serde_json::json!({
+            "email": "one@example.com", "password": "Correct-Horse-9",
+            "first_name": "One", "last_name": "Read",
+        });
+        let request = Request::post("/v1/auth/register")
+            .header("content-type", "application/json")
+            .body(Body::from(register.to_string()))
+            .unwrap();
+        let response = service.clone().oneshot(request).await.unwrap();
+        assert_eq!(response.status(), StatusCode::CREATED);
+        let body = to_bytes(response.into_body(), 1 << 16).await.unwrap();
+        let registered: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        let access = registered["access_token"].as_str().unwrap();
+
+        let before = counts.snapshot();
+        let request = Request::get("/v1/user/profile")
+            .header("authorization", format!("Bearer {access}"))
+            .body(Body::empty())
+            .unwrap();
+        let response = service.oneshot(request).await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        let calls: BTreeMap<_, _> = counts
+            .snapshot()
+            .into_iter()
+            .map(|(method, n)| (method, n - before[method]))
+            .filter(|(_, n)| *n > 0)
+            .collect();
+        assert_eq!(calls, BTreeMap::from([("user_with_revocations", 1)]));
     }
 }

@@ -333,11 +333,14 @@ impl AiqBuilder {
             Some(tokens) => tokens,
             None => crate::wiring::guest_tokens(&self.config)?,
         };
+        let revocations_in_storage =
+            std::ptr::addr_eq(Arc::as_ptr(&revocations), Arc::as_ptr(&storage));
         let config = Arc::new(self.config);
         let state = AppState::new(Shared {
             config: Arc::clone(&config),
             storage,
             revocations,
+            revocations_in_storage,
             passwords: Passwords::new(),
             login_floor: LoginFloor::default(),
             tokens,

@@ -39,6 +39,9 @@ pub(crate) struct Shared {
     /// Where revoked tokens and sessions are remembered: the storage itself, or Redis when
     /// several instances share one.
     pub(crate) revocations: Arc<dyn RevocationStore>,
+    /// Whether `revocations` is `storage` itself, so that checking a token reads the user and
+    /// the revocations in one round trip ([`Storage::user_with_revocations`]).
+    pub(crate) revocations_in_storage: bool,
     pub(crate) passwords: Passwords,
     /// How long failed logins wait, from recent verification times.
     pub(crate) login_floor: LoginFloor,

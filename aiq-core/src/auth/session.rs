@@ -13,7 +13,7 @@ use super::audit;
 use super::tokens::{Claims, DecodedAccess, Rejection, TokenKind};
 use crate::error::ApiError;
 use crate::state::AppState;
-use crate::storage::{StorageError, User};
+use crate::storage::{StorageError, User, UserId};
 
 /// Why a request is not authenticated.
 #[derive(Debug)]
@@ -123,7 +123,7 @@ pub(crate) async fn verify_decoded(
     let token_key = claims.token_key();
     let session_key = claims.session_key();
     let keys = [token_key.as_str(), session_key.as_str()];
-    let revoked = state.revocations.revoked_at(&keys, now).await?;
+    let (user, revoked) = read_user_and_revocations(state, claims.user_id, &keys, now).await?;
     let token_revoked_at = revoked.first().copied().flatten();
     let session_revoked = revoked.get(1).copied().flatten().is_some();
     if session_revoked || (token_revoked_at.is_some() && !tolerate_revoked_token) {
@@ -131,12 +131,8 @@ pub(crate) async fn verify_decoded(
         return Err(AuthError::Revoked);
     }
 
-    let user_id = claims.user_id.ok_or(AuthError::InvalidPayload)?;
-    let user = state
-        .storage
-        .user_by_id(user_id)
-        .await?
-        .ok_or(AuthError::UserNotFound)?;
+    claims.user_id.ok_or(AuthError::InvalidPayload)?;
+    let user = user.ok_or(AuthError::UserNotFound)?;
     if revoked_for_user(&claims, &user) {
         audit::token_rejected("revoked by logout-all or password reset");
         return Err(AuthError::Revoked);
@@ -146,6 +142,27 @@ pub(crate) async fn verify_decoded(
         claims,
         token_revoked_at,
     })
+}
+
+/// The user of the claims (none without a `user_id`) and when each of `keys` was revoked: one
+/// round trip when the revocations are kept in the storage, else one read from each.
+async fn read_user_and_revocations(
+    state: &AppState,
+    user_id: Option<UserId>,
+    keys: &[&str],
+    now: OffsetDateTime,
+) -> Result<(Option<User>, Vec<Option<OffsetDateTime>>), StorageError> {
+    if let Some(id) = user_id
+        && state.revocations_in_storage
+    {
+        return state.storage.user_with_revocations(id, keys, now).await;
+    }
+    let revoked = state.revocations.revoked_at(keys, now).await?;
+    let user = match user_id {
+        Some(id) => state.storage.user_by_id(id).await?,
+        None => None,
+    };
+    Ok((user, revoked))
 }
 
 /// The authenticated caller of an endpoint that requires an access token.

@@ -41,6 +41,7 @@ mod system_config;
 mod users;
 
 use async_trait::async_trait;
+use time::OffsetDateTime;
 
 pub use self::adaptive::{
     AdaptiveCompletion, AdaptiveState, AdaptiveStep, AdaptiveStore, pool_params,
@@ -140,4 +141,34 @@ pub trait Storage:
 
     /// A short name of the backend for logs (`memory`, `postgres`).
     fn backend(&self) -> &'static str;
+
+    /// What checking an access token reads: the user `id` (`None` if there is no such user)
+    /// and, for each of `keys`, when it was revoked, as [`RevocationStore::revoked_at`] answers.
+    ///
+    /// Every authenticated request makes this read. The default makes the two reads one after
+    /// the other; a backend that holds both in one database overrides it to answer in one round
+    /// trip (PostgreSQL does).
+    ///
+    /// ```
+    /// use aiq_core::storage::{MemoryStore, NewUser, RevocationStore, Storage, UserStore};
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// let store = MemoryStore::new();
+    /// let now = time::OffsetDateTime::now_utc();
+    /// let user = store.create_user(NewUser::with_password("a@example.com", "hash")).await.unwrap();
+    /// store.revoke("jti:1", now, now + time::Duration::hours(1)).await.unwrap();
+    /// let (found, revoked) = store.user_with_revocations(user.id, &["jti:1", "sid:1"], now).await.unwrap();
+    /// assert_eq!(found.map(|u| u.id), Some(user.id));
+    /// assert_eq!(revoked, vec![Some(now), None]);
+    /// # });
+    /// ```
+    async fn user_with_revocations(
+        &self,
+        id: UserId,
+        keys: &[&str],
+        now: OffsetDateTime,
+    ) -> Result<(Option<User>, Vec<Option<OffsetDateTime>>), StorageError> {
+        let revoked = self.revoked_at(keys, now).await?;
+        let user = self.user_by_id(id).await?;
+        Ok((user, revoked))
+    }
 }

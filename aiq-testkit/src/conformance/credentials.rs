@@ -15,6 +15,7 @@ cases!(
     concurrent_redemptions_of_one_token_succeed_once,
     deleting_a_user_removes_identities_and_reset_tokens,
     revocations_are_remembered_until_they_expire,
+    a_user_is_read_with_the_revocations_of_its_token,
     concurrent_revocations_of_one_key_report_one_new,
     live_revocations_are_listed_page_by_page_in_key_order,
     a_login_checked_against_a_replaced_hash_changes_nothing,
@@ -273,6 +274,33 @@ async fn revocations_are_remembered_until_they_expire(store: Arc<dyn Storage>) {
         store.revoked_at(&["jti:one"], at(151)).await.unwrap(),
         vec![Some(at(150))]
     );
+}
+
+async fn a_user_is_read_with_the_revocations_of_its_token(store: Arc<dyn Storage>) {
+    let user = store
+        .create_user(NewUser::with_password("checked@example.com", "x"))
+        .await
+        .unwrap();
+    let keys = ["jti:live", "sid:gone", "jti:clean"];
+    assert!(store.revoke("sid:gone", at(10), at(50)).await.unwrap());
+    assert!(store.revoke("jti:live", at(20), at(500)).await.unwrap());
+
+    let (found, revoked) = store
+        .user_with_revocations(user.id, &keys, at(30))
+        .await
+        .unwrap();
+    assert_eq!(found.map(|u| u.email), Some(user.email.clone()));
+    assert_eq!(revoked, vec![Some(at(20)), Some(at(10)), None]);
+    // The same answers as the two reads it replaces.
+    assert_eq!(revoked, store.revoked_at(&keys, at(30)).await.unwrap());
+
+    // An expired revocation no longer counts; an unknown user still gets the revocations.
+    let (missing, revoked) = store
+        .user_with_revocations(user.id + 1000, &keys, at(60))
+        .await
+        .unwrap();
+    assert!(missing.is_none());
+    assert_eq!(revoked, vec![Some(at(20)), None, None]);
 }
 
 async fn concurrent_revocations_of_one_key_report_one_new(store: Arc<dyn Storage>) {

@@ -27,13 +27,17 @@ use std::time::Duration;
 use async_trait::async_trait;
 use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod, Runtime};
 use secrecy::ExposeSecret;
+use time::OffsetDateTime;
 use tokio_postgres::error::SqlState;
 use tokio_postgres_rustls::MakeRustlsConnect;
 
 pub use self::migrate::MigrationReport;
 pub(crate) use self::tls::is_valid_url;
+use self::users::{USER_COLUMNS, user_from_row};
 use self::watchdog::{Silence, WatchedConnect};
-use super::{Conflict, OpenError, Storage, StorageError, database_failure, error_chain};
+use super::{
+    Conflict, OpenError, Storage, StorageError, User, UserId, database_failure, error_chain,
+};
 use crate::config::DatabaseConfig;
 use crate::questions::NewQuestion;
 
@@ -339,5 +343,43 @@ impl Storage for PgStore {
 
     fn backend(&self) -> &'static str {
         "postgres"
+    }
+
+    /// One statement: the revocations of `keys` as two arrays (keys, times), next to the user
+    /// row, which the outer join leaves empty when there is no such user.
+    async fn user_with_revocations(
+        &self,
+        id: UserId,
+        keys: &[&str],
+        now: OffsetDateTime,
+    ) -> Result<(Option<User>, Vec<Option<OffsetDateTime>>), StorageError> {
+        let _timed = timed("user_with_revocations", "users");
+        let conn = self.conn().await?;
+        let statement = conn
+            .prepare_cached(&format!(
+                "WITH revoked AS (SELECT key, revoked_at FROM revoked_tokens \
+                                  WHERE key = ANY($2) AND expires_at > $3) \
+                 SELECT ARRAY(SELECT key FROM revoked ORDER BY key) AS revoked_keys, \
+                        ARRAY(SELECT revoked_at FROM revoked ORDER BY key) AS revoked_times, {USER_COLUMNS} \
+                 FROM (SELECT $1::bigint AS wanted) AS one LEFT JOIN users ON users.id = one.wanted"
+            ))
+            .await
+            .map_err(db_error)?;
+        let row = conn
+            .query_one(&statement, &[&id, &keys, &now])
+            .await
+            .map_err(db_error)?;
+        let revoked_keys: Vec<String> = row.try_get("revoked_keys").map_err(db_error)?;
+        let revoked_times: Vec<OffsetDateTime> = row.try_get("revoked_times").map_err(db_error)?;
+        let revoked = keys
+            .iter()
+            .map(|key| {
+                let at = revoked_keys.iter().position(|revoked| revoked == key)?;
+                revoked_times.get(at).copied()
+            })
+            .collect();
+        let found: Option<UserId> = row.try_get("id").map_err(db_error)?;
+        let user = found.map(|_| user_from_row(&row)).transpose()?;
+        Ok((user, revoked))
     }
 }
