@@ -199,7 +199,10 @@ impl IntoResponse for ApiError {
             Self::Unavailable(source) => {
                 metrics::counter!(crate::telemetry::APP_ERRORS, "error.type" => "unavailable")
                     .increment(1);
-                tracing::error!(error = %source, "dependency unavailable");
+                // Every request fails alike while a dependency is down.
+                static UNAVAILABLE: crate::log_budget::LogBudget =
+                    crate::log_budget::LogBudget::new(5);
+                crate::log_budget::limited!(UNAVAILABLE, error, error = %source, "dependency unavailable");
                 detail_response(
                     status,
                     "Service temporarily unavailable. Please try again later.",

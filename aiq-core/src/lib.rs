@@ -72,6 +72,7 @@ pub mod error;
 pub mod extract;
 pub mod groups;
 mod input;
+mod log_budget;
 pub mod mail;
 pub mod middleware;
 pub mod oauth;

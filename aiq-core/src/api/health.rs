@@ -8,6 +8,7 @@ use axum::http::StatusCode;
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use crate::log_budget::{LogBudget, limited};
 use crate::state::AppState;
 
 /// How long the health check waits for the database before calling it down.
@@ -31,6 +32,9 @@ pub(crate) struct Health {
     database_error: Option<String>,
 }
 
+/// Health probes come as often as anyone sends them; while the database is down each fails.
+static PING_FAILED: LogBudget = LogBudget::new(5);
+
 /// Health check: 200 when the database answers within 3 seconds, 503 otherwise, so a load
 /// balancer can take the instance out of rotation.
 #[utoipa::path(
@@ -47,11 +51,11 @@ pub(super) async fn health(State(state): State<AppState>) -> (StatusCode, Json<H
     let outcome = match tokio::time::timeout(DB_PING_TIMEOUT, state.storage.ping()).await {
         Ok(Ok(())) => Ok(()),
         Ok(Err(error)) => {
-            tracing::error!(%error, "health check: database ping failed");
+            limited!(PING_FAILED, error, %error, "health check: database ping failed");
             Err(error.to_string())
         }
         Err(_) => {
-            tracing::error!("health check: database ping timed out");
+            limited!(PING_FAILED, error, "health check: database ping timed out");
             Err(format!(
                 "database ping timed out after {}s",
                 DB_PING_TIMEOUT.as_secs_f32()

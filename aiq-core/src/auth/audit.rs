@@ -2,9 +2,16 @@
 //! target `security` and an `event` field (`security.login_success`, ...).
 //!
 //! Emails are masked (first three characters of the local part); passwords and tokens are never
-//! passed in, so they cannot end up in a log line.
+//! passed in, so they cannot end up in a log line. The events anyone can cause at will (failed
+//! logins, rejected tokens, failed password resets) are limited in rate, each line carrying the
+//! count of those held back since the last (`suppressed`).
 
+use crate::log_budget::{LogBudget, limited};
 use crate::storage::UserId;
+
+static LOGIN_FAILED: LogBudget = LogBudget::new(10);
+static TOKEN_REJECTED: LogBudget = LogBudget::new(5);
+static PASSWORD_RESET_FAILED: LogBudget = LogBudget::new(5);
 
 /// `ada.lovelace@example.com` -> `ada***@example.com`: enough to tell accounts apart in a log,
 /// not enough to identify a person.
@@ -32,11 +39,11 @@ pub(crate) fn login_success(user_id: UserId, email: &str, method: &str) {
 }
 
 pub(crate) fn login_failed(email: &str, reason: &str) {
-    tracing::warn!(target: "security", event = "security.login_failed", email = %mask_email(email), reason);
+    limited!(LOGIN_FAILED, warn, target: "security", event = "security.login_failed", email = %mask_email(email), reason);
 }
 
 pub(crate) fn token_rejected(reason: &str) {
-    tracing::info!(target: "security", event = "security.token_validation_failed", reason);
+    limited!(TOKEN_REJECTED, info, target: "security", event = "security.token_validation_failed", reason);
 }
 
 pub(crate) fn token_revoked(user_id: UserId, scope: &str) {
@@ -64,7 +71,7 @@ pub(crate) fn password_reset_completed(user_id: UserId) {
 }
 
 pub(crate) fn password_reset_failed(reason: &str) {
-    tracing::warn!(target: "security", event = "security.password_reset_failed", reason);
+    limited!(PASSWORD_RESET_FAILED, warn, target: "security", event = "security.password_reset_failed", reason);
 }
 
 pub(crate) fn oauth_identity_linked(user_id: UserId, provider: &str) {

@@ -1,5 +1,9 @@
 //! One tracing span per request, one log line when it completes, and the request metrics.
 //!
+//! Completion lines are `info` for a success or a client error (4xx), `error` for a 5xx; the
+//! lines of failed requests are limited in rate ([`LogBudget`]), as a client can cause any
+//! number of them. The metrics count every request.
+//!
 //! The span follows OpenTelemetry's HTTP server conventions: it is named after the method and
 //! the route template (`otel.name` = `GET /v1/test/results/{result_id}`), is of kind `server`,
 //! and carries `http.request.method`, `http.route`, `url.path`, `http.response.status_code`
@@ -27,6 +31,13 @@ use tracing::field::Empty;
 use super::around::{Hooks, Proceed};
 use super::request_id::X_REQUEST_ID;
 use super::request_metrics::{RequestMetrics, UNMATCHED};
+use crate::log_budget::{LogBudget, limited};
+
+/// Completion lines of requests that failed for the client's reasons (4xx): not warnings, and
+/// limited in rate, as anyone can cause them.
+static CLIENT_ERRORS: LogBudget = LogBudget::new(5);
+/// Completion lines of 5xx responses: during an outage every request fails alike.
+static SERVER_ERRORS: LogBudget = LogBudget::new(10);
 
 /// Called with each request's headers and its new span (see
 /// [`AiqBuilder::on_request_span`](crate::AiqBuilder::on_request_span)).
@@ -107,9 +118,21 @@ impl Hooks for Observe {
         let duration_ms = elapsed.as_secs_f64() * 1000.0;
         if status >= 500 {
             span.record("otel.status_code", "error");
-            tracing::error!(status, duration_ms, "request completed");
+            limited!(
+                SERVER_ERRORS,
+                error,
+                status,
+                duration_ms,
+                "request completed"
+            );
         } else if status >= 400 {
-            tracing::warn!(status, duration_ms, "request completed");
+            limited!(
+                CLIENT_ERRORS,
+                info,
+                status,
+                duration_ms,
+                "request completed"
+            );
         } else {
             tracing::info!(status, duration_ms, "request completed");
         }

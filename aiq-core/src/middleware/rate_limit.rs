@@ -18,7 +18,6 @@ use std::future::Future;
 use std::net::IpAddr;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::task::{Context, Poll};
 
 use axum::Json;
@@ -30,6 +29,7 @@ use tower::{Layer, Service};
 
 use crate::auth::tokens::{DecodedAccess, TokenKind, Tokens};
 use crate::config::KeyedBy;
+use crate::log_budget::{LogBudget, limited};
 use crate::ratelimit::{Decision, Limiter, Quota};
 
 /// Routes (under the API prefix) that are never limited.
@@ -49,7 +49,8 @@ pub(crate) struct RateLimits {
     endpoints: Vec<(String, Quota, KeyedBy)>,
     trusted_header: Option<HeaderName>,
     tokens: Tokens,
-    denials: DenialLog,
+    /// Denial lines: at most one a second per service, with the count of the others.
+    denials: LogBudget,
 }
 
 impl RateLimits {
@@ -70,7 +71,7 @@ impl RateLimits {
                 .collect(),
             trusted_header: HeaderName::try_from(header).ok(),
             tokens,
-            denials: DenialLog::default(),
+            denials: LogBudget::new(1),
         }
     }
 
@@ -146,37 +147,6 @@ fn decode_bearer(headers: &HeaderMap, tokens: &Tokens) -> Option<DecodedAccess> 
         token: token.to_owned(),
         outcome: tokens.decode(token, TokenKind::Access, crate::time::now()),
     })
-}
-
-/// Logs denials at most once a second, so a flood cannot flood the log as well.
-#[derive(Debug, Default)]
-struct DenialLog {
-    second: AtomicI64,
-    suppressed: AtomicU64,
-}
-
-impl DenialLog {
-    fn record(&self, identifier: &str, route: &str) {
-        let now = time::OffsetDateTime::now_utc().unix_timestamp();
-        let last = self.second.load(Ordering::Relaxed);
-        if last != now
-            && self
-                .second
-                .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
-                .is_ok()
-        {
-            let suppressed = self.suppressed.swap(0, Ordering::Relaxed);
-            tracing::warn!(
-                target: "security",
-                event = "security.rate_limit_exceeded",
-                route,
-                suppressed,
-                "Rate limit exceeded for {identifier}"
-            );
-        } else {
-            self.suppressed.fetch_add(1, Ordering::Relaxed);
-        }
-    }
 }
 
 /// The 429 body: the old backend's three members, and `detail` with the same message because the
@@ -304,7 +274,8 @@ where
         Ok(decision) => decision,
         Err(error) => {
             // Only a limiter without a fallback can fail; the request is not the client's fault.
-            tracing::error!(%error, "rate limit check failed; request let through");
+            static FAILURES: LogBudget = LogBudget::new(5);
+            limited!(FAILURES, error, %error, "rate limit check failed; request let through");
             return inner.call(req).await;
         }
     };
@@ -317,7 +288,14 @@ where
         .extensions()
         .get::<MatchedPath>()
         .map_or("unmatched", MatchedPath::as_str);
-    limits.denials.record(&identifier, route);
+    limited!(
+        limits.denials,
+        warn,
+        target: "security",
+        event = "security.rate_limit_exceeded",
+        route,
+        "Rate limit exceeded for {identifier}"
+    );
     metrics::counter!(crate::telemetry::RATELIMIT_DENIED, "route" => route.to_owned()).increment(1);
     let mut response = (
         StatusCode::TOO_MANY_REQUESTS,

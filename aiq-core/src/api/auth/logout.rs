@@ -11,6 +11,7 @@ use crate::auth::{CurrentUser, audit};
 use crate::error::ApiError;
 use crate::extract::ApiJson;
 use crate::input::Token;
+use crate::log_budget::{LogBudget, limited};
 use crate::push::{Notification, deliver};
 use crate::state::AppState;
 
@@ -65,10 +66,15 @@ pub(super) async fn logout(
                     )
                     .await?;
             }
-            _ => tracing::warn!(
-                user_id = current.user.id,
-                "logout: ignored a refresh token that is invalid or not the caller's"
-            ),
+            _ => {
+                static IGNORED: LogBudget = LogBudget::new(5);
+                limited!(
+                    IGNORED,
+                    info,
+                    user_id = current.user.id,
+                    "logout: ignored a refresh token that is invalid or not the caller's"
+                );
+            }
         }
     }
     audit::token_revoked(current.user.id, "session");
