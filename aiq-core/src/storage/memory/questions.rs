@@ -105,8 +105,7 @@ impl QuestionStore for MemoryStore {
             .questions
             .values()
             .filter(|q| {
-                q.is_active
-                    && q.quality_flag == QualityFlag::Normal
+                servable(q)
                     && q.discrimination.is_none_or(|d| d >= 0.0)
                     && seen.is_none_or(|seen| !seen.contains_key(&q.id))
             })
@@ -185,4 +184,10 @@ impl QuestionStore for MemoryStore {
         }
         Ok(refreshed)
     }
+}
+
+/// Whether a fixed-form test may serve `question`: active and not flagged (the selection also
+/// leaves out negative discrimination, a statistic rather than a decision).
+pub(super) fn servable(question: &Question) -> bool {
+    question.is_active && question.quality_flag == QualityFlag::Normal
 }

@@ -172,7 +172,16 @@ impl SessionStore for MemoryStore {
     }
 
     async fn start_session(&self, new: NewSession) -> Result<TestSession, StorageError> {
-        self.state().tests.start(new)
+        let mut state = self.state();
+        let questions = &state.bank.questions;
+        if !new
+            .question_ids
+            .iter()
+            .all(|id| questions.get(id).is_some_and(super::questions::servable))
+        {
+            return Err(StorageError::Conflict(Conflict::QuestionUnavailable));
+        }
+        state.tests.start(new)
     }
 
     async fn session(&self, id: SessionId) -> Result<Option<TestSession>, StorageError> {
