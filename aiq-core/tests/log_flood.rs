@@ -1,6 +1,6 @@
-//! A flood of requests that fail for the client's reasons writes a bounded number of log lines
-//! at the default level, and says how many it held back. In a test binary of its own: the
-//! line budgets are per process.
+//! A flood of requests, failing for the client's reasons or succeeding, writes a bounded number
+//! of log lines at the default level, and says how many it held back. In a test binary of its
+//! own: the budgets of client-error lines are per process.
 
 mod support;
 
@@ -82,4 +82,46 @@ async fn ten_thousand_unauthenticated_requests_write_fewer_than_a_hundred_lines(
         "{warnings:#?}"
     );
     assert!(logs.contains("request completed") && logs.contains("status=401"));
+}
+
+#[tokio::test]
+async fn successful_requests_are_logged_within_their_budget_with_a_count_of_the_rest() {
+    let captured = Captured::default();
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(captured.clone())
+        .with_ansi(false)
+        .with_max_level(tracing::Level::INFO)
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+    let mut config = Config::default();
+    config.http.request_log_per_second = 20;
+    let service = Aiq::builder(config)
+        .storage(Arc::new(MemoryStore::new()))
+        .build()
+        .unwrap();
+
+    let started = Instant::now();
+    for _ in 0..5_000 {
+        assert_eq!(send(&service, get("/v1/ping")).await.status, StatusCode::OK);
+    }
+    // Seconds the flood touched: each let at most 20 lines through.
+    let seconds = started.elapsed().as_secs() + 2;
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let logs = captured.text();
+        let written = logs
+            .lines()
+            .filter(|line| line.contains("request completed"))
+            .count() as u64;
+        let held_back: u64 = suppressed_counts(&logs).iter().sum();
+        assert!(written <= 20 * (seconds + 5), "{written} lines");
+        // Every request is accounted for once a later line has carried the last count.
+        if written + held_back > 5_000 {
+            assert!(held_back >= 5_000 - 20 * seconds, "{held_back} held back");
+            break;
+        }
+        assert!(Instant::now() < deadline, "held-back lines never reported");
+        send(&service, get("/v1/ping")).await;
+        tokio::task::yield_now().await;
+    }
 }

@@ -468,7 +468,8 @@ async fn production_logs_are_json_lines_that_name_the_request() {
 }
 
 /// A reader of standard output that falls behind (a stalled log shipper) must not hold
-/// requests: lines wait in the server's queue, and none is lost.
+/// requests: lines wait in the server's queue, and none is lost. (Every request's line is
+/// written here: `REQUEST_LOG_PER_SECOND=0`.)
 #[tokio::test]
 async fn a_stalled_stdout_reader_holds_no_request_and_loses_no_line() {
     use std::io::{BufRead, BufReader, Read};
@@ -484,7 +485,7 @@ async fn a_stalled_stdout_reader_holds_no_request_and_loses_no_line() {
     }
 
     let mut child = Running(
-        command(&[])
+        command(&[("REQUEST_LOG_PER_SECOND", "0")])
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()

@@ -187,6 +187,12 @@ pub(super) fn from_vars(vars: &EnvVars) -> Result<Config, ConfigError> {
         "a whole number of seconds",
     );
 
+    http.request_log_per_second = r.number(
+        "REQUEST_LOG_PER_SECOND",
+        http.request_log_per_second,
+        "a whole number of lines (0: every request)",
+    );
+
     let security = &mut config.security;
     match (r.secret("SECRET_KEY"), r.secret("JWT_SECRET_KEY")) {
         (None, None) => {} // keep the generated pair from Config::default()

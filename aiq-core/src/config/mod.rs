@@ -151,6 +151,9 @@ pub struct HttpConfig {
     pub shutdown_timeout: Duration,
     /// The largest accepted request body, in bytes (1 MiB, as the old backend).
     pub max_body_bytes: usize,
+    /// `REQUEST_LOG_PER_SECOND`: completion lines of successful requests written per second;
+    /// the others are counted on the next line written. `0` writes every one.
+    pub request_log_per_second: u32,
 }
 
 impl Default for HttpConfig {
@@ -164,6 +167,7 @@ impl Default for HttpConfig {
             request_timeout: Duration::from_secs(30),
             shutdown_timeout: Duration::from_secs(10),
             max_body_bytes: 1024 * 1024,
+            request_log_per_second: 100,
         }
     }
 }

@@ -144,6 +144,7 @@ pub(crate) fn stack(
             AroundLayer(observe::Observe {
                 hook: span_hook,
                 metrics: Arc::default(),
+                successes: observe::success_budget(config.http.request_log_per_second),
             })
         }))
         // Inside the headers, CORS and the span, so a 429 carries them and is logged.

@@ -1,8 +1,11 @@
 //! One tracing span per request, one log line when it completes, and the request metrics.
 //!
-//! Completion lines are `info` for a success or a client error (4xx), `error` for a 5xx; the
-//! lines of failed requests are limited in rate ([`LogBudget`]), as a client can cause any
-//! number of them. The metrics count every request.
+//! Completion lines are `info` for a success or a client error (4xx), `error` for a 5xx. All
+//! are limited in rate ([`LogBudget`]), as a client can cause any number of them:
+//! `REQUEST_LOG_PER_SECOND` successes a second (100 by default: every request of an ordinary
+//! day, a sample with a count of the rest under load, where a line per request is more than a
+//! log pipeline takes), 5 client errors and 10 server errors. The metrics and the spans count
+//! every request.
 //!
 //! The span follows OpenTelemetry's HTTP server conventions: it is named after the method and
 //! the route template (`otel.name` = `GET /v1/test/results/{result_id}`), is of kind `server`,
@@ -47,6 +50,13 @@ pub(crate) type SpanHook = Arc<dyn Fn(&HeaderMap, &Span) + Send + Sync>;
 pub(super) struct Observe {
     pub(super) hook: Option<SpanHook>,
     pub(super) metrics: Arc<RequestMetrics>,
+    /// The budget of success lines; `None` writes every one.
+    pub(super) successes: Option<Arc<LogBudget>>,
+}
+
+/// The budget of `per_second` success lines (`0`: no budget, every line is written).
+pub(super) fn success_budget(per_second: u32) -> Option<Arc<LogBudget>> {
+    (per_second > 0).then(|| Arc::new(LogBudget::new(per_second)))
 }
 
 /// One request being observed (its span is held by [`Around`](super::around::Around)).
@@ -134,7 +144,10 @@ impl Hooks for Observe {
                 "request completed"
             );
         } else {
-            tracing::info!(status, duration_ms, "request completed");
+            match &self.successes {
+                Some(budget) => limited!(budget, info, status, duration_ms, "request completed"),
+                None => tracing::info!(status, duration_ms, "request completed"),
+            }
         }
         response
     }
