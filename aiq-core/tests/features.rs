@@ -2,7 +2,7 @@
 //! serves the API, and a setting that asks for a part left out makes building the service fail
 //! with a `ConfigError` naming the variable and the feature, instead of quietly doing without.
 //! Each case runs only when its feature is off (CI runs this file with
-//! `--no-default-features`); with every feature on, only the first case runs.
+//! `--no-default-features`); with every feature on, only the first two cases run.
 
 mod support;
 
@@ -20,6 +20,25 @@ async fn the_memory_store_service_serves_the_api_and_its_document() {
     let openapi = send(&service, get("/v1/openapi.json")).await;
     assert_eq!(openapi.status, StatusCode::OK);
     assert!(openapi.json()["paths"]["/v1/health"].is_object());
+}
+
+#[tokio::test]
+async fn the_welcome_document_points_at_documentation_this_build_serves() {
+    let service = Aiq::from_config(Config::default()).await.unwrap();
+    let welcome = send(&service, get("/")).await;
+    assert_eq!(welcome.status, StatusCode::OK);
+    let docs = welcome.json()["docs"].as_str().unwrap().to_owned();
+    let expected = if cfg!(feature = "swagger-ui") {
+        "/v1/docs"
+    } else {
+        "/v1/openapi.json"
+    };
+    assert_eq!(docs, expected);
+    let served = send(&service, get(&docs)).await.status;
+    assert!(
+        served.is_success() || served.is_redirection(),
+        "GET {docs}: {served}"
+    );
 }
 
 /// Building `config` fails, and the error names `variable` and `feature`.

@@ -15,7 +15,8 @@ pub(crate) struct Welcome {
     message: String,
     /// `APP_VERSION`.
     version: String,
-    /// Where the API documentation is.
+    /// Where the API documentation is: the Swagger UI, or the OpenAPI document in a build
+    /// without the `swagger-ui` feature.
     docs: String,
 }
 
@@ -32,8 +33,18 @@ pub(super) async fn root(State(state): State<AppState>) -> Json<Welcome> {
     Json(Welcome {
         message: format!("Welcome to {}", app.name),
         version: app.version.clone(),
-        docs: super::docs_path(&app.api_prefix),
+        docs: documentation_path(&app.api_prefix),
     })
+}
+
+/// Where a reader finds the documentation: the Swagger UI when this build serves it, else the
+/// OpenAPI document (served by every build).
+fn documentation_path(api_prefix: &str) -> String {
+    if cfg!(feature = "swagger-ui") {
+        super::docs_path(api_prefix)
+    } else {
+        super::openapi_path(api_prefix)
+    }
 }
 
 /// The iOS app's identifier, which links open in the app.
