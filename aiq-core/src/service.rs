@@ -22,7 +22,7 @@ use tower::{Service, ServiceExt};
 const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
 
 use crate::Config;
-use crate::assessment::{AlphaCache, CandidatePool, StatisticsQueue};
+use crate::assessment::{AlphaCache, StatisticsQueue};
 use crate::auth::login_floor::LoginFloor;
 use crate::auth::password::Passwords;
 use crate::auth::tokens::Tokens;
@@ -351,7 +351,6 @@ impl AiqBuilder {
             guest_tokens,
             statistics: StatisticsQueue::default(),
             reliability: AlphaCache::default(),
-            candidate_pool: CandidatePool::default(),
             benchmarks: crate::analytics::BenchmarkCache::default(),
         });
         let background = Background {

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use crate::Config;
 use crate::analytics::BenchmarkCache;
-use crate::assessment::{AlphaCache, CandidatePool, StatisticsQueue};
+use crate::assessment::{AlphaCache, StatisticsQueue};
 use crate::auth::login_floor::LoginFloor;
 use crate::auth::password::Passwords;
 use crate::auth::tokens::Tokens;
@@ -58,8 +58,6 @@ pub(crate) struct Shared {
     pub(crate) statistics: StatisticsQueue,
     /// Cronbach's alpha for confidence intervals.
     pub(crate) reliability: AlphaCache,
-    /// The servable questions, cached between fixed-form starts.
-    pub(crate) candidate_pool: CandidatePool,
     /// Benchmark summaries, per `min_runs`.
     pub(crate) benchmarks: BenchmarkCache,
 }

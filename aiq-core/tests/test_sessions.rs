@@ -433,55 +433,8 @@ async fn an_exhausted_pool_is_a_404(service: AiqService, store: Arc<dyn Storage>
     );
 }
 
-/// The pool a start composes from is kept between starts: a question deactivated since is
-/// still never served (the store refuses it and the test is composed again from a fresh read).
-async fn questions_deactivated_after_a_start_are_not_served(
-    service: AiqService,
-    store: Arc<dyn Storage>,
-) {
-    load_bank(&store).await;
-    let token = user(&service, "deactivated@example.com").await;
-    let first = start(&service, &token).await.json();
-    let session_id = first["session"]["id"].as_i64().unwrap();
-    let abandon = format!("/v1/test/{session_id}/abandon");
-    let abandoned = send(&service, authed(Method::POST, &abandon, &token)).await;
-    assert_eq!(abandoned.status, StatusCode::OK);
-    let seen: Vec<i64> = first["questions"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|q| q["id"].as_i64().unwrap())
-        .collect();
-    let pool = store.selection_candidates(None).await.unwrap();
-    let kept: Vec<i64> = pool
-        .iter()
-        .map(|c| c.id)
-        .filter(|id| !seen.contains(id))
-        .take(10)
-        .collect();
-    for candidate in &pool {
-        if !kept.contains(&candidate.id) {
-            store
-                .set_question_active(candidate.id, false)
-                .await
-                .unwrap();
-        }
-    }
-    let second = start(&service, &token).await;
-    assert_eq!(second.status, StatusCode::OK, "{}", second.text());
-    let served: Vec<i64> = second.json()["questions"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|q| q["id"].as_i64().unwrap())
-        .collect();
-    assert_eq!(served.len(), 10, "only the 10 active ones: {served:?}");
-    assert!(served.iter().all(|id| kept.contains(id)), "{served:?}");
-}
-
 both_stores!(
     journey,
-    questions_deactivated_after_a_start_are_not_served,
     half_right_scores_100_and_statistics_follow,
     abandon_then_fresh_questions,
     weighted_scoring_follows_system_config,

@@ -1,13 +1,10 @@
 //! Guest tests (§2.5, §3.9): anonymous sessions owned by the guest sentinel, limited per device,
 //! submitted with a single-use token and adopted by an account with a claim token.
 
-use std::collections::HashSet;
-
-use super::common::record_start;
-use super::pool::{self, Plan, StartFailure};
+use super::common::{fresh_rng, questions_in_order, record_start};
 use super::submit::{Answered, Submitted, submit_test};
 use super::{AssessmentError, StartedTest, Taker};
-use crate::selection::Composition;
+use crate::selection::compose;
 use crate::state::AppState;
 use crate::storage::{
     ClaimOutcome, GUEST_USER_ID, GuestToken, GuestTokenKind, NewSession, TestResult, TestSession,
@@ -50,27 +47,22 @@ pub(crate) async fn start_guest_test(
         metrics::counter!(telemetry::TEST_SESSIONS_ABANDONED, "test.kind" => "guest")
             .increment(stale);
     }
-    let session = |composition: &Composition| NewSession {
-        user_id: GUEST_USER_ID,
-        started_at: now,
-        question_ids: composition.question_ids.clone(),
-        composition_metadata: serde_json::to_value(&composition.metadata).unwrap_or_default(),
-        is_adaptive: false,
-        record_seen: false,
-    };
-    let plan = Plan {
-        seen: &HashSet::new(),
-        count: GUEST_TEST_QUESTIONS,
-        anchors: false,
-        session: &session,
-    };
-    let started = pool::compose_and_start(state, pool::current(state).await, &plan)
-        .await
-        .map_err(|failure| match failure {
-            StartFailure::PoolExhausted => AssessmentError::PoolExhausted,
-            StartFailure::Storage(error) => error.into(),
-        })?;
-    let (session, composition) = (started.session, started.composition);
+    let candidates = state.storage.selection_candidates(None).await?;
+    let composition = compose(&candidates, GUEST_TEST_QUESTIONS, false, &mut fresh_rng());
+    if composition.question_ids.is_empty() {
+        return Err(AssessmentError::PoolExhausted);
+    }
+    let session = state
+        .storage
+        .start_session(NewSession {
+            user_id: GUEST_USER_ID,
+            started_at: now,
+            question_ids: composition.question_ids.clone(),
+            composition_metadata: serde_json::to_value(&composition.metadata).unwrap_or_default(),
+            is_adaptive: false,
+            record_seen: false,
+        })
+        .await?;
     record_start(Taker::Guest, composition.question_ids.len());
     let guest_token = uuid::Uuid::new_v4().to_string();
     state
@@ -86,11 +78,9 @@ pub(crate) async fn start_guest_test(
             ttl,
         )
         .await?;
+    let questions = questions_in_order(state, &composition.question_ids).await?;
     Ok(GuestStart {
-        test: StartedTest {
-            session,
-            questions: started.questions,
-        },
+        test: StartedTest { session, questions },
         guest_token,
         tests_remaining: limit.saturating_sub(taken + 1),
     })

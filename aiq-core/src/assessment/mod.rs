@@ -8,7 +8,6 @@ mod adaptive;
 mod common;
 mod error;
 mod guest;
-mod pool;
 mod reliability;
 mod start;
 mod statistics;
@@ -21,7 +20,6 @@ pub(crate) use self::adaptive::{
 pub(crate) use self::common::{owned_session, questions_in_order};
 pub(crate) use self::error::AssessmentError;
 pub(crate) use self::guest::{claim_guest_result, start_guest_test, submit_guest_test};
-pub(crate) use self::pool::CandidatePool;
 pub(crate) use self::reliability::AlphaCache;
 pub(crate) use self::start::{StartedTest, start_test};
 pub(crate) use self::statistics::StatisticsQueue;

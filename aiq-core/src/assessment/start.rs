@@ -1,17 +1,12 @@
 //! Starting and abandoning a fixed-form test.
 
-use std::collections::HashSet;
-
-use time::OffsetDateTime;
-
-use super::common::record_start;
+use super::common::{fresh_rng, questions_in_order, record_start};
 use super::error::waiting;
-use super::pool::{self, Plan, StartFailure};
 use super::{AssessmentError, Taker};
-use crate::selection::Composition;
+use crate::selection::compose;
 use crate::state::AppState;
 use crate::storage::{
-    CAT_READINESS, Conflict, NewSession, Question, QuestionId, StorageError, TestSession, User,
+    CAT_READINESS, Conflict, NewSession, Question, StorageError, TestSession, User,
 };
 
 /// A session that has just started, with its questions in the order served.
@@ -22,58 +17,49 @@ pub(crate) struct StartedTest {
 }
 
 /// Starts a fixed-form test of up to `count` questions for `user` (§2.4 `POST /test/start`):
-/// one active session, the cadence and the abandon cooldown, then composition from the unseen
-/// part of the pool and an atomic start that records the questions as seen.
+/// one active session, the cadence and the abandon cooldown, then composition and an atomic
+/// start that records the questions as seen.
 pub(crate) async fn start_test(
     state: &AppState,
     user: &User,
     count: usize,
 ) -> Result<StartedTest, AssessmentError> {
     let now = crate::time::now();
-    // Independent reads, made at once: one round trip's wait instead of four. The rules still
-    // decide first; what was read for a user who may not start is dropped.
-    let (allowed, pool, seen, is_adaptive) = tokio::join!(
+    // Three independent reads, made at once: one round trip's wait instead of three. The
+    // rules still decide first; the candidates of a user who may not start are dropped.
+    let (allowed, candidates, is_adaptive) = tokio::join!(
         check_can_start(state, user, now),
-        pool::current(state),
-        state
-            .storage
-            .seen_since(user.id, OffsetDateTime::UNIX_EPOCH),
+        state.storage.selection_candidates(Some(user.id)),
         cat_ready(state),
     );
     allowed?;
-    let seen: HashSet<QuestionId> = seen?.into_iter().collect();
-    let is_adaptive = is_adaptive?;
-    let session = |composition: &Composition| NewSession {
+    let composition = compose(&candidates?, count, true, &mut fresh_rng());
+    if composition.question_ids.is_empty() {
+        return Err(AssessmentError::PoolExhausted);
+    }
+    let new = NewSession {
         user_id: user.id,
         started_at: now,
         question_ids: composition.question_ids.clone(),
         composition_metadata: serde_json::to_value(&composition.metadata).unwrap_or_default(),
-        is_adaptive,
+        is_adaptive: is_adaptive?,
         record_seen: true,
     };
-    let plan = Plan {
-        seen: &seen,
-        count,
-        anchors: true,
-        session: &session,
-    };
-    let started =
-        pool::compose_and_start(state, pool, &plan)
-            .await
-            .map_err(|failure| match failure {
-                StartFailure::PoolExhausted => AssessmentError::PoolExhausted,
-                StartFailure::Storage(StorageError::Conflict(
-                    Conflict::ActiveSession
-                    | Conflict::QuestionSeen
-                    | Conflict::QuestionUnavailable,
-                )) => AssessmentError::StartRace,
-                StartFailure::Storage(other) => other.into(),
-            })?;
-    record_start(Taker::User(user.id), started.composition.question_ids.len());
-    Ok(StartedTest {
-        session: started.session,
-        questions: started.questions,
-    })
+    // The questions' content does not depend on the start: read beside it, and dropped if the
+    // start loses a race.
+    let (session, questions) = tokio::join!(
+        state.storage.start_session(new),
+        questions_in_order(state, &composition.question_ids),
+    );
+    let session = session.map_err(|err| match err {
+        StorageError::Conflict(Conflict::ActiveSession | Conflict::QuestionSeen) => {
+            AssessmentError::StartRace
+        }
+        other => other.into(),
+    })?;
+    record_start(Taker::User(user.id), composition.question_ids.len());
+    let questions = questions?;
+    Ok(StartedTest { session, questions })
 }
 
 /// The rules every start obeys (§2.4 steps 1-2): one session in progress, then, unless the

@@ -16,8 +16,6 @@ pub enum Conflict {
     ActiveSession,
     /// The user was shown one of these questions already.
     QuestionSeen,
-    /// One of these questions may no longer be served (inactive or flagged), or does not exist.
-    QuestionUnavailable,
     /// This question was answered in this session already.
     Response,
     /// The session is no longer in progress (another request completed or abandoned it).
@@ -34,7 +32,6 @@ impl std::fmt::Display for Conflict {
             Self::PasswordResetToken => "a password reset token with this hash",
             Self::ActiveSession => "a test session in progress for this user",
             Self::QuestionSeen => "a record of this question shown to this user",
-            Self::QuestionUnavailable => "a question that may no longer be served",
             Self::Response => "a response to this question in this session",
             Self::SessionNotInProgress => "a completion or abandonment of this session",
             Self::InviteCode => "a group or invite with this code",

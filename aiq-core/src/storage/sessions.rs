@@ -234,11 +234,7 @@ pub trait SessionStore {
     /// # Errors
     /// [`Conflict::ActiveSession`](super::Conflict::ActiveSession) when the owner (not the
     /// guest sentinel) has a session in progress already; [`Conflict::QuestionSeen`](super::Conflict::QuestionSeen)
-    /// when one of the questions was shown to them meanwhile;
-    /// [`Conflict::QuestionUnavailable`](super::Conflict::QuestionUnavailable) when one of the
-    /// questions does not exist, is inactive or is flagged (the caller may have composed from
-    /// an older read of the [`selection_candidates`](super::QuestionStore::selection_candidates)).
-    /// Nothing is written then.
+    /// when one of the questions was shown to them meanwhile. Nothing is written then.
     async fn start_session(&self, session: NewSession) -> Result<TestSession, StorageError>;
 
     /// A session by id.

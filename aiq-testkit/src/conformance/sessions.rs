@@ -15,7 +15,6 @@ use super::common::{
 cases!(
     one_session_in_progress_per_user_but_guests_are_exempt,
     a_seen_question_conflict_writes_nothing,
-    a_question_no_longer_servable_is_not_started,
     served_order_is_kept,
     start_context_reports_the_cadence_dates,
     completing_writes_responses_and_result_once,
@@ -102,36 +101,6 @@ async fn a_seen_question_conflict_writes_nothing(store: Arc<dyn Storage>) {
         .start_session(new_session(ada, &ids[2..5], 30))
         .await
         .unwrap();
-}
-
-async fn a_question_no_longer_servable_is_not_started(store: Arc<dyn Storage>) {
-    let ids = bank(&store, 4).await;
-    let ada = user(&store, "unservable@example.com").await;
-    store.set_question_active(ids[1], false).await.unwrap();
-    for owner in [ada, GUEST_USER_ID] {
-        assert_conflict(
-            store.start_session(new_session(owner, &ids[0..2], 0)).await,
-            Conflict::QuestionUnavailable,
-        );
-    }
-    // A question that does not exist is not servable either.
-    assert_conflict(
-        store
-            .start_session(new_session(ada, &[ids[0], ids[3] + 1_000], 0))
-            .await,
-        Conflict::QuestionUnavailable,
-    );
-    // Nothing was written: no session, nothing seen, and the servable ones still start.
-    assert_eq!(store.active_session_count().await.unwrap(), 0);
-    assert!(store.seen_since(ada, at(-10)).await.unwrap().is_empty());
-    let started = store
-        .start_session(new_session(ada, &[ids[0], ids[2]], 5))
-        .await
-        .unwrap();
-    assert_eq!(
-        store.session_question_ids(started.id).await.unwrap(),
-        vec![ids[0], ids[2]]
-    );
 }
 
 async fn served_order_is_kept(store: Arc<dyn Storage>) {

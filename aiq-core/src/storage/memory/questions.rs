@@ -105,7 +105,8 @@ impl QuestionStore for MemoryStore {
             .questions
             .values()
             .filter(|q| {
-                servable(q)
+                q.is_active
+                    && q.quality_flag == QualityFlag::Normal
                     && q.discrimination.is_none_or(|d| d >= 0.0)
                     && seen.is_none_or(|seen| !seen.contains_key(&q.id))
             })
@@ -184,10 +185,4 @@ impl QuestionStore for MemoryStore {
         }
         Ok(refreshed)
     }
-}
-
-/// Whether a fixed-form test may serve `question`: active and not flagged (the selection also
-/// leaves out negative discrimination, a statistic rather than a decision).
-pub(super) fn servable(question: &Question) -> bool {
-    question.is_active && question.quality_flag == QualityFlag::Normal
 }

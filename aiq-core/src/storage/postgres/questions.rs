@@ -17,10 +17,6 @@ use crate::storage::questions::{
 };
 use crate::storage::users::UserId;
 
-/// The condition (on `questions q`) of a question a fixed-form test may serve (the
-/// selection also leaves out negative discrimination, a statistic rather than a decision).
-pub(super) const SERVABLE: &str = "q.is_active AND q.quality_flag = 'normal'";
-
 /// The columns [`question_from_row`] reads.
 pub(super) const QUESTION_COLUMNS: &str = "id, question_text, question_type, difficulty_level, \
      correct_answer, answer_options, explanation, stimulus, sub_type, source_llm, source_model, \
@@ -254,15 +250,16 @@ impl QuestionStore for PgStore {
         let _timed = timed("selection_candidates", "questions");
         let conn = self.conn().await?;
         let statement = conn
-            .prepare_cached(&format!(
+            .prepare_cached(
                 "SELECT q.id, q.question_type, q.difficulty_level, q.discrimination, q.is_anchor \
-                 FROM questions q WHERE {SERVABLE} \
+                 FROM questions q \
+                 WHERE q.is_active AND q.quality_flag = 'normal' \
                  AND (q.discrimination IS NULL OR q.discrimination >= 0) \
                  AND ($1::bigint IS NULL OR NOT EXISTS ( \
                      SELECT 1 FROM user_questions uq \
                      WHERE uq.user_id = $1 AND uq.question_id = q.id)) \
-                 ORDER BY q.id"
-            ))
+                 ORDER BY q.id",
+            )
             .await
             .map_err(db_error)?;
         let rows = conn.query(&statement, &[&user]).await.map_err(db_error)?;

@@ -5,7 +5,6 @@ use time::OffsetDateTime;
 use tokio_postgres::Row;
 use tokio_postgres::types::Json;
 
-use super::questions::SERVABLE;
 use super::{PgStore, db_error, timed};
 use crate::storage::questions::QuestionId;
 use crate::storage::sessions::{
@@ -145,19 +144,14 @@ impl SessionStore for PgStore {
     async fn start_session(&self, new: NewSession) -> Result<TestSession, StorageError> {
         let _timed = timed("start_session", "test_sessions");
         let conn = self.conn().await?;
-        // One statement, so atomic: the session first, when every question may still be
-        // served (the partial unique index answers a second active session), then the seen
-        // records in served order (their ids keep it).
+        // One statement, so atomic: the session first (the partial unique index answers a
+        // second active session), then the seen records in served order (their ids keep it).
         let statement = conn
             .prepare_cached(&format!(
                 "WITH s AS ( \
                      INSERT INTO test_sessions (user_id, started_at, status, \
                                                 composition_metadata, is_adaptive) \
-                     SELECT $1, $2, 'in_progress', $3, $4 \
-                     WHERE NOT EXISTS ( \
-                         SELECT 1 FROM unnest($5::bigint[]) AS u(id) WHERE NOT EXISTS ( \
-                             SELECT 1 FROM questions q WHERE q.id = u.id AND {SERVABLE})) \
-                     RETURNING {SESSION_COLUMNS}), \
+                     VALUES ($1, $2, 'in_progress', $3, $4) RETURNING {SESSION_COLUMNS}), \
                  seen AS ( \
                      INSERT INTO user_questions (user_id, question_id, test_session_id, seen_at) \
                      SELECT s.user_id, u.q, s.id, s.started_at \
@@ -168,7 +162,7 @@ impl SessionStore for PgStore {
             .await
             .map_err(db_error)?;
         let row = conn
-            .query_opt(
+            .query_one(
                 &statement,
                 &[
                     &new.user_id,
@@ -180,8 +174,7 @@ impl SessionStore for PgStore {
                 ],
             )
             .await
-            .map_err(db_error)?
-            .ok_or(StorageError::Conflict(Conflict::QuestionUnavailable))?;
+            .map_err(db_error)?;
         session_from_row(&row)
     }
 
