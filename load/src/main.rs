@@ -56,6 +56,24 @@ struct Args {
     /// Where `aiq-server` and `hello-hyper` are (default: beside this binary).
     #[arg(long)]
     bin_dir: Option<PathBuf>,
+    /// Drive only these targets (repeatable: `--only profile --only ping`); the limits a
+    /// ratio needs are driven too.
+    #[arg(long)]
+    only: Vec<String>,
+}
+
+impl Args {
+    /// Whether `target` is driven in this run.
+    fn drives(&self, target: &str) -> bool {
+        self.only.is_empty()
+            || self.only.iter().any(|only| {
+                only == target
+                    || LIMITS
+                        .iter()
+                        .any(|(row, limit, _)| only == row && *limit == target)
+                    || (only == "login" && target == "health during login")
+            })
+    }
 }
 
 /// Rows compared with a limit: (target, limit target, how the limit is named).
@@ -134,23 +152,33 @@ async fn run(args: &Args, databases: &mut Databases) -> Result<(), String> {
             ),
         ];
         for (target, server, shot) in targets {
-            let row = measure(&aiq, target, args.connections, async {
+            if !args.drives(target) {
+                continue;
+            }
+            let row = measure(server, target, args.connections, async {
                 drive::flood(server.address, shot, args.connections, duration).await
             })
             .await?;
             table.add(row);
         }
-        let before = CpuTimes::now();
-        let sample =
-            pgbench::select_only(&pgbench_url, &work_dir, args.connections, duration).await?;
-        table.add(Row {
-            target: "pgbench -S",
-            connections: args.connections,
-            cpu: cpu_since(before),
-            sample,
-            log_lines: 0,
-        });
-        login_flood(&aiq, &reader, args.connections, duration, &mut table).await?;
+        if args.drives("pgbench -S") {
+            let before = CpuTimes::now();
+            let sample =
+                pgbench::select_only(&pgbench_url, &work_dir, args.connections, duration).await?;
+            table.add(Row {
+                target: "pgbench -S",
+                connections: args.connections,
+                cpu: cpu_since(before),
+                sample,
+                log_lines: 0,
+            });
+        }
+        if args.drives("login") {
+            login_flood(&aiq, &reader, args.connections, duration, &mut table).await?;
+        }
+        if !(args.drives("start") || args.drives("submit")) {
+            continue;
+        }
 
         // The taker keeps its history from round to round (and hands over to new accounts
         // when it has seen the whole bank).
@@ -234,14 +262,14 @@ async fn login_flood(
     Ok(())
 }
 
-/// Runs one flood and records it with the CPU use and the aiq server's log lines meanwhile.
+/// Runs one flood and records it with the CPU use and the lines `server` logged meanwhile.
 async fn measure(
-    aiq: &Server,
+    server: &Server,
     target: &'static str,
     connections: usize,
     run: impl Future<Output = Result<drive::Sample, String>>,
 ) -> Result<Row, String> {
-    let (lines_before, _) = aiq.logged();
+    let (lines_before, _) = server.logged();
     let before = CpuTimes::now();
     let sample = run.await?;
     Ok(Row {
@@ -249,7 +277,7 @@ async fn measure(
         connections,
         sample,
         cpu: cpu_since(before),
-        log_lines: aiq.logged().0 - lines_before,
+        log_lines: server.logged().0 - lines_before,
     })
 }
 

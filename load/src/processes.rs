@@ -70,9 +70,9 @@ pub(crate) async fn start_hello(bin_dir: &Path) -> Result<Server, String> {
 }
 
 /// Starts `aiq-server` on `database_url` with the harness's settings: no rate limits and no
-/// cadence (the load is one client), the starter bank seeded, production logging. Its log
-/// lines go to a file in `work_dir`, which is also its working directory (so no `.env` of a
-/// developer's is read).
+/// cadence (the load is one client), the starter bank seeded, production logging, and this
+/// process's `MIMALLOC_*` variables. Its log lines go to a file in `work_dir`, which is also
+/// its working directory (so no `.env` of a developer's is read).
 pub(crate) async fn start_aiq(
     bin_dir: &Path,
     work_dir: &Path,
@@ -97,6 +97,8 @@ pub(crate) async fn start_aiq(
             ("RATE_LIMIT_ENABLED", "false"),
             ("DISABLE_TEST_CADENCE", "true"),
         ])
+        // The allocator's settings of the deployment (the Dockerfile sets them), when given.
+        .envs(std::env::vars().filter(|(name, _)| name.starts_with("MIMALLOC_")))
         .stdout(Stdio::from(log_file))
         .kill_on_drop(true)
         .spawn()
