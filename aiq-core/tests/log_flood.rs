@@ -21,15 +21,20 @@ fn suppressed_counts(logs: &str) -> Vec<u64> {
         .collect()
 }
 
-#[tokio::test]
-async fn ten_thousand_unauthenticated_requests_write_fewer_than_a_hundred_lines() {
+/// Captures this thread's log lines at the default level (INFO) until the guard is dropped.
+fn capture_info() -> (Captured, tracing::subscriber::DefaultGuard) {
     let captured = Captured::default();
     let subscriber = tracing_subscriber::fmt()
         .with_writer(captured.clone())
         .with_ansi(false)
         .with_max_level(tracing::Level::INFO)
         .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    (captured, tracing::subscriber::set_default(subscriber))
+}
+
+#[tokio::test]
+async fn ten_thousand_unauthenticated_requests_write_fewer_than_a_hundred_lines() {
+    let (captured, _guard) = capture_info();
     let service = Aiq::builder(Config::default())
         .storage(Arc::new(MemoryStore::new()))
         .build()
@@ -86,13 +91,7 @@ async fn ten_thousand_unauthenticated_requests_write_fewer_than_a_hundred_lines(
 
 #[tokio::test]
 async fn successful_requests_are_logged_within_their_budget_with_a_count_of_the_rest() {
-    let captured = Captured::default();
-    let subscriber = tracing_subscriber::fmt()
-        .with_writer(captured.clone())
-        .with_ansi(false)
-        .with_max_level(tracing::Level::INFO)
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let (captured, _guard) = capture_info();
     let mut config = Config::default();
     config.http.request_log_per_second = 20;
     let service = Aiq::builder(config)
