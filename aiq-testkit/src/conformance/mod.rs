@@ -523,7 +523,9 @@ mod tests {
         let counter = Arc::clone(&made);
         let report = quiet()
             .concurrency(2)
-            .timeout(Duration::from_millis(200))
+            // Long enough for a panicking case to print its backtrace on a loaded machine
+            // (CI sets RUST_BACKTRACE; resolving the first one took over 200 ms there).
+            .timeout(Duration::from_secs(2))
             .run_cases(CASES.iter().collect(), move || {
                 counter.fetch_add(1, Ordering::SeqCst);
                 async { MemoryStore::new() }
@@ -540,7 +542,7 @@ mod tests {
             [
                 ("tests::passes", None),
                 ("tests::fails", Some("the store said no")),
-                ("tests::hangs", Some("did not end within 200ms")),
+                ("tests::hangs", Some("did not end within 2s")),
                 ("tests::fails_too", Some("2 went wrong")),
             ],
             "in the suite's order, whatever order they ended in"
