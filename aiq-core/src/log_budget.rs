@@ -11,19 +11,44 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 /// `limited!(BUDGET, warn, target: "security", event = "...", "message")`: the `tracing` event
 /// at that level when [`LogBudget::admit`] lets it pass, with a `suppressed` field (lines held
-/// back since the last one that passed).
+/// back since the last one that passed). A line nobody listens to at that level does not
+/// touch the budget.
 macro_rules! limited {
     ($budget:expr, $level:ident, target: $target:expr, $($rest:tt)*) => {
-        if let Some(suppressed) = $budget.admit() {
+        if tracing::enabled!(target: $target, $crate::log_budget::level!($level))
+            && let Some(suppressed) = $budget.admit()
+        {
             tracing::$level!(target: $target, suppressed, $($rest)*);
         }
     };
     ($budget:expr, $level:ident, $($rest:tt)*) => {
-        if let Some(suppressed) = $budget.admit() {
+        if tracing::enabled!($crate::log_budget::level!($level))
+            && let Some(suppressed) = $budget.admit()
+        {
             tracing::$level!(suppressed, $($rest)*);
         }
     };
 }
+
+/// The `tracing::Level` of a level macro's name (`info` -> `Level::INFO`).
+macro_rules! level {
+    (trace) => {
+        tracing::Level::TRACE
+    };
+    (debug) => {
+        tracing::Level::DEBUG
+    };
+    (info) => {
+        tracing::Level::INFO
+    };
+    (warn) => {
+        tracing::Level::WARN
+    };
+    (error) => {
+        tracing::Level::ERROR
+    };
+}
+pub(crate) use level;
 pub(crate) use limited;
 
 /// Up to `per_second` lines of one kind per wall-clock second; see the module docs.
@@ -114,5 +139,22 @@ mod tests {
         });
         assert_eq!(passed, 3);
         assert_eq!(budget.admit_at(8), Some(3997));
+    }
+
+    #[test]
+    fn a_line_nobody_listens_to_leaves_the_budget_alone() {
+        static BUDGET: LogBudget = LogBudget::new(1);
+        let subscriber = tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::WARN)
+            .with_writer(std::io::sink)
+            .finish();
+        tracing::subscriber::with_default(subscriber, || {
+            for _ in 0..10 {
+                limited!(BUDGET, info, "not written at WARN");
+            }
+        });
+        // Had they counted, the one line of this second would be gone (None), or, a second
+        // later, nine would be reported held back.
+        assert_eq!(BUDGET.admit(), Some(0));
     }
 }
