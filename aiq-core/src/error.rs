@@ -17,6 +17,7 @@ use serde::Serialize;
 use uuid::Uuid;
 
 use crate::BoxError;
+use crate::log_budget::{LogBudget, limited};
 use crate::storage::StorageError;
 
 /// One element of a 422 `loc` path: a field name or a list index.
@@ -200,9 +201,8 @@ impl IntoResponse for ApiError {
                 metrics::counter!(crate::telemetry::APP_ERRORS, "error.type" => "unavailable")
                     .increment(1);
                 // Every request fails alike while a dependency is down.
-                static UNAVAILABLE: crate::log_budget::LogBudget =
-                    crate::log_budget::LogBudget::new(5);
-                crate::log_budget::limited!(UNAVAILABLE, error, error = %source, "dependency unavailable");
+                static UNAVAILABLE: LogBudget = LogBudget::new(5);
+                limited!(UNAVAILABLE, error, error = %source, "dependency unavailable");
                 detail_response(
                     status,
                     "Service temporarily unavailable. Please try again later.",
