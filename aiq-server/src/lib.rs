@@ -13,5 +13,6 @@ mod metrics_port;
 pub mod notify;
 pub mod process;
 pub mod questions;
+pub mod seed_synthetic;
 pub mod serve;
 pub mod telemetry;

@@ -14,7 +14,9 @@
 //! - `aiq-server calibrate`: re-estimates the items' IRT parameters (the weekly cron), prints
 //!   the run as one JSON line; exits non-zero when it failed;
 //! - `aiq-server import-legacy --from OLD_URL [--from-redis OLD_REDIS_URL]`: copies a
-//!   deployment of the old backend into `DATABASE_URL` (`docs/switch-over.md`).
+//!   deployment of the old backend into `DATABASE_URL` (`docs/switch-over.md`);
+//! - `aiq-server seed-synthetic --users N [--tests-per-user K] [--seed S]`: writes a synthetic
+//!   data set of that size into `DATABASE_URL` (refused with `ENV=production`).
 
 /// mimalloc rather than the system allocator: the request path allocates many small,
 /// short-lived objects, some freed on other threads (spans and log records on the telemetry
@@ -26,7 +28,9 @@ use std::process::ExitCode;
 
 use aiq_core::Config;
 use aiq_core::storage::PgStore;
-use aiq_server::{calibrate, import_legacy, notify, process, questions, serve, telemetry};
+use aiq_server::{
+    calibrate, import_legacy, notify, process, questions, seed_synthetic, serve, telemetry,
+};
 use clap::{Parser, Subcommand};
 
 #[derive(Debug, Parser)]
@@ -58,6 +62,10 @@ enum Command {
     /// (--from, read in one snapshot, never written) and its logged-out tokens (--from-redis).
     /// Safe to repeat: a later pass mirrors what changed. See docs/switch-over.md.
     ImportLegacy(import_legacy::ImportArgs),
+    /// Write a synthetic data set (users, two years of tests answered by a 2PL model, groups,
+    /// device tokens, feedback, analytics events) into DATABASE_URL by bulk loading, for
+    /// measuring aiq at a real deployment's size. Refused with ENV=production.
+    SeedSynthetic(seed_synthetic::SeedArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -90,6 +98,7 @@ enum Job {
     Calibrate,
     Import(String),
     ImportLegacy(import_legacy::ImportArgs),
+    SeedSynthetic(seed_synthetic::SeedArgs),
 }
 
 fn main() -> ExitCode {
@@ -116,6 +125,7 @@ fn main() -> ExitCode {
         Command::Calibrate => Job::Calibrate,
         Command::Questions(QuestionsCommand::Import { file }) => Job::Import(file),
         Command::ImportLegacy(args) => Job::ImportLegacy(args),
+        Command::SeedSynthetic(args) => Job::SeedSynthetic(args),
     };
     // Before the runtime: the OTLP client runs on threads of its own and must not be built
     // inside it.
@@ -134,6 +144,7 @@ fn main() -> ExitCode {
             Job::Calibrate => calibrate::run(&config).await,
             Job::Import(file) => questions::import(&config, &file).await,
             Job::ImportLegacy(args) => import_legacy::run(&config, args).await,
+            Job::SeedSynthetic(args) => seed_synthetic::run(&config, args).await,
         }
     });
     telemetry.shutdown();
