@@ -155,7 +155,11 @@ counted! {
         async fn result_history(&self, user: UserId, limit: u64, offset: u64) -> Result<ResultPage, StorageError>;
         async fn claim_guest_session(&self, session: SessionId, user: UserId) -> Result<ClaimOutcome, StorageError>;
         async fn active_session_count(&self) -> Result<u64, StorageError>;
-        async fn response_matrix(&self, min_sessions: u64) -> Result<Vec<Vec<(QuestionId, bool)>>, StorageError>;
+    }
+    impl ReliabilityStore {
+        async fn item_appearances(&self) -> Result<ItemAppearances, StorageError>;
+        async fn score_sums(&self, items: &[QuestionId], min_answered: u64) -> Result<ScoreSums, StorageError>;
+        async fn split_half_sums(&self) -> Result<SplitHalfSums, StorageError>;
     }
     impl GuestStore {
         async fn guest_tests_taken(&self, device_id: &str) -> Result<i32, StorageError>;
@@ -164,6 +168,7 @@ counted! {
     impl SystemConfigStore {
         async fn system_config(&self, key: &str) -> Result<Option<serde_json::Value>, StorageError>;
         async fn set_system_config(&self, key: &str, value: serde_json::Value, at: OffsetDateTime) -> Result<(), StorageError>;
+        async fn claim_system_config(&self, key: &str, stale_before: OffsetDateTime, now: OffsetDateTime) -> Result<bool, StorageError>;
     }
     impl GroupStore {
         async fn create_group(&self, group: NewGroup) -> Result<Group, StorageError>;
@@ -203,7 +208,7 @@ counted! {
         async fn finish_adaptive_session(&self, step: AdaptiveStep, completion: AdaptiveCompletion) -> Result<(TestSession, TestResult), StorageError>;
     }
     impl CalibrationStore {
-        async fn calibration_responses(&self) -> Result<Vec<ItemResponse>, StorageError>;
+        async fn calibration_responses(&self, before: Option<SessionId>, sessions: u32) -> Result<Vec<ItemResponse>, StorageError>;
         async fn new_calibration_responses(&self) -> Result<u64, StorageError>;
         async fn publish_calibration(&self, items: &[CalibratedItem], run: &CalibrationRun) -> Result<(), StorageError>;
         async fn record_calibration_run(&self, run: &CalibrationRun) -> Result<(), StorageError>;

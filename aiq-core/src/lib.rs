@@ -79,6 +79,7 @@ pub mod oauth;
 pub mod push;
 pub mod questions;
 pub mod ratelimit;
+pub mod reliability;
 pub mod scoring;
 pub mod selection;
 pub mod service;

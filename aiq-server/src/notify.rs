@@ -34,10 +34,17 @@ pub async fn run(config: &Config) -> ExitCode {
         }
     };
     let now = aiq_core::time::now();
+    let started = std::time::Instant::now();
     let outcome = reminders::run(&store, sender.as_ref(), config, now).await;
     store.close();
     match outcome {
         Ok(summary) => {
+            tracing::info!(
+                sent = summary.total_sent,
+                failed = summary.total_failed,
+                elapsed_ms = started.elapsed().as_millis() as u64,
+                "reminder run finished"
+            );
             match serde_json::to_string(&summary) {
                 Ok(line) => println!("{line}"),
                 Err(error) => tracing::error!(%error, "cannot print the run summary"),

@@ -1,10 +1,10 @@
 //! Reliability: Cronbach's alpha over completed fixed-form tests, and what it was computed
 //! from.
 
-use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
-use aiq_core::scoring::{MIN_ALPHA_SESSIONS, cronbach_alpha};
+use aiq_core::reliability::cronbach_alpha_from_appearances;
+use aiq_core::scoring::MIN_ALPHA_SESSIONS;
 use askama::Template;
 use axum::extract::State as Shared;
 use axum::response::Response;
@@ -20,9 +20,8 @@ struct ReliabilityPage {
     nav: Nav,
     notice: Option<&'static str>,
     completed: u64,
-    matrix_sessions: usize,
-    matrix_items: usize,
-    matrix_responses: usize,
+    items_answered: usize,
+    responses: u64,
     min_sessions: usize,
     alpha: Option<String>,
     verdict: &'static str,
@@ -49,22 +48,19 @@ pub(crate) async fn show(
     Shared(state): Shared<Arc<State>>,
 ) -> Result<Response, PageError> {
     let counts = state.storage.overview_counts().await?;
-    let matrix = state
-        .storage
-        .response_matrix(MIN_ALPHA_SESSIONS as u64)
-        .await?;
-    let sessions: Vec<HashMap<i64, bool>> = matrix
-        .iter()
-        .map(|row| row.iter().copied().collect())
-        .collect();
-    let items: HashSet<i64> = matrix.iter().flatten().map(|(q, _)| *q).collect();
+    let appearances = state.storage.item_appearances().await?;
+    let alpha = cronbach_alpha_from_appearances(
+        state.storage.as_ref(),
+        &appearances,
+        MIN_ALPHA_SESSIONS as u64,
+    )
+    .await?;
     let mut page = ReliabilityPage {
         nav: Nav::new(&admin, "reliability"),
         notice: None,
         completed: counts.completed,
-        matrix_sessions: sessions.len(),
-        matrix_items: items.len(),
-        matrix_responses: matrix.iter().map(Vec::len).sum(),
+        items_answered: appearances.items.len(),
+        responses: appearances.items.iter().map(|(_, count)| count).sum(),
         min_sessions: MIN_ALPHA_SESSIONS,
         alpha: None,
         verdict: "",
@@ -72,7 +68,7 @@ pub(crate) async fn show(
         sessions_used: 0,
         unavailable: None,
     };
-    match cronbach_alpha(&sessions) {
+    match alpha {
         Ok(report) => {
             page.alpha = Some(format!("{:.4}", report.alpha));
             page.verdict = verdict(report.alpha);

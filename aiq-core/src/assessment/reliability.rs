@@ -1,16 +1,28 @@
-//! Cronbach's alpha for the confidence interval, cached for five minutes and recomputed in the
-//! background, so no submit waits for it.
+//! Cronbach's alpha for the confidence interval, cached and refreshed in the background, so no
+//! submit waits for it.
+//!
+//! The instances sharing a store share one alpha: it is kept in `system_config`
+//! ([`RELIABILITY_ALPHA`]) with when it was computed. An instance re-reads it a minute after its
+//! last read; when it is five minutes old, the first instance to claim the key
+//! ([`claim_system_config`](crate::storage::SystemConfigStore::claim_system_config)) recomputes it from the store's aggregates
+//! ([`crate::reliability::cronbach_alpha`]) and writes it back, and the others keep the value
+//! they have until it is there.
 
-use std::collections::HashMap;
+use std::future::Future;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use crate::scoring::{ConfidenceInterval, MIN_ALPHA_SESSIONS, cronbach_alpha};
-use crate::state::AppState;
-use crate::storage::QuestionId;
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
 
-/// How long a computed alpha is used before it is recomputed.
-const TTL: Duration = Duration::from_secs(300);
+use crate::scoring::{ConfidenceInterval, MIN_ALPHA_SESSIONS};
+use crate::state::AppState;
+use crate::storage::{RELIABILITY_ALPHA, Storage, StorageError};
+
+/// How long an instance uses the alpha it read before reading the shared one again.
+const TTL: Duration = Duration::from_secs(60);
+/// How old the shared alpha may be before an instance recomputes it.
+const SHARED_TTL: time::Duration = time::Duration::minutes(5);
 
 /// The latest alpha of one service.
 #[derive(Debug, Clone, Default)]
@@ -77,22 +89,174 @@ impl AlphaCache {
 /// A finished computation: alpha, or `None` when the data does not allow one yet.
 struct Computed(Option<f64>);
 
-/// Reads the responses and computes alpha; `None` when the store could not be read.
+/// The shared value (`system_config`, [`RELIABILITY_ALPHA`]).
+#[derive(Debug, Serialize, Deserialize)]
+struct Shared {
+    alpha: Option<f64>,
+    #[serde(with = "time::serde::rfc3339")]
+    computed_at: OffsetDateTime,
+}
+
+/// Reads the shared alpha, recomputing it first when it is stale and this instance claims the
+/// refresh; `None` when the store could not be read.
 async fn compute(state: AppState) -> Option<Computed> {
-    let min_sessions = u64::try_from(MIN_ALPHA_SESSIONS).unwrap_or(u64::MAX);
-    match state.storage.response_matrix(min_sessions).await {
-        Ok(matrix) => {
-            let sessions: Vec<HashMap<QuestionId, bool>> = matrix
-                .into_iter()
-                .map(|answers| answers.into_iter().collect())
-                .collect();
-            Some(Computed(
-                cronbach_alpha(&sessions).ok().map(|report| report.alpha),
-            ))
-        }
+    let storage = state.storage.as_ref();
+    match shared_alpha(storage, crate::time::now(), || alpha_of(storage)).await {
+        Ok(alpha) => alpha.map(Computed),
         Err(error) => {
-            tracing::warn!(%error, "reliability: could not read responses");
+            tracing::warn!(%error, "reliability: could not read or compute alpha");
             None
         }
+    }
+}
+
+/// Alpha over the store's aggregates, with what it took.
+async fn alpha_of(storage: &dyn Storage) -> Result<Option<f64>, StorageError> {
+    let started = Instant::now();
+    let min_sessions = u64::try_from(MIN_ALPHA_SESSIONS).unwrap_or(u64::MAX);
+    let report = crate::reliability::cronbach_alpha(storage, min_sessions).await?;
+    tracing::info!(
+        alpha = report.as_ref().ok().map(|r| r.alpha),
+        sessions = report.as_ref().map_or(0, |r| r.sessions),
+        items = report.as_ref().map_or(0, |r| r.items),
+        unavailable = report.as_ref().err().map(tracing::field::display),
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "reliability: alpha recomputed"
+    );
+    Ok(report.ok().map(|report| report.alpha))
+}
+
+/// The shared alpha as of `now`: `Some(alpha)` when one is known (fresh, or just computed
+/// here with `compute`), `None` while another instance computes the first one.
+async fn shared_alpha<F, Fut>(
+    storage: &dyn Storage,
+    now: OffsetDateTime,
+    compute: F,
+) -> Result<Option<Option<f64>>, StorageError>
+where
+    F: FnOnce() -> Fut,
+    Fut: Future<Output = Result<Option<f64>, StorageError>>,
+{
+    let stored: Option<Shared> = storage
+        .system_config(RELIABILITY_ALPHA)
+        .await?
+        .and_then(|value| serde_json::from_value(value).ok());
+    if let Some(shared) = &stored
+        && shared.computed_at > now - SHARED_TTL
+    {
+        return Ok(Some(shared.alpha));
+    }
+    if !storage
+        .claim_system_config(RELIABILITY_ALPHA, now - SHARED_TTL, now)
+        .await?
+    {
+        // Another instance is computing it: keep what is there until it has.
+        return Ok(stored.map(|shared| shared.alpha));
+    }
+    let alpha = compute().await?;
+    let shared = Shared {
+        alpha,
+        computed_at: now,
+    };
+    let value = serde_json::to_value(&shared).map_err(|e| StorageError::Backend(Box::new(e)))?;
+    storage
+        .set_system_config(RELIABILITY_ALPHA, value, now)
+        .await?;
+    Ok(Some(alpha))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use time::macros::datetime;
+
+    use super::*;
+    use crate::storage::{MemoryStore, SystemConfigStore};
+
+    const T0: OffsetDateTime = datetime!(2026-12-07 12:00 UTC);
+
+    /// Instances sharing a store: the first computes, the others read what it wrote until it is
+    /// five minutes old; then one of them computes again.
+    #[tokio::test]
+    async fn one_instance_computes_and_the_others_read_its_alpha() {
+        let store = MemoryStore::new();
+        let computed = AtomicUsize::new(0);
+        let compute = |alpha: f64| {
+            let computed = &computed;
+            move || async move {
+                computed.fetch_add(1, Ordering::SeqCst);
+                Ok(Some(alpha))
+            }
+        };
+        assert_eq!(
+            shared_alpha(&store, T0, compute(0.81)).await.unwrap(),
+            Some(Some(0.81))
+        );
+        let later = T0 + time::Duration::minutes(4);
+        assert_eq!(
+            shared_alpha(&store, later, compute(0.5)).await.unwrap(),
+            Some(Some(0.81))
+        );
+        assert_eq!(
+            computed.load(Ordering::SeqCst),
+            1,
+            "a fresh alpha is read, not recomputed"
+        );
+        let stale = T0 + time::Duration::minutes(6);
+        assert_eq!(
+            shared_alpha(&store, stale, compute(0.84)).await.unwrap(),
+            Some(Some(0.84))
+        );
+        assert_eq!(computed.load(Ordering::SeqCst), 2);
+    }
+
+    #[tokio::test]
+    async fn while_another_instance_computes_the_stored_alpha_is_kept() {
+        let store = MemoryStore::new();
+        let never = || async { panic!("this instance must not compute") };
+        // Another instance claimed the first computation a minute ago and is still at it.
+        assert!(
+            store
+                .claim_system_config(RELIABILITY_ALPHA, T0 - SHARED_TTL, T0)
+                .await
+                .unwrap()
+        );
+        let soon = T0 + time::Duration::minutes(1);
+        assert_eq!(shared_alpha(&store, soon, never).await.unwrap(), None);
+        // It wrote an alpha; eight minutes later it is stale and a claim is held again.
+        let written = serde_json::json!({"alpha": 0.79, "computed_at": "2026-12-07T12:01:00Z"});
+        store
+            .set_system_config(RELIABILITY_ALPHA, written, soon)
+            .await
+            .unwrap();
+        let stale = T0 + time::Duration::minutes(8);
+        assert!(
+            store
+                .claim_system_config(RELIABILITY_ALPHA, stale - SHARED_TTL, stale)
+                .await
+                .unwrap()
+        );
+        assert_eq!(
+            shared_alpha(&store, stale, never).await.unwrap(),
+            Some(Some(0.79))
+        );
+    }
+
+    #[tokio::test]
+    async fn a_failed_computation_leaves_the_claim_to_expire() {
+        let store = MemoryStore::new();
+        let failing = || async { Err(StorageError::Unavailable("database down".into())) };
+        assert!(shared_alpha(&store, T0, failing).await.is_err());
+        // The claim stands for five minutes; then another instance computes.
+        let never = || async { panic!("the claim is still held") };
+        let soon = T0 + time::Duration::minutes(2);
+        assert_eq!(shared_alpha(&store, soon, never).await.unwrap(), None);
+        let later = T0 + time::Duration::minutes(6);
+        let works = || async { Ok(Some(0.7)) };
+        assert_eq!(
+            shared_alpha(&store, later, works).await.unwrap(),
+            Some(Some(0.7))
+        );
     }
 }

@@ -77,6 +77,7 @@ async fn work(inner: Arc<Inner>, state: AppState) {
         // of ending the worker with `running` still set (which would stop every later refresh).
         let storage = state.storage.clone();
         let ids = batch.clone();
+        let started = std::time::Instant::now();
         let refresh = tokio::spawn(async move {
             storage
                 .refresh_question_statistics(&ids, crate::time::now())
@@ -84,6 +85,15 @@ async fn work(inner: Arc<Inner>, state: AppState) {
         });
         match refresh.await {
             Ok(Ok(refreshed)) => {
+                tracing::debug!(
+                    questions = refreshed.len(),
+                    responses = refreshed
+                        .iter()
+                        .map(|q| q.statistics.response_count)
+                        .sum::<usize>(),
+                    elapsed_ms = started.elapsed().as_millis() as u64,
+                    "item statistics refreshed"
+                );
                 for question in refreshed.iter().filter(|q| q.flagged) {
                     tracing::warn!(
                         question_id = question.id,

@@ -17,7 +17,7 @@
 //! expected counts, with the delta method for `b = −c/a`. Results that did not converge must not
 //! be published: [`CalibrationReport::publishable`], [`CalibrationReport::into_publishable`].
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
@@ -200,6 +200,75 @@ impl CalibrationReport {
     }
 }
 
+/// Responses gathered for a calibration, 4 bytes per answer: the job reads the store page by
+/// page into one of these instead of holding [`ItemResponse`] triples (24 bytes each) or rows.
+///
+/// Answers are pushed grouped by person (consecutive answers of one person form their row);
+/// each (person, item) pair should come once, as the store's unique responses do.
+///
+/// ```
+/// use aiq_core::cat::{CalibrationData, ItemResponse};
+/// let mut data = CalibrationData::default();
+/// data.push(ItemResponse { person: 7, item: 100, correct: true });
+/// data.push(ItemResponse { person: 7, item: 101, correct: false });
+/// data.push(ItemResponse { person: 3, item: 100, correct: false });
+/// assert_eq!((data.people(), data.responses()), (2, 3));
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct CalibrationData {
+    /// Item ids by dense index.
+    items: Vec<i64>,
+    /// Dense index by item id.
+    index: std::collections::HashMap<i64, u32>,
+    /// Person `p`'s answers are `answers[starts[p]..starts[p + 1]]` (the last row ends at the end).
+    starts: Vec<u32>,
+    /// `dense item index << 1 | correct`.
+    answers: Vec<u32>,
+    last_person: Option<i64>,
+}
+
+impl CalibrationData {
+    /// Adds an answer; a person other than the previous answer's starts a new row.
+    pub fn push(&mut self, response: ItemResponse) {
+        if self.last_person != Some(response.person) {
+            self.last_person = Some(response.person);
+            self.starts
+                .push(u32::try_from(self.answers.len()).unwrap_or(u32::MAX));
+        }
+        let next = u32::try_from(self.items.len()).unwrap_or(u32::MAX);
+        let dense = *self.index.entry(response.item).or_insert_with(|| {
+            self.items.push(response.item);
+            next
+        });
+        self.answers.push(dense << 1 | u32::from(response.correct));
+    }
+
+    /// Answers held.
+    pub fn responses(&self) -> usize {
+        self.answers.len()
+    }
+
+    /// People (rows) held.
+    pub fn people(&self) -> usize {
+        self.starts.len()
+    }
+
+    /// Each person's answers as (dense item index, correct).
+    fn rows(&self) -> impl Iterator<Item = impl Iterator<Item = (usize, bool)> + '_> + '_ {
+        let ends = self
+            .starts
+            .iter()
+            .skip(1)
+            .map(|&end| end as usize)
+            .chain(std::iter::once(self.answers.len()));
+        self.starts.iter().zip(ends).map(move |(&start, end)| {
+            self.answers[start as usize..end]
+                .iter()
+                .map(|&packed| ((packed >> 1) as usize, packed & 1 == 1))
+        })
+    }
+}
+
 /// Sparse responses in compressed rows: person `p` answered `answers[starts[p]..starts[p + 1]]`.
 struct Design {
     starts: Vec<usize>,
@@ -237,32 +306,47 @@ pub fn calibrate(
     responses: &[ItemResponse],
     options: &CalibrationOptions,
 ) -> Result<CalibrationReport, CalibrationError> {
-    if options.max_iterations == 0 {
-        return Err(CalibrationError::InvalidOptions(
-            "max_iterations must be positive",
-        ));
-    }
-    if options.tolerance.is_nan() || options.tolerance <= 0.0 {
-        return Err(CalibrationError::InvalidOptions(
-            "tolerance must be positive",
-        ));
-    }
-    if options.quadrature_points < 5 {
-        return Err(CalibrationError::InvalidOptions(
-            "at least 5 quadrature points",
-        ));
-    }
-
     let mut answers: BTreeMap<(i64, i64), bool> = BTreeMap::new();
     for r in responses {
         answers.insert((r.person, r.item), r.correct);
     }
-    let mut per_item: BTreeMap<i64, (usize, usize)> = BTreeMap::new();
-    for (&(_, item), &correct) in &answers {
-        let e = per_item.entry(item).or_default();
-        e.0 += 1;
-        e.1 += usize::from(correct);
+    let mut data = CalibrationData::default();
+    for (&(person, item), &correct) in &answers {
+        data.push(ItemResponse {
+            person,
+            item,
+            correct,
+        });
     }
+    drop(answers);
+    calibrate_data(&data, options)
+}
+
+/// [`calibrate`] on responses already gathered in a [`CalibrationData`] (what the calibration
+/// job does, to keep its memory to 4 bytes per answer).
+///
+/// ```
+/// use aiq_core::cat::{CalibrationData, CalibrationOptions, ItemResponse, calibrate_data};
+/// let data = CalibrationData::default();
+/// assert!(calibrate_data(&data, &CalibrationOptions::default()).is_err());
+/// ```
+pub fn calibrate_data(
+    data: &CalibrationData,
+    options: &CalibrationOptions,
+) -> Result<CalibrationReport, CalibrationError> {
+    validate(options)?;
+    let mut per_dense: Vec<(usize, usize)> = vec![(0, 0); data.items.len()];
+    for &packed in &data.answers {
+        let entry = &mut per_dense[(packed >> 1) as usize];
+        entry.0 += 1;
+        entry.1 += (packed & 1) as usize;
+    }
+    let per_item: BTreeMap<i64, (usize, usize)> = data
+        .items
+        .iter()
+        .copied()
+        .zip(per_dense.iter().copied())
+        .collect();
     let mut kept: Vec<(i64, usize, usize)> = Vec::new();
     let mut skipped = Vec::new();
     for (&id, &(n, correct)) in &per_item {
@@ -285,20 +369,26 @@ pub fn calibrate(
             skipped: skipped.len(),
         });
     }
-    let index: BTreeMap<i64, usize> = kept.iter().enumerate().map(|(j, k)| (k.0, j)).collect();
-    let people: BTreeSet<i64> = answers.keys().map(|k| k.0).collect();
+    // Dense item index -> position among the kept items (in id order).
+    let position: BTreeMap<i64, usize> = kept.iter().enumerate().map(|(j, k)| (k.0, j)).collect();
+    let kept_of_dense: Vec<Option<usize>> = data
+        .items
+        .iter()
+        .map(|id| position.get(id).copied())
+        .collect();
     let mut design = Design {
-        starts: Vec::with_capacity(people.len() + 1),
-        answers: Vec::with_capacity(answers.len()),
+        starts: Vec::with_capacity(data.people() + 1),
+        answers: Vec::with_capacity(data.responses()),
     };
-    let mut last_person = None;
-    for (&(person, item), &correct) in &answers {
-        let Some(&j) = index.get(&item) else { continue };
-        if last_person != Some(person) {
-            design.starts.push(design.answers.len());
-            last_person = Some(person);
+    for row in data.rows() {
+        let start = design.answers.len();
+        design
+            .answers
+            .extend(row.filter_map(|(dense, correct)| kept_of_dense[dense].map(|j| (j, correct))));
+        // A person who answered none of the kept items is left out.
+        if design.answers.len() > start {
+            design.starts.push(start);
         }
-        design.answers.push((j, correct));
     }
     design.starts.push(design.answers.len());
 
@@ -384,6 +474,26 @@ pub fn calibrate(
         converged,
         max_change,
     })
+}
+
+/// Options that cannot work are refused before any data is looked at.
+fn validate(options: &CalibrationOptions) -> Result<(), CalibrationError> {
+    if options.max_iterations == 0 {
+        return Err(CalibrationError::InvalidOptions(
+            "max_iterations must be positive",
+        ));
+    }
+    if options.tolerance.is_nan() || options.tolerance <= 0.0 {
+        return Err(CalibrationError::InvalidOptions(
+            "tolerance must be positive",
+        ));
+    }
+    if options.quadrature_points < 5 {
+        return Err(CalibrationError::InvalidOptions(
+            "at least 5 quadrature points",
+        ));
+    }
+    Ok(())
 }
 
 /// Fills the expected attempts and correct answers per item and node.

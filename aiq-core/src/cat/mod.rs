@@ -24,8 +24,8 @@ mod simulate;
 mod stopping;
 
 pub use self::calibration::{
-    CalibratedItem, CalibrationError, CalibrationOptions, CalibrationReport, ItemResponse,
-    MIN_NEW_RESPONSES, SkipReason, calibrate, prior_params,
+    CalibratedItem, CalibrationData, CalibrationError, CalibrationOptions, CalibrationReport,
+    ItemResponse, MIN_NEW_RESPONSES, SkipReason, calibrate, calibrate_data, prior_params,
 };
 pub use self::chart::rmse_chart_svg;
 pub use self::eap::{

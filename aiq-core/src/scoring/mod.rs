@@ -23,7 +23,7 @@
 
 mod domains;
 mod iq;
-mod reliability;
+pub(crate) mod reliability;
 mod timing;
 mod validity;
 

@@ -10,9 +10,9 @@ use super::round_dp;
 /// Completed sessions needed before alpha is computed, and complete sessions needed to use.
 pub const MIN_ALPHA_SESSIONS: usize = 100;
 /// An item must appear in at least this many sessions (or 30 % of them, if more) to count.
-const MIN_ITEM_APPEARANCES: usize = 30;
+pub(crate) const MIN_ITEM_APPEARANCES: usize = 30;
 /// Without enough sessions answering every item, sessions answering this share are used.
-const FALLBACK_COMPLETION: f64 = 0.80;
+pub(crate) const FALLBACK_COMPLETION: f64 = 0.80;
 /// Responses an item needs before a negative discrimination flags it for review.
 const FLAG_MIN_RESPONSES: usize = 50;
 

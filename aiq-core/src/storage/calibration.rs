@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use super::StorageError;
+use super::sessions::SessionId;
 use crate::cat::{CalibratedItem, ItemResponse};
 
 /// How a calibration run ended.
@@ -64,9 +65,16 @@ pub struct CalibrationRun {
 /// What the calibration job reads and writes.
 #[async_trait]
 pub trait CalibrationStore {
-    /// Every response of a completed, non-adaptive session, with the session as the person
-    /// (adaptive sessions select items by ability, which would bias the estimates).
-    async fn calibration_responses(&self) -> Result<Vec<ItemResponse>, StorageError>;
+    /// A page of the responses of completed, non-adaptive sessions, with the session as the
+    /// person (adaptive sessions select items by ability, which would bias the estimates): those
+    /// of the latest `sessions` such sessions with an id below `before` (any id when `None`) and
+    /// at least one response, newest session first, each session's responses together in
+    /// question order. An empty page: there are no more.
+    async fn calibration_responses(
+        &self,
+        before: Option<SessionId>,
+        sessions: u32,
+    ) -> Result<Vec<ItemResponse>, StorageError>;
 
     /// How many such responses were answered at or after the finish of the latest completed
     /// run (all of them when there is none).

@@ -34,6 +34,7 @@ mod questions;
 mod reach;
 #[cfg(feature = "redis")]
 pub(crate) mod redis;
+mod reliability;
 mod reminders;
 mod revocations;
 mod sessions;
@@ -90,6 +91,7 @@ pub(crate) use self::redis::connect as redis_connect;
 pub use self::redis::{
     DEFAULT_PREFIX as REDIS_REVOCATIONS_PREFIX, RedisRevocations, display_url as redis_display_url,
 };
+pub use self::reliability::{ItemAppearances, ReliabilityStore, ScoreSums, SplitHalfSums};
 pub use self::reminders::{ReminderCandidate, ReminderStore};
 pub use self::revocations::{Revocation, RevocationRecord, RevocationStore};
 pub use self::sessions::{
@@ -97,7 +99,8 @@ pub use self::sessions::{
     SessionId, SessionStatus, SessionStore, StartContext, StoredResponse, TestResult, TestSession,
 };
 pub use self::system_config::{
-    CAT_READINESS, DOMAIN_POPULATION_STATS, DOMAIN_WEIGHTS, SystemConfigStore, USE_WEIGHTED_SCORING,
+    CAT_READINESS, DOMAIN_POPULATION_STATS, DOMAIN_WEIGHTS, RELIABILITY_ALPHA, SystemConfigStore,
+    USE_WEIGHTED_SCORING,
 };
 pub use self::users::{
     EducationLevel, GUEST_USER_ID, NewUser, ProfileUpdate, User, UserId, UserStore,
@@ -130,6 +133,7 @@ pub trait Storage:
     + AnalyticsStore
     + AdaptiveStore
     + CalibrationStore
+    + ReliabilityStore
     + AdminStore
     + std::fmt::Debug
     + Send

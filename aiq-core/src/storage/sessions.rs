@@ -310,13 +310,6 @@ pub trait SessionStore {
     /// Sessions in progress across all users, guest sessions included (the
     /// `test.sessions.active` gauge).
     async fn active_session_count(&self) -> Result<u64, StorageError>;
-
-    /// For Cronbach's alpha: per completed session, the (question, correct) pairs; empty when
-    /// fewer than `min_sessions` sessions are completed (so the common case costs one count).
-    async fn response_matrix(
-        &self,
-        min_sessions: u64,
-    ) -> Result<Vec<Vec<(QuestionId, bool)>>, StorageError>;
 }
 
 /// The per-device guest test allowance.

@@ -14,6 +14,9 @@ pub const DOMAIN_WEIGHTS: &str = "domain_weights";
 pub const DOMAIN_POPULATION_STATS: &str = "domain_population_stats";
 /// Key: `{"enabled": bool, ...}`; when enabled, fixed-form sessions are marked adaptive.
 pub const CAT_READINESS: &str = "cat_readiness";
+/// Key: `{"alpha": number | null, "computed_at": RFC 3339}`, Cronbach's alpha as last computed
+/// by one of the instances sharing the store, for the others to use.
+pub const RELIABILITY_ALPHA: &str = "reliability_alpha";
 
 /// Operator switches.
 #[async_trait]
@@ -28,4 +31,26 @@ pub trait SystemConfigStore {
         value: serde_json::Value,
         at: OffsetDateTime,
     ) -> Result<(), StorageError>;
+
+    /// Claims the refresh of `key`'s value: true, and the key marked as written at `now`, when
+    /// it is missing (it is then created with the value `null`) or was last written or claimed
+    /// before `stale_before`; false when another writer did so since. Of several instances
+    /// claiming at once, one gets true.
+    ///
+    /// ```
+    /// use aiq_core::storage::{MemoryStore, SystemConfigStore};
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// let store = MemoryStore::new();
+    /// let now = time::OffsetDateTime::now_utc();
+    /// let stale_before = now - time::Duration::minutes(5);
+    /// assert!(store.claim_system_config("job", stale_before, now).await.unwrap());
+    /// assert!(!store.claim_system_config("job", stale_before, now).await.unwrap());
+    /// # });
+    /// ```
+    async fn claim_system_config(
+        &self,
+        key: &str,
+        stale_before: OffsetDateTime,
+        now: OffsetDateTime,
+    ) -> Result<bool, StorageError>;
 }

@@ -348,11 +348,22 @@ impl SessionStore for FaultyStore {
     async fn active_session_count(&self) -> Result<u64, StorageError> {
         self.inner.active_session_count().await
     }
-    async fn response_matrix(
+}
+
+#[async_trait]
+impl aiq_core::storage::ReliabilityStore for FaultyStore {
+    async fn item_appearances(&self) -> Result<aiq_core::storage::ItemAppearances, StorageError> {
+        self.inner.item_appearances().await
+    }
+    async fn score_sums(
         &self,
-        min_sessions: u64,
-    ) -> Result<Vec<Vec<(QuestionId, bool)>>, StorageError> {
-        self.inner.response_matrix(min_sessions).await
+        items: &[QuestionId],
+        min_answered: u64,
+    ) -> Result<aiq_core::storage::ScoreSums, StorageError> {
+        self.inner.score_sums(items, min_answered).await
+    }
+    async fn split_half_sums(&self) -> Result<aiq_core::storage::SplitHalfSums, StorageError> {
+        self.inner.split_half_sums().await
     }
 }
 
@@ -413,8 +424,10 @@ impl aiq_core::storage::AdaptiveStore for FaultyStore {
 impl aiq_core::storage::CalibrationStore for FaultyStore {
     async fn calibration_responses(
         &self,
+        before: Option<SessionId>,
+        sessions: u32,
     ) -> Result<Vec<aiq_core::cat::ItemResponse>, StorageError> {
-        self.inner.calibration_responses().await
+        self.inner.calibration_responses(before, sessions).await
     }
     async fn new_calibration_responses(&self) -> Result<u64, StorageError> {
         self.inner.new_calibration_responses().await
@@ -452,6 +465,14 @@ impl SystemConfigStore for FaultyStore {
         at: OffsetDateTime,
     ) -> Result<(), StorageError> {
         self.inner.set_system_config(key, value, at).await
+    }
+    async fn claim_system_config(
+        &self,
+        key: &str,
+        stale_before: OffsetDateTime,
+        now: OffsetDateTime,
+    ) -> Result<bool, StorageError> {
+        self.inner.claim_system_config(key, stale_before, now).await
     }
 }
 

@@ -81,7 +81,8 @@ impl CopyIn {
         self.buffer.push('\n');
         self.first_in_row = true;
         if self.buffer.len() >= CHUNK {
-            let chunk = std::mem::replace(&mut self.buffer, String::with_capacity(CHUNK + CHUNK / 4));
+            let chunk =
+                std::mem::replace(&mut self.buffer, String::with_capacity(CHUNK + CHUNK / 4));
             self.sink.send(Bytes::from(chunk)).await?;
         }
         Ok(())

@@ -5,7 +5,9 @@
 //! with answers drawn from a 2PL model on the bank's items (`model`), an abandoned test for
 //! some, results, the questions each was shown, groups with members, device tokens, feedback
 //! and analytics events. Rows are bulk loaded with `COPY` in one transaction: an interrupted run
-//! leaves nothing. Ids continue after the largest present, so a second run adds another set.
+//! leaves nothing. The tables' foreign keys are dropped for the copy and added back (checked)
+//! before the commit, so the run holds exclusive locks on those tables: seed a database no
+//! server is using. Ids continue after the largest present, so a second run adds another set.
 //! Refused when `ENV=production`.
 
 mod copy;
@@ -24,7 +26,9 @@ use tokio_postgres::{Client, Transaction};
 
 use crate::database::migrated_store;
 use copy::CopyIn;
-use model::{EVENTS_PER_USER, FirstIds, Item, QUESTIONS_PER_TEST, Shape, USERS_PER_FEEDBACK, UserPlan};
+use model::{
+    EVENTS_PER_USER, FirstIds, Item, QUESTIONS_PER_TEST, Shape, USERS_PER_FEEDBACK, UserPlan,
+};
 
 /// The password of every synthetic user.
 pub const SYNTHETIC_PASSWORD: &str = "synthetic-Passw0rd";
@@ -104,7 +108,10 @@ pub async fn run(config: &Config, args: SeedArgs) -> ExitCode {
             ExitCode::SUCCESS
         }
         Err(error) => {
-            eprintln!("aiq-server: seed-synthetic failed, nothing was written: {error}");
+            eprintln!(
+                "aiq-server: seed-synthetic failed, nothing was written: {}",
+                aiq_core::storage::error_chain(error.as_ref())
+            );
             ExitCode::FAILURE
         }
     }
@@ -137,6 +144,9 @@ async fn seed(client: &mut Client, args: &SeedArgs) -> Result<Summary, BoxError>
         now: time::OffsetDateTime::now_utc(),
         first_ids: first_ids(&tx).await?,
     };
+    // Checking every row's foreign keys one by one costs more than the copy itself; the
+    // constraints are dropped here and added back (each checked in one pass) before the commit.
+    let foreign_keys = ForeignKeys::drop(&tx).await?;
     let users = |_: ()| (0..shape.users).map(|index| shape.user(index, &items));
     let mut summary = Summary {
         password: SYNTHETIC_PASSWORD,
@@ -151,6 +161,7 @@ async fn seed(client: &mut Client, args: &SeedArgs) -> Result<Summary, BoxError>
     (summary.groups, summary.group_memberships) = copy_groups(&tx, &shape).await?;
     summary.feedback_submissions = copy_feedback(&tx, &shape, &items).await?;
     summary.client_analytics_events = copy_events(&tx, &shape, &items).await?;
+    foreign_keys.restore(&tx).await?;
     for table in [
         "users",
         "test_sessions",
@@ -180,6 +191,53 @@ async fn seed(client: &mut Client, args: &SeedArgs) -> Result<Summary, BoxError>
     Ok(summary)
 }
 
+/// The tables the data set is copied into.
+const TABLES: [&str; 9] = [
+    "users",
+    "test_sessions",
+    "user_questions",
+    "responses",
+    "test_results",
+    "groups",
+    "group_memberships",
+    "feedback_submissions",
+    "client_analytics_events",
+];
+
+/// The foreign keys of [`TABLES`], dropped for the copy.
+struct ForeignKeys {
+    /// `ALTER TABLE ... ADD CONSTRAINT ...` for each, as PostgreSQL describes it.
+    restore: Vec<String>,
+}
+
+impl ForeignKeys {
+    async fn drop(tx: &Transaction<'_>) -> Result<Self, tokio_postgres::Error> {
+        let rows = tx
+            .query(
+                "SELECT format('ALTER TABLE %s DROP CONSTRAINT %I', conrelid::regclass, conname), \
+                        format('ALTER TABLE %s ADD CONSTRAINT %I %s', conrelid::regclass, conname, \
+                               pg_get_constraintdef(oid)) \
+                 FROM pg_constraint \
+                 WHERE contype = 'f' AND conrelid::regclass::text = ANY($1) ORDER BY oid",
+                &[&TABLES.as_slice()],
+            )
+            .await?;
+        let mut restore = Vec::with_capacity(rows.len());
+        for row in rows {
+            tx.batch_execute(row.get::<_, &str>(0)).await?;
+            restore.push(row.get(1));
+        }
+        Ok(Self { restore })
+    }
+
+    async fn restore(self, tx: &Transaction<'_>) -> Result<(), tokio_postgres::Error> {
+        for statement in &self.restore {
+            tx.batch_execute(statement).await?;
+        }
+        Ok(())
+    }
+}
+
 /// The active items with their 2PL parameters.
 async fn read_items(client: &Client, seed: u64) -> Result<Vec<Item>, BoxError> {
     let rows = client
@@ -193,10 +251,9 @@ async fn read_items(client: &Client, seed: u64) -> Result<Vec<Item>, BoxError> {
     let mut items = Vec::with_capacity(rows.len());
     for row in rows {
         let id: i64 = row.get(0);
-        let (Some(domain), Some(difficulty)) = (
-            Domain::parse(row.get(1)),
-            Difficulty::parse(row.get(2)),
-        ) else {
+        let (Some(domain), Some(difficulty)) =
+            (Domain::parse(row.get(1)), Difficulty::parse(row.get(2)))
+        else {
             continue;
         };
         let correct_answer: String = row.get(3);
@@ -311,7 +368,9 @@ async fn copy_sessions(
     .await?;
     for user in users {
         for session in &user.sessions {
-            copy.plain(session.id).plain(user.id).time(session.started_at);
+            copy.plain(session.id)
+                .plain(user.id)
+                .time(session.started_at);
             match session.completed_at {
                 Some(at) => copy.time(at).text("completed"),
                 None => copy.null().text("abandoned"),
@@ -449,7 +508,11 @@ async fn copy_groups(
     shape: &Shape,
 ) -> Result<(u64, u64), tokio_postgres::Error> {
     let groups: Vec<(u64, i64, Vec<u64>)> = (0..shape.users)
-        .filter_map(|index| shape.group_of(index).map(|(id, members)| (index, id, members)))
+        .filter_map(|index| {
+            shape
+                .group_of(index)
+                .map(|(id, members)| (index, id, members))
+        })
         .collect();
     let user_id = |index: u64| shape.first_ids.user + index as i64;
     let created = shape.now - time::Duration::days(300);
@@ -491,7 +554,8 @@ async fn copy_groups(
     Ok((group_count, copy.finish().await?))
 }
 
-/// An invite code unique to the group id, in the invite alphabet (`S` and the id in base 36).
+/// An invite code unique to the group id, in the invite alphabet: `S` and the id in base 36,
+/// the alphabet's first letter being the digit 0 (and the padding).
 fn invite_code(group: i64) -> String {
     let alphabet = aiq_core::groups::INVITE_ALPHABET;
     let mut digits = Vec::new();
@@ -501,7 +565,7 @@ fn invite_code(group: i64) -> String {
         rest /= 36;
     }
     let id: String = digits.into_iter().rev().collect();
-    format!("S{id:0>7}")
+    format!("S{id:A>7}")
 }
 
 async fn copy_feedback(
@@ -551,8 +615,12 @@ async fn copy_events(
     shape: &Shape,
     items: &[Item],
 ) -> Result<u64, tokio_postgres::Error> {
-    const EVENTS: [&str; EVENTS_PER_USER as usize] =
-        ["app.launched", "test.started", "test.completed", "results.viewed"];
+    const EVENTS: [&str; EVENTS_PER_USER as usize] = [
+        "app.launched",
+        "test.started",
+        "test.completed",
+        "results.viewed",
+    ];
     let mut copy = CopyIn::start(
         tx,
         "client_analytics_events",
@@ -589,12 +657,14 @@ async fn copy_events(
 mod tests {
     #[test]
     fn invite_codes_are_eight_characters_of_the_invite_alphabet_and_unique() {
-        let codes: std::collections::HashSet<String> =
-            (1..5_000).map(super::invite_code).collect();
+        let codes: std::collections::HashSet<String> = (1..5_000).map(super::invite_code).collect();
         assert_eq!(codes.len(), 4_999);
         for code in &codes {
             assert_eq!(code.len(), 8, "{code}");
-            assert!(code.bytes().all(|b| aiq_core::groups::INVITE_ALPHABET.contains(&b)));
+            assert!(
+                code.bytes()
+                    .all(|b| aiq_core::groups::INVITE_ALPHABET.contains(&b))
+            );
         }
     }
 }

@@ -26,8 +26,7 @@ pub(super) const EVENTS_PER_USER: u64 = 4;
 const HISTORY: Duration = Duration::days(730);
 
 const FIRST_NAMES: [&str; 12] = [
-    "Ada", "Ben", "Chloe", "Dev", "Elif", "Farid", "Grace", "Hiro", "Ines", "Jonas", "Kemi",
-    "Lena",
+    "Ada", "Ben", "Chloe", "Dev", "Elif", "Farid", "Grace", "Hiro", "Ines", "Jonas", "Kemi", "Lena",
 ];
 
 /// An item of the bank as the generator sees it.
@@ -182,13 +181,16 @@ impl Shape {
 
     /// The group user `index` owns, if it owns one: its id and its other members' indices.
     pub(super) fn group_of(&self, index: u64) -> Option<(i64, Vec<u64>)> {
-        if index % USERS_PER_GROUP != 0 || index + 1 >= self.users {
+        if !index.is_multiple_of(USERS_PER_GROUP) || index + 1 >= self.users {
             return None;
         }
         let mut rng = StdRng::seed_from_u64(self.seed ^ 0x6A09_E667_F3BC_C908 ^ index);
         let size = rng.random_range(1..=8u64);
         let members = (index + 1..(index + 1 + size).min(self.users)).collect();
-        Some((self.first_ids.group + (index / USERS_PER_GROUP) as i64, members))
+        Some((
+            self.first_ids.group + (index / USERS_PER_GROUP) as i64,
+            members,
+        ))
     }
 }
 
@@ -200,7 +202,10 @@ pub(super) struct UserPlan {
     /// `users.id`.
     pub id: i64,
     /// Ability on the 2PL scale.
-    #[cfg_attr(not(test), expect(dead_code, reason = "the answers are drawn from it; tests read it"))]
+    #[cfg_attr(
+        not(test),
+        expect(dead_code, reason = "the answers are drawn from it; tests read it")
+    )]
     pub theta: f64,
     /// When the account was made (before the first test).
     pub created_at: OffsetDateTime,
@@ -220,7 +225,10 @@ impl UserPlan {
 
     /// The latest completed session.
     pub(super) fn last_completed(&self) -> Option<&SessionPlan> {
-        self.sessions.iter().rev().find(|s| s.completed_at.is_some())
+        self.sessions
+            .iter()
+            .rev()
+            .find(|s| s.completed_at.is_some())
     }
 }
 
@@ -345,7 +353,11 @@ mod tests {
         let shape = shape(200, 3);
         for index in 0..shape.users {
             let user = shape.user(index, &items);
-            let completed: Vec<_> = user.sessions.iter().filter(|s| s.completed_at.is_some()).collect();
+            let completed: Vec<_> = user
+                .sessions
+                .iter()
+                .filter(|s| s.completed_at.is_some())
+                .collect();
             assert_eq!(completed.len(), 3);
             assert!(user.sessions.len() <= 4);
             assert!(user.created_at < user.sessions[0].started_at);
@@ -402,7 +414,12 @@ mod tests {
             }
         }
         let share = |(correct, total): (usize, usize)| correct as f64 / total as f64;
-        assert!(share(high) > share(low) + 0.3, "{} vs {}", share(high), share(low));
+        assert!(
+            share(high) > share(low) + 0.3,
+            "{} vs {}",
+            share(high),
+            share(low)
+        );
     }
 
     #[test]

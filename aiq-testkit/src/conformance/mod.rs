@@ -25,6 +25,7 @@ mod common;
 mod credentials;
 mod groups;
 mod records;
+mod reliability;
 mod reminders;
 mod sessions;
 mod users;
@@ -86,6 +87,7 @@ const SUITE: &[&[Case]] = &[
     bank::CASES,
     sessions::CASES,
     records::CASES,
+    reliability::CASES,
     adaptive::CASES,
     analytics::CASES,
     groups::CASES,

@@ -1,4 +1,4 @@
-//! Guest claims, item statistics, the response matrix, guest devices, system configuration,
+//! Guest claims, item statistics, guest devices, system configuration,
 //! and what deleting a user removes.
 
 use std::sync::Arc;
@@ -15,7 +15,6 @@ cases!(
     guest_sessions_are_claimed_once,
     statistics_are_refreshed_from_completed_sessions,
     negative_discrimination_flags_an_item_at_fifty_responses,
-    response_matrix_needs_enough_sessions,
     guest_devices_are_counted,
     system_config_round_trips,
     deleting_a_user_removes_their_tests,
@@ -270,20 +269,6 @@ async fn negative_discrimination_flags_an_item_at_fifty_responses(store: Arc<dyn
     );
 }
 
-async fn response_matrix_needs_enough_sessions(store: Arc<dyn Storage>) {
-    let ids = bank(&store, 3).await;
-    let first = [(ids[1], true), (ids[0], false)];
-    take_test(&store, GUEST_USER_ID, &first, 1, 0).await;
-    take_test(&store, GUEST_USER_ID, &[], 0, 100).await;
-    store
-        .start_session(new_session(GUEST_USER_ID, &ids, 200))
-        .await
-        .unwrap();
-    assert!(store.response_matrix(3).await.unwrap().is_empty());
-    let matrix = store.response_matrix(2).await.unwrap();
-    assert_eq!(matrix, vec![first.to_vec(), vec![]]);
-}
-
 async fn guest_devices_are_counted(store: Arc<dyn Storage>) {
     assert_eq!(store.guest_tests_taken("device-a").await.unwrap(), 0);
     assert_eq!(store.record_guest_test("device-a", at(0)).await.unwrap(), 1);
@@ -375,8 +360,11 @@ async fn deleting_a_user_removes_their_tests(store: Arc<dyn Storage>) {
     );
     assert_eq!(store.active_session_count().await.unwrap(), 0);
     assert_eq!(
-        store.response_matrix(1).await.unwrap(),
-        vec![vec![(ids[0], true)]]
+        store.item_appearances().await.unwrap(),
+        aiq_core::storage::ItemAppearances {
+            sessions: 1,
+            items: vec![(ids[0], 1)],
+        }
     );
     // Bob's test is untouched.
     assert_eq!(store.session(kept.id).await.unwrap(), Some(kept));

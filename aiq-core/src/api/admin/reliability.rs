@@ -2,8 +2,6 @@
 //! sessions, with what they were computed from. Test-retest reliability is not computed here
 //! (it needs every user's result history) and is reported as such.
 
-use std::collections::HashMap;
-
 use axum::Json;
 use axum::extract::State;
 use serde::{Deserialize, Serialize};
@@ -13,9 +11,8 @@ use utoipa::{IntoParams, ToSchema};
 use super::Operator;
 use crate::error::ApiError;
 use crate::extract::{ApiQuery, query_in_range};
-use crate::scoring::{AlphaUnavailable, cronbach_alpha_with_minimum, split_half};
+use crate::scoring::AlphaUnavailable;
 use crate::state::AppState;
-use crate::storage::QuestionId;
 
 /// Alpha and the Spearman-Brown split-half reliability are acceptable from here.
 const ACCEPTABLE: f64 = 0.70;
@@ -168,30 +165,21 @@ pub(super) async fn reliability(
         Some(1_000_000),
     )?
     .unsigned_abs();
-    let matrix = state.storage.response_matrix(min_sessions).await?;
     let now = crate::time::now();
-    let alpha = if matrix.is_empty() {
-        let completed = state.storage.overview_counts().await?.completed;
-        Err(AlphaUnavailable::TooFewSessions {
-            found: usize::try_from(completed).unwrap_or(usize::MAX),
-            required: usize::try_from(min_sessions).unwrap_or(usize::MAX),
-        })
+    let alpha = crate::reliability::cronbach_alpha(state.storage.as_ref(), min_sessions).await?;
+    // Split-half over the same population as before: nothing until `min_sessions` sessions
+    // are completed.
+    let enough = !matches!(alpha, Err(AlphaUnavailable::TooFewSessions { .. }));
+    let completed = if enough {
+        state.storage.overview_counts().await?.completed
     } else {
-        let sessions: Vec<HashMap<QuestionId, bool>> = matrix
-            .iter()
-            .map(|answers| answers.iter().copied().collect())
-            .collect();
-        cronbach_alpha_with_minimum(
-            &sessions,
-            usize::try_from(min_sessions).unwrap_or(usize::MAX),
-        )
+        0
     };
-    let halves: Vec<Vec<bool>> = matrix
-        .iter()
-        .map(|answers| answers.iter().map(|(_, correct)| *correct).collect())
-        .collect();
-    let split = (!matrix.is_empty()).then(|| split_half(&halves)).flatten();
-
+    let split = if enough {
+        crate::reliability::split_half(state.storage.as_ref()).await?
+    } else {
+        None
+    };
     let mut recommendations = Vec::new();
     let (internal_consistency, overall_status) = match alpha {
         Ok(report) => {
@@ -229,14 +217,14 @@ pub(super) async fn reliability(
                 priority: "high",
             });
             let found = match unavailable {
-                AlphaUnavailable::TooFewSessions { found, .. } => found,
-                _ => matrix.len(),
+                AlphaUnavailable::TooFewSessions { found, .. } => found as u64,
+                _ => completed,
             };
             let metrics = InternalConsistencyMetrics {
                 cronbachs_alpha: None,
                 interpretation: None,
                 meets_threshold: false,
-                num_sessions: found as u64,
+                num_sessions: found,
                 num_items: None,
                 last_calculated: None,
                 reason: Some(unavailable.to_string()),
@@ -248,12 +236,12 @@ pub(super) async fn reliability(
         raw_correlation: split.map(|s| s.raw_correlation),
         spearman_brown: split.map(|s| s.spearman_brown),
         meets_threshold: split.is_some_and(|s| s.spearman_brown >= ACCEPTABLE),
-        num_sessions: split.map_or(matrix.len(), |s| s.sessions) as u64,
+        num_sessions: split.map_or(completed, |s| s.sessions as u64),
         last_calculated: split.map(|_| now),
-        reason: match (&split, matrix.is_empty()) {
+        reason: match (&split, enough) {
             (Some(_), _) => None,
-            (None, true) => Some(format!("fewer than {min_sessions} completed sessions")),
-            (None, false) => Some("the odd and even halves have no variance".to_owned()),
+            (None, false) => Some(format!("fewer than {min_sessions} completed sessions")),
+            (None, true) => Some("the odd and even halves have no variance".to_owned()),
         },
     };
     Ok(Json(ReliabilityReportResponse {

@@ -6,7 +6,7 @@ use super::{MemoryStore, State};
 use crate::cat::{CalibratedItem, ItemResponse};
 use crate::storage::StorageError;
 use crate::storage::calibration::{CalibrationRun, CalibrationStatus, CalibrationStore};
-use crate::storage::sessions::{SessionStatus, StoredResponse};
+use crate::storage::sessions::{SessionId, SessionStatus, StoredResponse};
 
 impl State {
     /// Responses of completed fixed-form sessions, with their session.
@@ -28,16 +28,35 @@ impl State {
 
 #[async_trait]
 impl CalibrationStore for MemoryStore {
-    async fn calibration_responses(&self) -> Result<Vec<ItemResponse>, StorageError> {
+    async fn calibration_responses(
+        &self,
+        before: Option<SessionId>,
+        sessions: u32,
+    ) -> Result<Vec<ItemResponse>, StorageError> {
         let state = self.state();
-        Ok(state
-            .calibration_input()
-            .map(|(person, r)| ItemResponse {
+        let mut page = Vec::new();
+        let chosen = state
+            .tests
+            .sessions
+            .range(..before.unwrap_or(SessionId::MAX))
+            .rev()
+            .map(|(_, s)| s)
+            .filter(|s| s.status == SessionStatus::Completed && !s.is_adaptive)
+            .filter_map(|s| {
+                let responses = state.tests.responses.get(&s.id)?;
+                (!responses.is_empty()).then_some((s.id, responses))
+            })
+            .take(sessions as usize);
+        for (person, responses) in chosen {
+            let mut answers: Vec<&StoredResponse> = responses.iter().collect();
+            answers.sort_by_key(|r| r.question_id);
+            page.extend(answers.into_iter().map(|r| ItemResponse {
                 person,
                 item: r.question_id,
                 correct: r.is_correct,
-            })
-            .collect())
+            }));
+        }
+        Ok(page)
     }
 
     async fn new_calibration_responses(&self) -> Result<u64, StorageError> {

@@ -11,6 +11,7 @@ mod auth;
 mod calibration;
 mod groups;
 mod questions;
+mod reliability;
 mod reminders;
 mod sessions;
 mod users;

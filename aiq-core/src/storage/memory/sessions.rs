@@ -42,7 +42,8 @@ pub(super) struct TestData {
     /// Operators' validity verdicts, by result (the `validity_override_*` columns).
     pub(super) validity_overrides: HashMap<ResultId, super::admin::OverrideNote>,
     guest_devices: HashMap<String, i32>,
-    system_config: HashMap<String, serde_json::Value>,
+    /// Values by key, with when each was last written or claimed.
+    system_config: HashMap<String, (serde_json::Value, OffsetDateTime)>,
 }
 
 impl TestData {
@@ -419,35 +420,6 @@ impl SessionStore for MemoryStore {
             .filter(|s| s.status == SessionStatus::InProgress)
             .count() as u64)
     }
-
-    async fn response_matrix(
-        &self,
-        min_sessions: u64,
-    ) -> Result<Vec<Vec<(QuestionId, bool)>>, StorageError> {
-        let state = self.state();
-        let completed: Vec<&TestSession> = state
-            .tests
-            .sessions
-            .values()
-            .filter(|s| s.status == SessionStatus::Completed)
-            .collect();
-        if (completed.len() as u64) < min_sessions {
-            return Ok(Vec::new());
-        }
-        Ok(completed
-            .into_iter()
-            .map(|s| {
-                state
-                    .tests
-                    .responses
-                    .get(&s.id)
-                    .into_iter()
-                    .flatten()
-                    .map(|r| (r.question_id, r.is_correct))
-                    .collect()
-            })
-            .collect())
-    }
 }
 
 #[async_trait]
@@ -481,19 +453,42 @@ impl GuestStore for MemoryStore {
 #[async_trait]
 impl SystemConfigStore for MemoryStore {
     async fn system_config(&self, key: &str) -> Result<Option<serde_json::Value>, StorageError> {
-        Ok(self.state().tests.system_config.get(key).cloned())
+        Ok(self
+            .state()
+            .tests
+            .system_config
+            .get(key)
+            .map(|(value, _)| value.clone()))
     }
 
     async fn set_system_config(
         &self,
         key: &str,
         value: serde_json::Value,
-        _at: OffsetDateTime,
+        at: OffsetDateTime,
     ) -> Result<(), StorageError> {
         self.state()
             .tests
             .system_config
-            .insert(key.to_owned(), value);
+            .insert(key.to_owned(), (value, at));
         Ok(())
+    }
+
+    async fn claim_system_config(
+        &self,
+        key: &str,
+        stale_before: OffsetDateTime,
+        now: OffsetDateTime,
+    ) -> Result<bool, StorageError> {
+        let mut state = self.state();
+        let entry = state.tests.system_config.entry(key.to_owned()).or_insert((
+            serde_json::Value::Null,
+            stale_before - time::Duration::SECOND,
+        ));
+        if entry.1 >= stale_before {
+            return Ok(false);
+        }
+        entry.1 = now;
+        Ok(true)
     }
 }

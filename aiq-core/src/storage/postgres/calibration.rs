@@ -8,6 +8,7 @@ use super::{PgStore, db_error, timed};
 use crate::cat::{CalibratedItem, ItemResponse};
 use crate::storage::StorageError;
 use crate::storage::calibration::{CalibrationRun, CalibrationStatus, CalibrationStore};
+use crate::storage::sessions::SessionId;
 
 /// Inserts a run record.
 async fn insert_run<C: GenericClient>(
@@ -77,18 +78,31 @@ fn finite(x: f64) -> Option<f64> {
 
 #[async_trait]
 impl CalibrationStore for PgStore {
-    async fn calibration_responses(&self) -> Result<Vec<ItemResponse>, StorageError> {
+    async fn calibration_responses(
+        &self,
+        before: Option<SessionId>,
+        sessions: u32,
+    ) -> Result<Vec<ItemResponse>, StorageError> {
         let _timed = timed("calibration_responses", "responses");
         let conn = self.conn().await?;
         let statement = conn
             .prepare_cached(
-                "SELECT r.test_session_id, r.question_id, r.is_correct FROM responses r \
-                 JOIN test_sessions s ON s.id = r.test_session_id \
-                 WHERE s.status = 'completed' AND NOT s.is_adaptive ORDER BY r.id",
+                "WITH chosen AS ( \
+                     SELECT s.id FROM test_sessions s \
+                     WHERE s.status = 'completed' AND NOT s.is_adaptive AND s.id < $1 \
+                       AND EXISTS (SELECT 1 FROM responses e WHERE e.test_session_id = s.id) \
+                     ORDER BY s.id DESC LIMIT $2) \
+                 SELECT r.test_session_id, r.question_id, r.is_correct \
+                 FROM chosen c JOIN responses r ON r.test_session_id = c.id \
+                 ORDER BY r.test_session_id DESC, r.question_id",
             )
             .await
             .map_err(db_error)?;
-        let rows = conn.query(&statement, &[]).await.map_err(db_error)?;
+        let before = before.unwrap_or(SessionId::MAX);
+        let rows = conn
+            .query(&statement, &[&before, &i64::from(sessions)])
+            .await
+            .map_err(db_error)?;
         rows.iter()
             .map(|row| {
                 Ok(ItemResponse {

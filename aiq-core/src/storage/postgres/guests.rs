@@ -89,4 +89,30 @@ impl SystemConfigStore for PgStore {
             .map_err(db_error)?;
         Ok(())
     }
+
+    async fn claim_system_config(
+        &self,
+        key: &str,
+        stale_before: OffsetDateTime,
+        now: OffsetDateTime,
+    ) -> Result<bool, StorageError> {
+        let _timed = timed("claim_system_config", "system_config");
+        let conn = self.conn().await?;
+        // The conditional upsert is the lock: of two instances claiming at once, the row lock
+        // makes the second re-check the condition against the first one's `updated_at`.
+        let statement = conn
+            .prepare_cached(
+                "INSERT INTO system_config (key, value, updated_at) VALUES ($1, 'null', $3) \
+                 ON CONFLICT (key) DO UPDATE SET updated_at = EXCLUDED.updated_at \
+                 WHERE system_config.updated_at IS NULL OR system_config.updated_at < $2 \
+                 RETURNING key",
+            )
+            .await
+            .map_err(db_error)?;
+        let claimed = conn
+            .query_opt(&statement, &[&key, &stale_before, &now])
+            .await
+            .map_err(db_error)?;
+        Ok(claimed.is_some())
+    }
 }

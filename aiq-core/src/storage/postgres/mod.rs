@@ -14,6 +14,7 @@ mod groups;
 mod guests;
 mod migrate;
 mod questions;
+mod reliability;
 mod reminders;
 mod sessions;
 mod tls;

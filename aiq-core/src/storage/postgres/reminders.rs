@@ -50,12 +50,15 @@ impl ReminderStore for PgStore {
     ) -> Result<Vec<ReminderCandidate>, StorageError> {
         let _timed = timed("test_reminder_candidates", "users");
         let sql = format!(
+            // From the results in the window (ix_test_results_completed_at), those that are
+            // their user's latest: the run reads the window, not every user.
             "SELECT u.id, u.first_name, u.apns_device_token, r.id AS result_id, r.completed_at \
-             FROM users u CROSS JOIN LATERAL ( \
-                 SELECT id, completed_at FROM test_results WHERE user_id = u.id \
-                 ORDER BY completed_at DESC, id DESC LIMIT 1) r \
-             WHERE {PUSHABLE} AND NOT u.bypass_cooldown \
-               AND r.completed_at BETWEEN $1 AND $2 \
+             FROM test_results r JOIN users u ON u.id = r.user_id \
+             WHERE r.completed_at BETWEEN $1 AND $2 \
+               AND NOT EXISTS (SELECT 1 FROM test_results later \
+                   WHERE later.user_id = r.user_id \
+                     AND (later.completed_at, later.id) > (r.completed_at, r.id)) \
+               AND {PUSHABLE} AND NOT u.bypass_cooldown \
                AND u.test_reminder_sent_for IS DISTINCT FROM r.id \
              ORDER BY u.id"
         );
@@ -87,13 +90,13 @@ impl ReminderStore for PgStore {
     ) -> Result<Vec<ReminderCandidate>, StorageError> {
         let _timed = timed("day_30_reminder_candidates", "users");
         let sql = format!(
-            "SELECT u.id, u.first_name, u.apns_device_token, r.result_id, r.completed_at \
-             FROM users u JOIN ( \
-                 SELECT user_id, min(id) AS result_id, min(completed_at) AS completed_at \
-                 FROM test_results GROUP BY user_id HAVING count(*) = 1) r \
-               ON r.user_id = u.id \
-             WHERE {PUSHABLE} AND u.day_30_reminder_sent_at IS NULL \
-               AND r.completed_at BETWEEN $1 AND $2 \
+            // The results in the window whose user has no other result.
+            "SELECT u.id, u.first_name, u.apns_device_token, r.id AS result_id, r.completed_at \
+             FROM test_results r JOIN users u ON u.id = r.user_id \
+             WHERE r.completed_at BETWEEN $1 AND $2 \
+               AND NOT EXISTS (SELECT 1 FROM test_results other \
+                   WHERE other.user_id = r.user_id AND other.id <> r.id) \
+               AND {PUSHABLE} AND u.day_30_reminder_sent_at IS NULL \
              ORDER BY u.id"
         );
         self.candidates(&sql, from, to).await

@@ -506,47 +506,4 @@ impl SessionStore for PgStore {
             .map_err(db_error)?;
         count(&conn.query_one(&statement, &[]).await.map_err(db_error)?)
     }
-
-    async fn response_matrix(
-        &self,
-        min_sessions: u64,
-    ) -> Result<Vec<Vec<(QuestionId, bool)>>, StorageError> {
-        let _timed = timed("response_matrix", "responses");
-        let conn = self.conn().await?;
-        let counting = conn
-            .prepare_cached("SELECT count(*) FROM test_sessions WHERE status = 'completed'")
-            .await
-            .map_err(db_error)?;
-        let completed = count(&conn.query_one(&counting, &[]).await.map_err(db_error)?)?;
-        if completed < min_sessions {
-            return Ok(Vec::new());
-        }
-        // Sessions without responses still get their (empty) row.
-        let statement = conn
-            .prepare_cached(
-                "SELECT s.id, r.question_id, r.is_correct FROM test_sessions s \
-                 LEFT JOIN responses r ON r.test_session_id = s.id \
-                 WHERE s.status = 'completed' ORDER BY s.id, r.id",
-            )
-            .await
-            .map_err(db_error)?;
-        let rows = conn.query(&statement, &[]).await.map_err(db_error)?;
-        let mut matrix: Vec<Vec<(QuestionId, bool)>> = Vec::new();
-        let mut current: Option<SessionId> = None;
-        for row in &rows {
-            let session: SessionId = row.try_get(0).map_err(db_error)?;
-            if current != Some(session) {
-                current = Some(session);
-                matrix.push(Vec::new());
-            }
-            let question: Option<QuestionId> = row.try_get(1).map_err(db_error)?;
-            let correct: Option<bool> = row.try_get(2).map_err(db_error)?;
-            if let (Some(question), Some(correct), Some(last)) =
-                (question, correct, matrix.last_mut())
-            {
-                last.push((question, correct));
-            }
-        }
-        Ok(matrix)
-    }
 }
