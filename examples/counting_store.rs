@@ -137,7 +137,7 @@ counted! {
         async fn questions_by_ids(&self, ids: &[QuestionId]) -> Result<Vec<Question>, StorageError>;
         async fn unseen_questions(&self, user: UserId, limit: usize) -> Result<Vec<Question>, StorageError>;
         async fn selection_candidates(&self, user: Option<UserId>) -> Result<Vec<Candidate>, StorageError>;
-        async fn refresh_question_statistics(&self, ids: &[QuestionId], now: OffsetDateTime) -> Result<Vec<RefreshedQuestion>, StorageError>;
+        async fn refresh_question_statistics(&self, ids: &[QuestionId], now: OffsetDateTime, latest: u32) -> Result<Vec<RefreshedQuestion>, StorageError>;
     }
     impl SessionStore {
         async fn start_context(&self, user: UserId, abandon_threshold: i64) -> Result<StartContext, StorageError>;
@@ -157,9 +157,9 @@ counted! {
         async fn active_session_count(&self) -> Result<u64, StorageError>;
     }
     impl ReliabilityStore {
-        async fn item_appearances(&self) -> Result<ItemAppearances, StorageError>;
-        async fn score_sums(&self, items: &[QuestionId], min_answered: u64) -> Result<ScoreSums, StorageError>;
-        async fn split_half_sums(&self) -> Result<SplitHalfSums, StorageError>;
+        async fn item_appearances(&self, latest: u64) -> Result<ItemAppearances, StorageError>;
+        async fn score_sums(&self, items: &[QuestionId], min_answered: u64, latest: u64) -> Result<ScoreSums, StorageError>;
+        async fn split_half_sums(&self, latest: u64) -> Result<SplitHalfSums, StorageError>;
     }
     impl GuestStore {
         async fn guest_tests_taken(&self, device_id: &str) -> Result<i32, StorageError>;

@@ -5,7 +5,9 @@
 //! an in-memory matrix and gives the same coefficients): the items common enough are chosen
 //! from per-item counts, the complete-enough sessions are counted by the store, and alpha
 //! follows from sums of scores, their squares and per-item correct counts. Memory is bounded by
-//! the size of the item bank, whatever the number of sessions.
+//! the size of the item bank, and time by [`LATEST_SESSIONS`]: the coefficients describe the
+//! latest 10,000 completed sessions (all of them on a smaller deployment), which keeps the
+//! cost of a report flat however long the history grows.
 //!
 //! [`cronbach_alpha_with_minimum`]: crate::scoring::cronbach_alpha_with_minimum
 
@@ -13,7 +15,25 @@ use crate::scoring::reliability::{FALLBACK_COMPLETION, MIN_ITEM_APPEARANCES};
 use crate::scoring::{AlphaReport, AlphaUnavailable, SplitHalf, round_dp};
 use crate::storage::{ItemAppearances, ReliabilityStore, ScoreSums, SplitHalfSums, StorageError};
 
-/// Cronbach's alpha over the completed sessions in `store`, with `min_sessions` in place of 100
+/// The reliability coefficients are computed over at most this many of the latest completed
+/// sessions (more when a caller asks for a higher minimum): about 250,000 answers of 25-question
+/// tests, a few hundred milliseconds of database time, and a standard error of alpha far below
+/// its reported precision.
+pub const LATEST_SESSIONS: u64 = 10_000;
+
+/// How many of the latest completed sessions a computation with `min_sessions` reads:
+/// [`LATEST_SESSIONS`], or `min_sessions` when that is more.
+///
+/// ```
+/// use aiq_core::reliability::{LATEST_SESSIONS, sessions_considered};
+/// assert_eq!(sessions_considered(100), LATEST_SESSIONS);
+/// assert_eq!(sessions_considered(50_000), 50_000);
+/// ```
+pub fn sessions_considered(min_sessions: u64) -> u64 {
+    LATEST_SESSIONS.max(min_sessions)
+}
+
+/// Cronbach's alpha over the latest completed sessions in `store` ([`sessions_considered`]), with `min_sessions` in place of 100
 /// in the old backend's requirements. The outer error is the store's; the inner says which
 /// requirement the data does not meet yet.
 ///
@@ -31,18 +51,21 @@ pub async fn cronbach_alpha<S: ReliabilityStore + ?Sized>(
     store: &S,
     min_sessions: u64,
 ) -> Result<Result<AlphaReport, AlphaUnavailable>, StorageError> {
-    let appearances = store.item_appearances().await?;
+    let appearances = store
+        .item_appearances(sessions_considered(min_sessions))
+        .await?;
     cronbach_alpha_from_appearances(store, &appearances, min_sessions).await
 }
 
-/// [`cronbach_alpha`] when the caller has read [`ItemAppearances`] already (to show them).
+/// [`cronbach_alpha`] when the caller has read [`ItemAppearances`] already (to show them),
+/// over [`sessions_considered`]`(min_sessions)` sessions.
 ///
 /// ```
 /// use aiq_core::reliability::cronbach_alpha_from_appearances;
 /// use aiq_core::storage::{MemoryStore, ReliabilityStore};
 /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
 /// let store = MemoryStore::new();
-/// let appearances = store.item_appearances().await.unwrap();
+/// let appearances = store.item_appearances(10_000).await.unwrap();
 /// let alpha = cronbach_alpha_from_appearances(&store, &appearances, 10).await.unwrap();
 /// assert!(alpha.is_err());
 /// # });
@@ -57,10 +80,11 @@ pub async fn cronbach_alpha_from_appearances<S: ReliabilityStore + ?Sized>(
         Err(unavailable) => return Ok(Err(unavailable)),
     };
     let k = items.len() as u64;
-    let mut sums = store.score_sums(&items, k).await?;
+    let latest = sessions_considered(min_sessions);
+    let mut sums = store.score_sums(&items, k, latest).await?;
     if sums.sessions < min_sessions {
         let min_answered = ((k as f64 * FALLBACK_COMPLETION) as u64).max(1);
-        sums = store.score_sums(&items, min_answered).await?;
+        sums = store.score_sums(&items, min_answered, latest).await?;
     }
     if sums.sessions < min_sessions {
         return Ok(Err(AlphaUnavailable::TooFewCompleteSessions {
@@ -77,8 +101,8 @@ pub async fn cronbach_alpha_from_appearances<S: ReliabilityStore + ?Sized>(
     )
 }
 
-/// Split-half reliability over the completed sessions in `store` with at least two answers;
-/// `None` as [`split_half_from_sums`] says.
+/// Split-half reliability over the latest [`LATEST_SESSIONS`] completed sessions in `store`
+/// with at least two answers; `None` as [`split_half_from_sums`] says.
 ///
 /// ```
 /// use aiq_core::reliability::split_half;
@@ -90,7 +114,9 @@ pub async fn cronbach_alpha_from_appearances<S: ReliabilityStore + ?Sized>(
 pub async fn split_half<S: ReliabilityStore + ?Sized>(
     store: &S,
 ) -> Result<Option<SplitHalf>, StorageError> {
-    Ok(split_half_from_sums(&store.split_half_sums().await?))
+    Ok(split_half_from_sums(
+        &store.split_half_sums(LATEST_SESSIONS).await?,
+    ))
 }
 
 /// The items alpha is computed over: those answered in at least

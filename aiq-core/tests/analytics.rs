@@ -486,7 +486,7 @@ async fn question_statistics_list_and_problematic_items(
         take_test(&store, owner, &answers, true).await;
     }
     store
-        .refresh_question_statistics(&ids, aiq_core::time::now())
+        .refresh_question_statistics(&ids, aiq_core::time::now(), 2_000)
         .await
         .unwrap();
 

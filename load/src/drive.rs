@@ -18,6 +18,8 @@ pub(crate) struct Shot {
     pub(crate) method: Method,
     pub(crate) path: String,
     pub(crate) token: Option<String>,
+    /// The operator's `X-Admin-Token`, for the admin API.
+    pub(crate) admin_token: Option<String>,
     pub(crate) body: Option<Bytes>,
     /// The status every answer must have; anything else counts as an error.
     pub(crate) expect: StatusCode,
@@ -30,6 +32,7 @@ impl Shot {
             method: Method::GET,
             path: path.to_owned(),
             token: None,
+            admin_token: None,
             body: None,
             expect: StatusCode::OK,
         }
@@ -59,6 +62,9 @@ impl Shot {
             .header(header::HOST, host);
         if let Some(token) = &self.token {
             request = request.header(header::AUTHORIZATION, token);
+        }
+        if let Some(token) = &self.admin_token {
+            request = request.header("x-admin-token", token);
         }
         if self.body.is_some() {
             request = request.header(header::CONTENT_TYPE, "application/json");

@@ -10,8 +10,10 @@
 //! ```text
 //! benches/load              # release build, 10 s per target, 3 rounds
 //! benches/load --quick      # debug build, 2 s per target, 1 round
+//! benches/load --data-set postgres://.../synthetic   # request latency: data set vs empty
 //! ```
 
+mod data_size;
 mod drive;
 mod machine;
 mod pgbench;
@@ -60,6 +62,13 @@ struct Args {
     /// ratio needs are driven too.
     #[arg(long)]
     only: Vec<String>,
+    /// Instead of the load targets: sequential request latency on this database (one written
+    /// by `aiq-server seed-synthetic`) next to an empty one (`data_size.rs`).
+    #[arg(long, value_name = "DATABASE_URL")]
+    data_set: Option<String>,
+    /// With --data-set: requests of each kind (login and the admin report fewer).
+    #[arg(long, default_value_t = 200)]
+    requests: usize,
 }
 
 impl Args {
@@ -121,6 +130,17 @@ async fn run(args: &Args, databases: &mut Databases) -> Result<(), String> {
     };
     let work_dir = std::env::temp_dir().join(format!("aiq-load-{}", std::process::id()));
     std::fs::create_dir_all(&work_dir).map_err(|error| error.to_string())?;
+    if let Some(data_set) = &args.data_set {
+        return data_size::run(
+            &bin_dir,
+            &work_dir,
+            databases,
+            data_set,
+            args.requests,
+            seconds,
+        )
+        .await;
+    }
 
     let machine = machine::idle_reading(Duration::from_secs(1)).await;
     let hello = processes::start_hello(&bin_dir).await?;

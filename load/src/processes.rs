@@ -20,6 +20,8 @@ pub(crate) struct Server {
     child: Child,
     /// Where its standard output goes (its log lines), if kept.
     pub(crate) log: Option<PathBuf>,
+    /// The `ADMIN_TOKEN` it was started with, if any.
+    pub(crate) admin_token: Option<String>,
 }
 
 impl Server {
@@ -66,6 +68,7 @@ pub(crate) async fn start_hello(bin_dir: &Path) -> Result<Server, String> {
         address,
         child,
         log: None,
+        admin_token: None,
     })
 }
 
@@ -82,6 +85,7 @@ pub(crate) async fn start_aiq(
     let port = free_port()?;
     let log = work_dir.join("aiq-server.log");
     let log_file = std::fs::File::create(&log).map_err(|error| error.to_string())?;
+    let admin_token = secret();
     let child = Command::new(&program)
         .current_dir(work_dir)
         .env_clear()
@@ -96,6 +100,7 @@ pub(crate) async fn start_aiq(
             ("CORS_ORIGINS", "https://load.invalid"),
             ("RATE_LIMIT_ENABLED", "false"),
             ("DISABLE_TEST_CADENCE", "true"),
+            ("ADMIN_TOKEN", &admin_token),
         ])
         // The allocator's settings of the deployment (the Dockerfile sets them), when given.
         .envs(std::env::vars().filter(|(name, _)| name.starts_with("MIMALLOC_")))
@@ -107,6 +112,7 @@ pub(crate) async fn start_aiq(
         address: SocketAddr::from(([127, 0, 0, 1], port)),
         child,
         log: Some(log),
+        admin_token: Some(admin_token),
     };
     wait_until_serving(&mut server).await?;
     Ok(server)

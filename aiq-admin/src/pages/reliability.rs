@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use aiq_core::reliability::cronbach_alpha_from_appearances;
+use aiq_core::reliability::{cronbach_alpha_from_appearances, sessions_considered};
 use aiq_core::scoring::MIN_ALPHA_SESSIONS;
 use askama::Template;
 use axum::extract::State as Shared;
@@ -48,7 +48,10 @@ pub(crate) async fn show(
     Shared(state): Shared<Arc<State>>,
 ) -> Result<Response, PageError> {
     let counts = state.storage.overview_counts().await?;
-    let appearances = state.storage.item_appearances().await?;
+    let appearances = state
+        .storage
+        .item_appearances(sessions_considered(MIN_ALPHA_SESSIONS as u64))
+        .await?;
     let alpha = cronbach_alpha_from_appearances(
         state.storage.as_ref(),
         &appearances,

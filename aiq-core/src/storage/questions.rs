@@ -186,14 +186,15 @@ pub trait QuestionStore {
         user: Option<UserId>,
     ) -> Result<Vec<Candidate>, StorageError>;
 
-    /// Recomputes the statistics of these questions over all their responses in completed
-    /// sessions: share correct, point-biserial against each session's correct count, count;
-    /// flags an item `under_review` when [`ItemStatistics::should_flag`] says so (only from
-    /// `normal`), with [`ItemStatistics::flag_reason`]. Each id is answered once, in the order
-    /// asked.
+    /// Recomputes the statistics of these questions: the share correct and the point-biserial
+    /// against each session's correct count over the item's latest `latest` responses in
+    /// completed sessions (newest response ids), and the count of all its responses; flags an
+    /// item `under_review` when [`ItemStatistics::should_flag`] says so (only from `normal`),
+    /// with [`ItemStatistics::flag_reason`]. Each id is answered once, in the order asked.
     async fn refresh_question_statistics(
         &self,
         ids: &[QuestionId],
         now: OffsetDateTime,
+        latest: u32,
     ) -> Result<Vec<RefreshedQuestion>, StorageError>;
 }

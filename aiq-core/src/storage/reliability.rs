@@ -1,10 +1,11 @@
 //! Aggregates over the answers of completed sessions, for the reliability coefficients.
 //!
-//! Each is computed where the answers live and returns a size bounded by the item bank, never a
-//! row per session or per response: on a deployment with millions of responses, the database
-//! does the counting and aiq receives a few kilobytes. The rules that choose what to aggregate
-//! (which items are common enough, which sessions are complete enough) are not here: they are
-//! in [`crate::reliability`], once for every backend.
+//! Each is computed where the answers live, over the latest `latest` completed sessions (by
+//! id), and returns a size bounded by the item bank, never a row per session or per response:
+//! on a deployment with millions of responses, the database counts a bounded number of them
+//! and aiq receives a few kilobytes. The rules that choose what to aggregate (how many
+//! sessions, which items are common enough, which sessions are complete enough) are not here:
+//! they are in [`crate::reliability`], once for every backend.
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
@@ -56,17 +57,21 @@ pub struct SplitHalfSums {
 /// The aggregates behind Cronbach's alpha and split-half reliability.
 #[async_trait]
 pub trait ReliabilityStore {
-    /// Completed sessions, and per question how many of them answered it.
-    async fn item_appearances(&self) -> Result<ItemAppearances, StorageError>;
+    /// The latest `latest` completed sessions (fewer when there are fewer), and per question
+    /// how many of them answered it.
+    async fn item_appearances(&self, latest: u64) -> Result<ItemAppearances, StorageError>;
 
-    /// [`ScoreSums`] over the completed sessions that answered at least `min_answered` of
-    /// `items` (`min_answered` is at least 1: a session that answered none is never counted).
+    /// [`ScoreSums`] over those of the latest `latest` completed sessions that answered at
+    /// least `min_answered` of `items` (`min_answered` is at least 1: a session that answered
+    /// none is never counted).
     async fn score_sums(
         &self,
         items: &[QuestionId],
         min_answered: u64,
+        latest: u64,
     ) -> Result<ScoreSums, StorageError>;
 
-    /// [`SplitHalfSums`] over the completed sessions with at least two answers.
-    async fn split_half_sums(&self) -> Result<SplitHalfSums, StorageError>;
+    /// [`SplitHalfSums`] over those of the latest `latest` completed sessions with at least
+    /// two answers.
+    async fn split_half_sums(&self, latest: u64) -> Result<SplitHalfSums, StorageError>;
 }

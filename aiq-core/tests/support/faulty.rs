@@ -264,8 +264,11 @@ impl QuestionStore for FaultyStore {
         &self,
         ids: &[QuestionId],
         now: OffsetDateTime,
+        latest: u32,
     ) -> Result<Vec<RefreshedQuestion>, StorageError> {
-        self.inner.refresh_question_statistics(ids, now).await
+        self.inner
+            .refresh_question_statistics(ids, now, latest)
+            .await
     }
 }
 
@@ -352,18 +355,25 @@ impl SessionStore for FaultyStore {
 
 #[async_trait]
 impl aiq_core::storage::ReliabilityStore for FaultyStore {
-    async fn item_appearances(&self) -> Result<aiq_core::storage::ItemAppearances, StorageError> {
-        self.inner.item_appearances().await
+    async fn item_appearances(
+        &self,
+        latest: u64,
+    ) -> Result<aiq_core::storage::ItemAppearances, StorageError> {
+        self.inner.item_appearances(latest).await
     }
     async fn score_sums(
         &self,
         items: &[QuestionId],
         min_answered: u64,
+        latest: u64,
     ) -> Result<aiq_core::storage::ScoreSums, StorageError> {
-        self.inner.score_sums(items, min_answered).await
+        self.inner.score_sums(items, min_answered, latest).await
     }
-    async fn split_half_sums(&self) -> Result<aiq_core::storage::SplitHalfSums, StorageError> {
-        self.inner.split_half_sums().await
+    async fn split_half_sums(
+        &self,
+        latest: u64,
+    ) -> Result<aiq_core::storage::SplitHalfSums, StorageError> {
+        self.inner.split_half_sums(latest).await
     }
 }
 

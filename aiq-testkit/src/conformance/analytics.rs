@@ -243,7 +243,7 @@ async fn question_statistics_are_listed_most_answered_first(store: Arc<dyn Stora
         take_test(&store, owner, &answers, true).await;
     }
     store
-        .refresh_question_statistics(&ids, aiq_core::time::now())
+        .refresh_question_statistics(&ids, aiq_core::time::now(), 2_000)
         .await
         .unwrap();
     let all = store.question_statistics(0).await.unwrap();

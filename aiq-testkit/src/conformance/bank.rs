@@ -106,7 +106,7 @@ async fn candidates_exclude_seen_flagged_and_negative_items(store: Arc<dyn Stora
         take_test(&store, GUEST_USER_ID, &answers, total, i as i64 * 100).await;
     }
     store
-        .refresh_question_statistics(&[good, negative], at(1000))
+        .refresh_question_statistics(&[good, negative], at(1000), 2_000)
         .await
         .unwrap();
     let ada = user(&store, "candidates@example.com").await;

@@ -14,6 +14,7 @@ use super::common::{at, bank, new_session, take_test, user};
 cases!(
     guest_sessions_are_claimed_once,
     statistics_are_refreshed_from_completed_sessions,
+    statistics_read_the_latest_responses_and_count_all,
     negative_discrimination_flags_an_item_at_fifty_responses,
     guest_devices_are_counted,
     system_config_round_trips,
@@ -142,7 +143,7 @@ async fn statistics_are_refreshed_from_completed_sessions(store: Arc<dyn Storage
         .await
         .unwrap();
     let refreshed = store
-        .refresh_question_statistics(&[b, a, single, none, a, gone + 100], at(1000))
+        .refresh_question_statistics(&[b, a, single, none, a, gone + 100], at(1000), 2_000)
         .await
         .unwrap();
     let order: Vec<QuestionId> = refreshed.iter().map(|r| r.id).collect();
@@ -191,7 +192,7 @@ async fn statistics_are_refreshed_from_completed_sessions(store: Arc<dyn Storage
     }
     assert!(
         store
-            .refresh_question_statistics(&[], at(1))
+            .refresh_question_statistics(&[], at(1), 2_000)
             .await
             .unwrap()
             .is_empty()
@@ -221,7 +222,7 @@ async fn negative_discrimination_flags_an_item_at_fifty_responses(store: Arc<dyn
         take(i).await;
     }
     let stats = store
-        .refresh_question_statistics(&[item], at(1000))
+        .refresh_question_statistics(&[item], at(1000), 2_000)
         .await
         .unwrap()[0];
     assert_eq!(stats.statistics.response_count, 49);
@@ -236,7 +237,7 @@ async fn negative_discrimination_flags_an_item_at_fifty_responses(store: Arc<dyn
 
     take(49).await;
     let refreshed = store
-        .refresh_question_statistics(&[item, x], at(2000))
+        .refresh_question_statistics(&[item, x], at(2000), 2_000)
         .await
         .unwrap();
     let stats = refreshed[0];
@@ -259,7 +260,7 @@ async fn negative_discrimination_flags_an_item_at_fifty_responses(store: Arc<dyn
     );
     // Flags only from normal: a second refresh reports no new flag.
     let again = store
-        .refresh_question_statistics(&[item], at(3000))
+        .refresh_question_statistics(&[item], at(3000), 2_000)
         .await
         .unwrap()[0];
     assert!(!again.flagged);
@@ -267,6 +268,38 @@ async fn negative_discrimination_flags_an_item_at_fifty_responses(store: Arc<dyn
         store.questions_by_ids(&[item]).await.unwrap()[0].quality_flag,
         QualityFlag::UnderReview
     );
+}
+
+async fn statistics_read_the_latest_responses_and_count_all(store: Arc<dyn Storage>) {
+    let ids = bank(&store, 2).await;
+    let (a, b) = (ids[0], ids[1]);
+    // `a` is wrong in the two oldest sessions and right in the two latest.
+    let sessions = [
+        ([(a, false), (b, true)], 1),
+        ([(a, false), (b, false)], 0),
+        ([(a, true), (b, false)], 1),
+        ([(a, true), (b, true)], 2),
+    ];
+    for (i, (answers, total)) in sessions.iter().enumerate() {
+        take_test(&store, GUEST_USER_ID, answers, *total, i as i64 * 100).await;
+    }
+    let latest = store
+        .refresh_question_statistics(&[a], at(1000), 2)
+        .await
+        .unwrap()[0]
+        .statistics;
+    assert_eq!(latest.response_count, 4, "the count covers every response");
+    assert!(
+        (latest.empirical_difficulty - 1.0).abs() < 1e-12,
+        "{latest:?}"
+    );
+    let all = store
+        .refresh_question_statistics(&[a], at(1001), 10)
+        .await
+        .unwrap()[0]
+        .statistics;
+    assert!((all.empirical_difficulty - 0.5).abs() < 1e-12, "{all:?}");
+    assert!(all.discrimination > 0.5, "{all:?}");
 }
 
 async fn guest_devices_are_counted(store: Arc<dyn Storage>) {
@@ -360,7 +393,7 @@ async fn deleting_a_user_removes_their_tests(store: Arc<dyn Storage>) {
     );
     assert_eq!(store.active_session_count().await.unwrap(), 0);
     assert_eq!(
-        store.item_appearances().await.unwrap(),
+        store.item_appearances(10).await.unwrap(),
         aiq_core::storage::ItemAppearances {
             sessions: 1,
             items: vec![(ids[0], 1)],

@@ -16,6 +16,7 @@ use super::common::{at, bank, new_session, take_test};
 
 cases!(
     aggregates_count_completed_sessions_only,
+    aggregates_read_only_the_latest_sessions,
     alpha_and_split_half_equal_the_matrix_computation,
     one_of_several_claimants_refreshes_a_stale_value,
 );
@@ -30,7 +31,7 @@ async fn aggregates_count_completed_sessions_only(store: Arc<dyn Storage>) {
         .await
         .unwrap();
 
-    let mut appearances = store.item_appearances().await.unwrap();
+    let mut appearances = store.item_appearances(10).await.unwrap();
     appearances.items.sort_unstable();
     assert_eq!(
         appearances,
@@ -40,7 +41,7 @@ async fn aggregates_count_completed_sessions_only(store: Arc<dyn Storage>) {
         }
     );
     assert_eq!(
-        store.score_sums(&ids[..2], 1).await.unwrap(),
+        store.score_sums(&ids[..2], 1, 10).await.unwrap(),
         ScoreSums {
             sessions: 1,
             score_sum: 1,
@@ -49,17 +50,17 @@ async fn aggregates_count_completed_sessions_only(store: Arc<dyn Storage>) {
         }
     );
     assert_eq!(
-        store.score_sums(&ids[..2], 3).await.unwrap(),
+        store.score_sums(&ids[..2], 3, 10).await.unwrap(),
         ScoreSums::default()
     );
     assert_eq!(
-        store.score_sums(&ids[2..], 1).await.unwrap(),
+        store.score_sums(&ids[2..], 1, 10).await.unwrap(),
         ScoreSums::default(),
         "no completed session answered the third item"
     );
     // In the order answered: ids[1] (right) is first, ids[0] (wrong) second.
     assert_eq!(
-        store.split_half_sums().await.unwrap(),
+        store.split_half_sums(10).await.unwrap(),
         SplitHalfSums {
             sessions: 1,
             odd: 1,
@@ -69,6 +70,28 @@ async fn aggregates_count_completed_sessions_only(store: Arc<dyn Storage>) {
             products: 0,
         }
     );
+}
+
+async fn aggregates_read_only_the_latest_sessions(store: Arc<dyn Storage>) {
+    let ids = bank(&store, 2).await;
+    // Oldest first: wrong, wrong, then right, right (each answering both items).
+    for (k, correct) in [false, false, true, true].into_iter().enumerate() {
+        let answers = [(ids[0], correct), (ids[1], correct)];
+        let total = if correct { 2 } else { 0 };
+        take_test(&store, GUEST_USER_ID, &answers, total, k as i64 * 100).await;
+    }
+    let latest = store.item_appearances(2).await.unwrap();
+    assert_eq!(latest.sessions, 2);
+    assert!(latest.items.iter().all(|(_, n)| *n == 2), "{latest:?}");
+    let sums = store.score_sums(&ids, 1, 2).await.unwrap();
+    assert_eq!(
+        (sums.sessions, sums.score_sum, sums.score_squares),
+        (2, 4, 8)
+    );
+    let all = store.score_sums(&ids, 1, 10).await.unwrap();
+    assert_eq!((all.sessions, all.score_sum), (4, 4));
+    let split = store.split_half_sums(3).await.unwrap();
+    assert_eq!((split.sessions, split.odd, split.even), (3, 2, 2));
 }
 
 /// Whether session `s` answers item `i` correctly: able sessions get more right, hard items

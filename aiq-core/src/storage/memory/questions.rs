@@ -124,15 +124,20 @@ impl QuestionStore for MemoryStore {
         &self,
         ids: &[QuestionId],
         _now: OffsetDateTime,
+        latest: u32,
     ) -> Result<Vec<RefreshedQuestion>, StorageError> {
         let mut state = self.state();
         let state = &mut *state;
-        // (correct, the session's correct count) per question, over completed sessions.
+        // (correct, the session's correct count) per question, over the latest responses in
+        // completed sessions (`answered_in` is in the order answered).
         let mut pairs: HashMap<QuestionId, Vec<(bool, f64)>> =
             ids.iter().map(|id| (*id, Vec::new())).collect();
         for (question, list) in pairs.iter_mut() {
             let sessions = state.tests.answered_in.get(question).map(Vec::as_slice);
-            for session_id in sessions.unwrap_or_default() {
+            for session_id in sessions.unwrap_or_default().iter().rev() {
+                if list.len() >= latest as usize {
+                    break;
+                }
                 let completed = state
                     .tests
                     .sessions
@@ -164,11 +169,13 @@ impl QuestionStore for MemoryStore {
             else {
                 continue;
             };
-            let statistics = ItemStatistics::from_responses(list).unwrap_or(ItemStatistics {
+            let mut statistics = ItemStatistics::from_responses(list).unwrap_or(ItemStatistics {
                 empirical_difficulty: 0.0,
                 discrimination: 0.0,
                 response_count: 0,
             });
+            // Every response to the item counts, as PostgreSQL's index-only count does.
+            statistics.response_count = state.tests.answered_in.get(id).map_or(0, Vec::len);
             question.empirical_difficulty = Some(statistics.empirical_difficulty);
             question.discrimination = Some(statistics.discrimination);
             question.response_count = i32::try_from(statistics.response_count).unwrap_or(i32::MAX);

@@ -12,23 +12,25 @@ use crate::storage::reliability::{ItemAppearances, ReliabilityStore, ScoreSums, 
 use crate::storage::sessions::{SessionStatus, StoredResponse};
 
 impl TestData {
-    /// The responses of each completed session (an empty list for one without any), in the
-    /// order answered.
-    fn completed_answers(&self) -> impl Iterator<Item = &[StoredResponse]> {
+    /// The responses of each of the latest `latest` completed sessions (an empty list for one
+    /// without any), in the order answered.
+    fn completed_answers(&self, latest: u64) -> impl Iterator<Item = &[StoredResponse]> {
         self.sessions
             .values()
+            .rev()
             .filter(|s| s.status == SessionStatus::Completed)
+            .take(usize::try_from(latest).unwrap_or(usize::MAX))
             .map(|s| self.responses.get(&s.id).map_or(&[][..], Vec::as_slice))
     }
 }
 
 #[async_trait]
 impl ReliabilityStore for MemoryStore {
-    async fn item_appearances(&self) -> Result<ItemAppearances, StorageError> {
+    async fn item_appearances(&self, latest: u64) -> Result<ItemAppearances, StorageError> {
         let state = self.state();
         let mut items: BTreeMap<QuestionId, u64> = BTreeMap::new();
         let mut sessions = 0;
-        for answers in state.tests.completed_answers() {
+        for answers in state.tests.completed_answers(latest) {
             sessions += 1;
             for response in answers {
                 *items.entry(response.question_id).or_default() += 1;
@@ -44,12 +46,13 @@ impl ReliabilityStore for MemoryStore {
         &self,
         items: &[QuestionId],
         min_answered: u64,
+        latest: u64,
     ) -> Result<ScoreSums, StorageError> {
         let items: HashSet<QuestionId> = items.iter().copied().collect();
         let state = self.state();
         let mut sums = ScoreSums::default();
         let mut correct: BTreeMap<QuestionId, u64> = BTreeMap::new();
-        for answers in state.tests.completed_answers() {
+        for answers in state.tests.completed_answers(latest) {
             let chosen: Vec<&StoredResponse> = answers
                 .iter()
                 .filter(|r| items.contains(&r.question_id))
@@ -69,10 +72,14 @@ impl ReliabilityStore for MemoryStore {
         Ok(sums)
     }
 
-    async fn split_half_sums(&self) -> Result<SplitHalfSums, StorageError> {
+    async fn split_half_sums(&self, latest: u64) -> Result<SplitHalfSums, StorageError> {
         let state = self.state();
         let mut sums = SplitHalfSums::default();
-        for answers in state.tests.completed_answers().filter(|a| a.len() >= 2) {
+        for answers in state
+            .tests
+            .completed_answers(latest)
+            .filter(|a| a.len() >= 2)
+        {
             let half = |skip: usize| {
                 answers
                     .iter()

@@ -280,6 +280,7 @@ impl QuestionStore for PgStore {
         &self,
         ids: &[QuestionId],
         now: OffsetDateTime,
+        latest: u32,
     ) -> Result<Vec<RefreshedQuestion>, StorageError> {
         let _timed = timed("refresh_question_statistics", "questions");
         if ids.is_empty() {
@@ -290,24 +291,32 @@ impl QuestionStore for PgStore {
         // The row locks serialise concurrent refreshes of one item, so the flag decision
         // below reads the flag it replaces. `corr` of correctness with the session's correct
         // count is the point-biserial; it is NULL below two responses or without variance.
+        // The latest responses come newest first from ix_responses_question_id_id; the count
+        // is an index-only scan of the same index.
         let statement = tx
             .prepare_cached(
                 "WITH locked AS ( \
                      SELECT id, quality_flag FROM questions WHERE id = ANY($1) \
                      ORDER BY id FOR UPDATE) \
-                 SELECT l.id, l.quality_flag, st.n, st.p, st.d FROM locked l \
+                 SELECT l.id, l.quality_flag, \
+                        (SELECT count(*) FROM responses c WHERE c.question_id = l.id)::int, \
+                        st.p, st.d FROM locked l \
                  CROSS JOIN LATERAL ( \
-                     SELECT count(*)::int AS n, \
-                            COALESCE(avg(r.is_correct::int::float8), 0.0) AS p, \
-                            COALESCE(corr(r.is_correct::int, tr.correct_answers), 0.0) AS d \
-                     FROM responses r \
-                     JOIN test_sessions s ON s.id = r.test_session_id AND s.status = 'completed' \
-                     JOIN test_results tr ON tr.test_session_id = s.id \
-                     WHERE r.question_id = l.id) st",
+                     SELECT COALESCE(avg(x::float8), 0.0) AS p, \
+                            COALESCE(corr(x, y), 0.0) AS d \
+                     FROM (SELECT r.is_correct::int AS x, tr.correct_answers AS y \
+                           FROM responses r \
+                           JOIN test_sessions s ON s.id = r.test_session_id \
+                                AND s.status = 'completed' \
+                           JOIN test_results tr ON tr.test_session_id = s.id \
+                           WHERE r.question_id = l.id ORDER BY r.id DESC LIMIT $2) latest) st",
             )
             .await
             .map_err(db_error)?;
-        let rows = tx.query(&statement, &[&ids]).await.map_err(db_error)?;
+        let rows = tx
+            .query(&statement, &[&ids, &i64::from(latest)])
+            .await
+            .map_err(db_error)?;
         let mut computed = std::collections::HashMap::with_capacity(rows.len());
         for row in &rows {
             let id: QuestionId = row.try_get(0).map_err(db_error)?;

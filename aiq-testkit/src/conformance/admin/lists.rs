@@ -311,7 +311,7 @@ async fn question_pages_cover_every_row_once_in_order(store: Arc<dyn Storage>) {
         complete(&store, session, at(1), &answers, 100).await;
     }
     store
-        .refresh_question_statistics(&ids[..5], at(2))
+        .refresh_question_statistics(&ids[..5], at(2), 2_000)
         .await
         .unwrap();
 

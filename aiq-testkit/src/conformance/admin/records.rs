@@ -141,7 +141,7 @@ async fn deleting_a_session_removes_its_responses_and_result_only(store: Arc<dyn
         store.result_history(ada, 10, 0).await.unwrap().total_count,
         1
     );
-    assert_eq!(store.item_appearances().await.unwrap().sessions, 2);
+    assert_eq!(store.item_appearances(10).await.unwrap().sessions, 2);
 
     assert!(!store.delete_session(first).await.unwrap());
     assert!(!store.delete_session(others + 100).await.unwrap());
