@@ -156,9 +156,9 @@ async fn measure(
     rows.push(("start", taking.start));
     rows.push(("submit", taking.submit));
     let peak_mib = server.pid().and_then(machine::peak_mib);
-    let alpha_ms = server
-        .log
-        .as_ref()
+    let log = server.log.clone();
+    server.stop().await;
+    let alpha_ms = log
         .and_then(|path| std::fs::read_to_string(path).ok())
         .map(|log| alpha_durations(&log))
         .unwrap_or_default();

@@ -30,6 +30,18 @@ impl Server {
         self.child.id()
     }
 
+    /// Asks the server to stop (SIGTERM) and waits up to ten seconds for it to exit, so the
+    /// lines it buffered reach its log (a killed server loses them).
+    pub(crate) async fn stop(mut self) {
+        if let Some(pid) = self.child.id() {
+            let _ = Command::new("kill")
+                .args(["-TERM", &pid.to_string()])
+                .status()
+                .await;
+        }
+        let _ = tokio::time::timeout(Duration::from_secs(10), self.child.wait()).await;
+    }
+
     /// Lines and bytes the server has logged so far.
     pub(crate) fn logged(&self) -> (usize, u64) {
         let Some(path) = &self.log else {

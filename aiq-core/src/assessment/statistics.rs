@@ -1,8 +1,9 @@
 //! Item statistics, refreshed after submits without holding up the submit request.
 //!
 //! A submit hands the answered question ids to the [`StatisticsQueue`] and returns. One worker
-//! task per service drains the queue: ids that arrive while it works are merged, so a burst of
-//! submits costs one recomputation per question, not one per submit.
+//! task per service drains the queue, up to 50 questions per transaction: ids that arrive while
+//! it works are merged, so a burst of submits costs one recomputation per question, not one per
+//! submit.
 
 use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -16,6 +17,8 @@ use crate::state::AppState;
 /// responses: enough for both to be precise to about ±0.02, and a refresh that costs the same
 /// however many responses the item has collected over the years.
 const LATEST_RESPONSES: u32 = 2_000;
+/// Questions refreshed in one transaction.
+const BATCH: usize = 50;
 use crate::storage::QuestionId;
 use crate::telemetry;
 
@@ -67,7 +70,14 @@ impl StatisticsQueue {
 
 async fn work(inner: Arc<Inner>, state: AppState) {
     loop {
-        let batch: Vec<QuestionId> = std::mem::take(&mut *inner.pending()).into_iter().collect();
+        // A bounded batch per transaction: a backlog of hundreds of questions (a burst of
+        // submits) is refreshed a chunk at a time, so no statement runs long.
+        let batch: Vec<QuestionId> = {
+            let mut pending = inner.pending();
+            std::iter::from_fn(|| pending.pop_first())
+                .take(BATCH)
+                .collect()
+        };
         if batch.is_empty() {
             inner.running.store(false, Ordering::SeqCst);
             // A refresh queued between the take and the store above found the worker running

@@ -289,7 +289,8 @@ impl QuestionStore for PgStore {
         let mut conn = self.conn().await?;
         let tx = conn.transaction().await.map_err(db_error)?;
         // The row locks serialise concurrent refreshes of one item, so the flag decision
-        // below reads the flag it replaces. `corr` of correctness with the session's correct
+        // below reads the flag it replaces. NO KEY UPDATE: the foreign-key checks of test
+        // starts (KEY SHARE on the questions they serve) do not wait for a refresh. `corr` of correctness with the session's correct
         // count is the point-biserial; it is NULL below two responses or without variance.
         // The latest responses come newest first from ix_responses_question_id_id; the count
         // is an index-only scan of the same index.
@@ -297,7 +298,7 @@ impl QuestionStore for PgStore {
             .prepare_cached(
                 "WITH locked AS ( \
                      SELECT id, quality_flag FROM questions WHERE id = ANY($1) \
-                     ORDER BY id FOR UPDATE) \
+                     ORDER BY id FOR NO KEY UPDATE) \
                  SELECT l.id, l.quality_flag, \
                         (SELECT count(*) FROM responses c WHERE c.question_id = l.id)::int, \
                         st.p, st.d FROM locked l \
