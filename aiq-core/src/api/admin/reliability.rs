@@ -1,5 +1,5 @@
-//! `/v1/admin/reliability`: Cronbach's alpha and split-half reliability over the completed
-//! sessions, with what they were computed from. Test-retest reliability is not computed here
+//! `/v1/admin/reliability`: Cronbach's alpha and split-half reliability over the latest
+//! completed sessions ([`crate::reliability::LATEST_SESSIONS`]), with what they were computed from. Test-retest reliability is not computed here
 //! (it needs every user's result history) and is reported as such.
 
 use axum::Json;
@@ -138,7 +138,7 @@ pub(crate) struct ReliabilityReportResponse {
     recommendations: Vec<ReliabilityRecommendation>,
 }
 
-/// Cronbach's alpha and split-half reliability over the completed sessions.
+/// Cronbach's alpha and split-half reliability over the latest completed sessions.
 #[utoipa::path(
     get,
     path = "/admin/reliability",
@@ -166,17 +166,20 @@ pub(super) async fn reliability(
     )?
     .unsigned_abs();
     let now = crate::time::now();
-    let alpha = crate::reliability::cronbach_alpha(state.storage.as_ref(), min_sessions).await?;
-    // Split-half over the same population as before: nothing until `min_sessions` sessions
-    // are completed.
+    let storage = state.storage.as_ref();
+    let appearances = storage
+        .item_appearances(crate::reliability::sessions_considered(min_sessions))
+        .await?;
+    let alpha =
+        crate::reliability::cronbach_alpha_from_appearances(storage, &appearances, min_sessions)
+            .await?;
+    // The completed sessions the report looked at (the latest ones, at most
+    // `sessions_considered`). Split-half over the same population as before: nothing until
+    // `min_sessions` sessions are completed.
+    let completed = appearances.sessions;
     let enough = !matches!(alpha, Err(AlphaUnavailable::TooFewSessions { .. }));
-    let completed = if enough {
-        state.storage.overview_counts().await?.completed
-    } else {
-        0
-    };
     let split = if enough {
-        crate::reliability::split_half(state.storage.as_ref()).await?
+        crate::reliability::split_half(storage).await?
     } else {
         None
     };
@@ -236,7 +239,7 @@ pub(super) async fn reliability(
         raw_correlation: split.map(|s| s.raw_correlation),
         spearman_brown: split.map(|s| s.spearman_brown),
         meets_threshold: split.is_some_and(|s| s.spearman_brown >= ACCEPTABLE),
-        num_sessions: split.map_or(completed, |s| s.sessions as u64),
+        num_sessions: split.map_or(if enough { completed } else { 0 }, |s| s.sessions as u64),
         last_calculated: split.map(|_| now),
         reason: match (&split, enough) {
             (Some(_), _) => None,
