@@ -11,7 +11,7 @@
 //!
 //! [`cronbach_alpha_with_minimum`]: crate::scoring::cronbach_alpha_with_minimum
 
-use crate::scoring::reliability::{FALLBACK_COMPLETION, MIN_ITEM_APPEARANCES};
+use crate::scoring::reliability::{FALLBACK_COMPLETION, MIN_ITEM_APPEARANCES, split_half_of};
 use crate::scoring::{AlphaReport, AlphaUnavailable, SplitHalf, round_dp};
 use crate::storage::{ItemAppearances, ReliabilityStore, ScoreSums, SplitHalfSums, StorageError};
 
@@ -224,15 +224,7 @@ pub fn split_half_from_sums(sums: &SplitHalfSums) -> Option<SplitHalf> {
         return None;
     }
     let r = covariance as f64 / ((odd_variance as f64) * (even_variance as f64)).sqrt();
-    if !r.is_finite() || r <= -1.0 {
-        return None;
-    }
-    let r = r.clamp(-1.0, 1.0);
-    Some(SplitHalf {
-        raw_correlation: round_dp(r, 4),
-        spearman_brown: round_dp(2.0 * r / (1.0 + r), 4),
-        sessions: to_usize(sums.sessions),
-    })
+    split_half_of(r, to_usize(sums.sessions))
 }
 
 fn to_usize(value: u64) -> usize {
@@ -364,14 +356,7 @@ mod tests {
                 .collect();
             let mut sums = SplitHalfSums::default();
             for row in &rows {
-                let odd = row.iter().step_by(2).filter(|c| **c).count() as u64;
-                let even = row.iter().skip(1).step_by(2).filter(|c| **c).count() as u64;
-                sums.sessions += 1;
-                sums.odd += odd;
-                sums.even += even;
-                sums.odd_squares += odd * odd;
-                sums.even_squares += even * even;
-                sums.products += odd * even;
+                sums.add(row.iter().copied());
             }
             assert_eq!(
                 split_half_from_sums(&sums),

@@ -264,7 +264,12 @@ pub fn split_half(sessions: &[Vec<bool>]) -> Option<SplitHalf> {
     if odd.len() < 2 {
         return None;
     }
-    let r = crate::cat::correlation(&odd, &even);
+    split_half_of(crate::cat::correlation(&odd, &even), odd.len())
+}
+
+/// The report for the halves' correlation `r` over `sessions` sessions: `None` when r is not a
+/// number or is −1 (Spearman-Brown is undefined there).
+pub(crate) fn split_half_of(r: f64, sessions: usize) -> Option<SplitHalf> {
     if !r.is_finite() || r <= -1.0 {
         return None;
     }
@@ -272,7 +277,7 @@ pub fn split_half(sessions: &[Vec<bool>]) -> Option<SplitHalf> {
     Some(SplitHalf {
         raw_correlation: round_dp(r, 4),
         spearman_brown: round_dp(2.0 * r / (1.0 + r), 4),
-        sessions: odd.len(),
+        sessions,
     })
 }
 

@@ -54,6 +54,41 @@ pub struct SplitHalfSums {
     pub products: u64,
 }
 
+impl SplitHalfSums {
+    /// Counts one session, given the correctness of its answers in the order answered (a
+    /// session with fewer than two answers is left out).
+    ///
+    /// ```
+    /// use aiq_core::storage::SplitHalfSums;
+    /// let mut sums = SplitHalfSums::default();
+    /// sums.add([true, false, true, true]);
+    /// sums.add([true]);
+    /// assert_eq!((sums.sessions, sums.odd, sums.even, sums.products), (1, 2, 1, 2));
+    /// ```
+    pub fn add(&mut self, answers: impl IntoIterator<Item = bool>) {
+        let (mut odd, mut even, mut count) = (0u64, 0u64, 0usize);
+        for (position, correct) in answers.into_iter().enumerate() {
+            count += 1;
+            if correct {
+                if position % 2 == 0 {
+                    odd += 1;
+                } else {
+                    even += 1;
+                }
+            }
+        }
+        if count < 2 {
+            return;
+        }
+        self.sessions += 1;
+        self.odd += odd;
+        self.even += even;
+        self.odd_squares += odd * odd;
+        self.even_squares += even * even;
+        self.products += odd * even;
+    }
+}
+
 /// The aggregates behind Cronbach's alpha and split-half reliability.
 #[async_trait]
 pub trait ReliabilityStore {

@@ -75,26 +75,8 @@ impl ReliabilityStore for MemoryStore {
     async fn split_half_sums(&self, latest: u64) -> Result<SplitHalfSums, StorageError> {
         let state = self.state();
         let mut sums = SplitHalfSums::default();
-        for answers in state
-            .tests
-            .completed_answers(latest)
-            .filter(|a| a.len() >= 2)
-        {
-            let half = |skip: usize| {
-                answers
-                    .iter()
-                    .skip(skip)
-                    .step_by(2)
-                    .filter(|r| r.is_correct)
-                    .count() as u64
-            };
-            let (odd, even) = (half(0), half(1));
-            sums.sessions += 1;
-            sums.odd += odd;
-            sums.even += even;
-            sums.odd_squares += odd * odd;
-            sums.even_squares += even * even;
-            sums.products += odd * even;
+        for answers in state.tests.completed_answers(latest) {
+            sums.add(answers.iter().map(|r| r.is_correct));
         }
         Ok(sums)
     }
