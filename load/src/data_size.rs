@@ -40,14 +40,25 @@ pub(crate) async fn run(
     test_seconds: u64,
 ) -> Result<(), String> {
     let empty_url = databases.create("empty").await?;
+    // The leaderboard reads its group's members: the empty database's group gets as many as
+    // the data set's, so the comparison is about the deployment's size only.
+    let members = group_size(data_set).await?;
     eprintln!("aiq-load: empty database");
-    let empty = measure(bin_dir, work_dir, &empty_url, None, requests, test_seconds).await?;
+    let empty = measure(
+        bin_dir,
+        work_dir,
+        &empty_url,
+        Fixture::Fresh { members },
+        requests,
+        test_seconds,
+    )
+    .await?;
     eprintln!("aiq-load: data set");
     let large = measure(
         bin_dir,
         work_dir,
         data_set,
-        Some(data_set),
+        Fixture::DataSet(data_set),
         requests,
         test_seconds,
     )
@@ -100,15 +111,15 @@ async fn measure(
     bin_dir: &Path,
     work_dir: &Path,
     url: &str,
-    data_set: Option<&str>,
+    fixture: Fixture<'_>,
     requests: usize,
     test_seconds: u64,
 ) -> Result<Measured, String> {
     let server = processes::start_aiq(bin_dir, work_dir, url).await?;
     let mut connection = Connection::open(server.address).await?;
-    let (account, login) = match data_set {
-        Some(url) => synthetic_account(&mut connection, url).await?,
-        None => fresh_account(&mut connection).await?,
+    let (account, login) = match fixture {
+        Fixture::DataSet(url) => synthetic_account(&mut connection, url).await?,
+        Fixture::Fresh { members } => fresh_account(&mut connection, members).await?,
     };
     let get = |path: &str| Shot::get(path).bearer(&account.token);
     let history = connection.json(&get("/v1/test/history")).await?;
@@ -182,8 +193,20 @@ fn alpha_durations(log: &str) -> Vec<u64> {
         .collect()
 }
 
-/// A new account with three tests and a group, on the empty database.
-async fn fresh_account(connection: &mut Connection) -> Result<(Account, Shot), String> {
+/// Who the requests are made as.
+enum Fixture<'a> {
+    /// A synthetic group owner of the data set at this URL.
+    DataSet(&'a str),
+    /// On the empty database, a new user with three tests who owns a group of `members` (the
+    /// owner included), each with three tests.
+    Fresh { members: usize },
+}
+
+/// A new account with three tests and a group of `members`, on the empty database.
+async fn fresh_account(
+    connection: &mut Connection,
+    members: usize,
+) -> Result<(Account, Shot), String> {
     let account = scenario::register(connection).await?;
     for _ in 0..3 {
         scenario::take_one_test(connection, &account).await?;
@@ -192,7 +215,18 @@ async fn fresh_account(connection: &mut Connection) -> Result<(Account, Shot), S
         expect: StatusCode::CREATED,
         ..Shot::post("/v1/groups/", &json!({"name": "Load"})).bearer(&account.token)
     };
-    connection.json(&create).await?;
+    let group = connection.json(&create).await?;
+    let code = group["invite_code"]
+        .as_str()
+        .ok_or_else(|| format!("a group without an invite code: {group}"))?;
+    for _ in 1..members {
+        let member = scenario::register(connection).await?;
+        let join = Shot::post("/v1/groups/join", &json!({"invite_code": code}));
+        connection.json(&join.bearer(&member.token)).await?;
+        for _ in 0..3 {
+            scenario::take_one_test(connection, &member).await?;
+        }
+    }
     let login = scenario::login(&account);
     Ok((account, login))
 }
@@ -222,6 +256,21 @@ async fn synthetic_account(
         .ok_or_else(|| format!("login answered without a token: {answer}"))?
         .to_owned();
     Ok((Account { email, token }, login))
+}
+
+/// Members (the owner included) of the group of the synthetic user the data set is read as.
+async fn group_size(url: &str) -> Result<usize, String> {
+    let client = connect(url).await?;
+    let row = client
+        .query_one(
+            "SELECT count(*) FROM group_memberships WHERE group_id = ( \
+                 SELECT m.group_id FROM users u JOIN group_memberships m ON m.user_id = u.id \
+                 WHERE m.role = 'owner' AND u.email LIKE 'synthetic.%' ORDER BY u.id LIMIT 1)",
+            &[],
+        )
+        .await
+        .map_err(|error| format!("no synthetic group in the data set: {error}"))?;
+    Ok(usize::try_from(row.get::<_, i64>(0)).unwrap_or(1).max(1))
 }
 
 /// Users, completed tests and responses of the data set.
