@@ -11,9 +11,14 @@
 //!
 //! [`cronbach_alpha_with_minimum`]: crate::scoring::cronbach_alpha_with_minimum
 
-use crate::scoring::reliability::{FALLBACK_COMPLETION, MIN_ITEM_APPEARANCES, split_half_of};
+use crate::scoring::reliability::split_half_of;
 use crate::scoring::{AlphaReport, AlphaUnavailable, SplitHalf, round_dp};
 use crate::storage::{ItemAppearances, ReliabilityStore, ScoreSums, SplitHalfSums, StorageError};
+
+/// An item must appear in at least this many sessions (or 30 % of them, if more) to count.
+const MIN_ITEM_APPEARANCES: u64 = 30;
+/// Without enough sessions answering every item, sessions answering this share are used.
+const FALLBACK_COMPLETION: f64 = 0.80;
 
 /// The reliability coefficients are computed over at most this many of the latest completed
 /// sessions (more when a caller asks for a higher minimum): about 250,000 answers of 25-question
@@ -83,7 +88,7 @@ pub async fn cronbach_alpha_from_appearances<S: ReliabilityStore + ?Sized>(
     let latest = sessions_considered(min_sessions);
     let mut sums = store.score_sums(&items, k, latest).await?;
     if sums.sessions < min_sessions {
-        let min_answered = ((k as f64 * FALLBACK_COMPLETION) as u64).max(1);
+        let min_answered = fallback_min_answered(items.len()) as u64;
         sums = store.score_sums(&items, min_answered, latest).await?;
     }
     if sums.sessions < min_sessions {
@@ -140,7 +145,7 @@ pub fn common_items(
             required: to_usize(min_sessions),
         });
     }
-    let min_appearances = (MIN_ITEM_APPEARANCES as u64)
+    let min_appearances = MIN_ITEM_APPEARANCES
         .min(min_sessions)
         .max((n as f64 * 0.30) as u64);
     let mut items: Vec<i64> = appearances
@@ -160,6 +165,12 @@ pub fn common_items(
     Ok(items)
 }
 
+/// Answers among the `items` common items a session needs when too few answered all of them:
+/// `int(0.8 × items)`, at least 1.
+pub(crate) fn fallback_min_answered(items: usize) -> usize {
+    ((items as f64 * FALLBACK_COMPLETION) as usize).max(1)
+}
+
 /// Alpha over `items` items from the sums of the sessions used:
 /// `k/(k−1) × (1 − Σ var_i / var_total)` with sample variances, which for 0/1 scores is
 /// `k/(k−1) × (1 − Σ c_i (m − c_i) / (m Σt² − (Σt)²))` (m sessions, c_i correct on item i, t a
@@ -174,11 +185,6 @@ pub fn common_items(
 /// assert_eq!(alpha_from_sums(3, &sums), Ok(0.75));
 /// ```
 pub fn alpha_from_sums(items: usize, sums: &ScoreSums) -> Result<f64, AlphaUnavailable> {
-    raw_alpha(items, sums).map(|alpha| round_dp(alpha.clamp(-1.0, 1.0), 4))
-}
-
-/// [`alpha_from_sums`] before clamping and rounding.
-fn raw_alpha(items: usize, sums: &ScoreSums) -> Result<f64, AlphaUnavailable> {
     if items < 2 {
         return Err(AlphaUnavailable::TooFewItems {
             found: items,
@@ -196,7 +202,8 @@ fn raw_alpha(items: usize, sums: &ScoreSums) -> Result<f64, AlphaUnavailable> {
         .map(|&(_, c)| i128::from(c) * (m - i128::from(c)))
         .sum();
     let k = items as f64;
-    Ok(k / (k - 1.0) * (1.0 - item_sum as f64 / total as f64))
+    let alpha = k / (k - 1.0) * (1.0 - item_sum as f64 / total as f64);
+    Ok(round_dp(alpha.clamp(-1.0, 1.0), 4))
 }
 
 /// Split-half reliability from [`SplitHalfSums`]: Pearson's r of the halves and

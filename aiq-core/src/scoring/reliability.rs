@@ -6,13 +6,10 @@ use std::collections::HashMap;
 use serde::{Deserialize, Serialize};
 
 use super::round_dp;
+use crate::storage::ItemAppearances;
 
 /// Completed sessions needed before alpha is computed, and complete sessions needed to use.
 pub const MIN_ALPHA_SESSIONS: usize = 100;
-/// An item must appear in at least this many sessions (or 30 % of them, if more) to count.
-pub(crate) const MIN_ITEM_APPEARANCES: usize = 30;
-/// Without enough sessions answering every item, sessions answering this share are used.
-pub(crate) const FALLBACK_COMPLETION: f64 = 0.80;
 /// Responses an item needs before a negative discrimination flags it for review.
 const FLAG_MIN_RESPONSES: usize = 50;
 
@@ -104,41 +101,25 @@ pub fn cronbach_alpha_with_minimum(
     sessions: &[HashMap<i64, bool>],
     min_sessions: usize,
 ) -> Result<AlphaReport, AlphaUnavailable> {
-    let n = sessions.len();
-    if n < min_sessions {
-        return Err(AlphaUnavailable::TooFewSessions {
-            found: n,
-            required: min_sessions,
-        });
-    }
-    let mut appearances: HashMap<i64, usize> = HashMap::new();
+    // The item rule is the one the service applies to its stores' counts.
+    let mut appearances: HashMap<i64, u64> = HashMap::new();
     for session in sessions {
         for &id in session.keys() {
             *appearances.entry(id).or_default() += 1;
         }
     }
-    let min_appearances = MIN_ITEM_APPEARANCES
-        .min(min_sessions)
-        .max((n as f64 * 0.30) as usize);
-    let mut items: Vec<i64> = appearances
-        .into_iter()
-        .filter(|&(_, count)| count >= min_appearances)
-        .map(|(id, _)| id)
-        .collect();
-    items.sort_unstable();
-    if items.len() < 2 {
-        return Err(AlphaUnavailable::TooFewItems {
-            found: items.len(),
-            min_appearances,
-        });
-    }
+    let appearances = ItemAppearances {
+        sessions: sessions.len() as u64,
+        items: appearances.into_iter().collect(),
+    };
+    let items = crate::reliability::common_items(&appearances, min_sessions as u64)?;
     let answered = |s: &HashMap<i64, bool>| items.iter().filter(|id| s.contains_key(id)).count();
     let mut usable: Vec<&HashMap<i64, bool>> = sessions
         .iter()
         .filter(|s| answered(s) == items.len())
         .collect();
     if usable.len() < min_sessions {
-        let min_answered = (items.len() as f64 * FALLBACK_COMPLETION) as usize;
+        let min_answered = crate::reliability::fallback_min_answered(items.len());
         usable = sessions
             .iter()
             .filter(|s| answered(s) >= min_answered)

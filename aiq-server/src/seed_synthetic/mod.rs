@@ -147,16 +147,16 @@ async fn seed(client: &mut Client, args: &SeedArgs) -> Result<Summary, BoxError>
     // Checking every row's foreign keys one by one costs more than the copy itself; the
     // constraints are dropped here and added back (each checked in one pass) before the commit.
     let foreign_keys = ForeignKeys::drop(&tx).await?;
-    let users = |_: ()| (0..shape.users).map(|index| shape.user(index, &items));
+    let users = || (0..shape.users).map(|index| shape.user(index, &items));
     let mut summary = Summary {
         password: SYNTHETIC_PASSWORD,
         ..Summary::default()
     };
-    summary.users = copy_users(&tx, users(()), &password_hash).await?;
-    summary.test_sessions = copy_sessions(&tx, users(())).await?;
-    summary.user_questions = copy_seen(&tx, users(()), &items).await?;
-    summary.responses = copy_responses(&tx, users(()), &items).await?;
-    summary.test_results = copy_results(&tx, users(()), &items).await?;
+    summary.users = copy_users(&tx, users(), &password_hash).await?;
+    summary.test_sessions = copy_sessions(&tx, users()).await?;
+    summary.user_questions = copy_seen(&tx, users(), &items).await?;
+    summary.responses = copy_responses(&tx, users(), &items).await?;
+    summary.test_results = copy_results(&tx, users(), &items).await?;
     summary.completed_tests = summary.test_results;
     (summary.groups, summary.group_memberships) = copy_groups(&tx, &shape).await?;
     summary.feedback_submissions = copy_feedback(&tx, &shape, &items).await?;
