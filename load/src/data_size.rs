@@ -236,7 +236,7 @@ async fn synthetic_account(
     connection: &mut Connection,
     url: &str,
 ) -> Result<(Account, Shot), String> {
-    let client = connect(url).await?;
+    let client = processes::connect(url).await?;
     let email: String = client
         .query_one(
             "SELECT u.email FROM users u JOIN group_memberships m ON m.user_id = u.id \
@@ -260,7 +260,7 @@ async fn synthetic_account(
 
 /// Members (the owner included) of the group of the synthetic user the data set is read as.
 async fn group_size(url: &str) -> Result<usize, String> {
-    let client = connect(url).await?;
+    let client = processes::connect(url).await?;
     let row = client
         .query_one(
             "SELECT count(*) FROM group_memberships WHERE group_id = ( \
@@ -275,7 +275,7 @@ async fn group_size(url: &str) -> Result<usize, String> {
 
 /// Users, completed tests and responses of the data set.
 async fn data_set_counts(url: &str) -> Result<String, String> {
-    let client = connect(url).await?;
+    let client = processes::connect(url).await?;
     let row = client
         .query_one(
             "SELECT (SELECT count(*) FROM users), \
@@ -291,12 +291,4 @@ async fn data_set_counts(url: &str) -> Result<String, String> {
         row.get::<_, i64>(1),
         row.get::<_, i64>(2)
     ))
-}
-
-async fn connect(url: &str) -> Result<tokio_postgres::Client, String> {
-    let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
-        .await
-        .map_err(|error| format!("cannot connect to the data set: {error}"))?;
-    tokio::spawn(connection);
-    Ok(client)
 }

@@ -176,10 +176,7 @@ pub(crate) struct Databases {
 impl Databases {
     /// Connects to `admin_url` (a database on the server where scratch ones may be created).
     pub(crate) async fn connect(admin_url: &str) -> Result<Self, String> {
-        let (admin, connection) = tokio_postgres::connect(admin_url, tokio_postgres::NoTls)
-            .await
-            .map_err(|error| format!("cannot connect to {admin_url}: {error}"))?;
-        tokio::spawn(connection);
+        let admin = connect(admin_url).await?;
         let base = admin_url
             .rsplit_once('/')
             .map_or(admin_url, |(base, _)| base)
@@ -216,4 +213,13 @@ impl Databases {
             }
         }
     }
+}
+
+/// A client of the PostgreSQL database at `url` (no TLS: the harness's databases are local).
+pub(crate) async fn connect(url: &str) -> Result<tokio_postgres::Client, String> {
+    let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+        .await
+        .map_err(|error| format!("cannot connect to {url}: {error}"))?;
+    tokio::spawn(connection);
+    Ok(client)
 }
