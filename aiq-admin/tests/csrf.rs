@@ -80,7 +80,7 @@ async fn every_action_needs_the_sessions_token() {
     );
     assert!(store.session(session_id).await.unwrap().is_some());
     let audit = store.audit_log(PageRequest::first(10)).await.unwrap();
-    assert_eq!(audit.total, 2);
+    assert_eq!(audit.total, aiq_core::storage::Total::Exact(2));
     assert_eq!(
         harness.get("/admin/users", Some(&session)).await.status,
         StatusCode::OK,

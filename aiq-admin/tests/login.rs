@@ -123,7 +123,7 @@ async fn wrong_credentials_are_refused_and_audited() {
         .audit_log(PageRequest::first(10))
         .await
         .unwrap();
-    assert_eq!(audit.total, 3);
+    assert_eq!(audit.total, aiq_core::storage::Total::Exact(3));
     for line in audit.items {
         assert_eq!(line.entry.action, "login.failed");
         // What was typed as the username is not kept: it may be a misplaced password.

@@ -9,7 +9,7 @@ use axum::extract::{Query, State as Shared};
 use axum::response::Response;
 
 use super::page_request;
-use super::{Nav, Pager, page_number, render, when};
+use super::{Nav, Pager, render, when};
 use crate::error::PageError;
 use crate::session::Admin;
 use crate::state::State;
@@ -52,12 +52,12 @@ pub(crate) async fn list(
     Shared(state): Shared<Arc<State>>,
     Query(params): Query<HashMap<String, String>>,
 ) -> Result<Response, PageError> {
-    let page = page_number(params.get("page").map(String::as_str));
-    let rows = state.storage.audit_log(page_request(page)).await?;
+    let request = page_request(&params)?;
+    let rows = state.storage.audit_log(request.clone()).await?;
     render(&AuditPage {
         nav: Nav::new(&admin, "audit"),
         notice: None,
-        pager: Pager::new("/admin/audit", &[], page, rows.total),
+        pager: Pager::new("/admin/audit", &[], &request, &rows),
         lines: rows.items.into_iter().map(AuditLine::from).collect(),
     })
 }

@@ -14,7 +14,7 @@ pub(crate) use self::users::user_query;
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use aiq_core::storage::PageRequest;
+use aiq_core::storage::{Cursor, Page, PageRequest, PageStart};
 use askama::Template;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -191,23 +191,22 @@ pub(crate) fn parse_id(raw: &str, what: &'static str) -> Result<i64, PageError> 
         .ok_or(PageError::NotFound(what))
 }
 
-/// The highest page number a list accepts (far beyond any table; keeps offsets from
-/// overflowing).
-const MAX_PAGE: u64 = 1_000_000_000;
-
-/// The 1-based page number of a list query (`page=`), 1 when absent or not a number.
-pub(crate) fn page_number(raw: Option<&str>) -> u64 {
-    raw.and_then(|p| p.parse::<u64>().ok())
-        .unwrap_or(1)
-        .clamp(1, MAX_PAGE)
-}
-
-/// The rows of 1-based page `page` of a list.
-pub(crate) fn page_request(page: u64) -> PageRequest {
-    PageRequest {
-        offset: (page - 1) * u64::from(PAGE_SIZE),
-        limit: PAGE_SIZE,
-    }
+/// The page a list query asks for: the first, or the one after (`after=`) or before
+/// (`before=`) a position from a pager link; a link that does not parse is a bad request.
+pub(crate) fn page_request(params: &HashMap<String, String>) -> Result<PageRequest, PageError> {
+    let cursor = |raw: &String| {
+        raw.parse::<Cursor>().map_err(|_| {
+            PageError::BadRequest(
+                "This page link is broken: start again from the first page.".into(),
+            )
+        })
+    };
+    let start = match (params.get("after"), params.get("before")) {
+        (Some(after), _) => PageStart::After(cursor(after)?),
+        (None, Some(before)) => PageStart::Before(cursor(before)?),
+        (None, None) => PageStart::First,
+    };
+    Ok(PageRequest::first(PAGE_SIZE).starting(start))
 }
 
 /// The filters `names` as given in the query (blank when absent), for links that keep them.
@@ -226,31 +225,37 @@ pub(crate) fn filled(value: Option<&String>) -> Option<&str> {
     value.map(|v| v.trim()).filter(|v| !v.is_empty())
 }
 
-/// The links of a paged list.
+/// The links of a paged list: to its first page, and to the pages on either side.
 #[derive(Debug)]
 pub(crate) struct Pager {
-    pub(crate) page: u64,
-    pub(crate) pages: u64,
-    pub(crate) total: u64,
+    /// Rows matching the filters (`1000+` past the count's limit).
+    pub(crate) total: String,
+    pub(crate) first: Option<String>,
     pub(crate) previous: Option<String>,
     pub(crate) next: Option<String>,
 }
 
 impl Pager {
-    /// The pager of page `page` of `total` rows, with links to `path` keeping `filters`.
-    pub(crate) fn new(path: &str, filters: &[(&str, String)], page: u64, total: u64) -> Self {
-        let pages = total.div_ceil(u64::from(PAGE_SIZE)).max(1);
-        let link = |to: u64| {
+    /// The pager of `page`, which answered `request`, with links to `path` keeping `filters`.
+    pub(crate) fn new<T>(
+        path: &str,
+        filters: &[(&str, String)],
+        request: &PageRequest,
+        page: &Page<T>,
+    ) -> Self {
+        let link = |extra: Option<(&'static str, &Cursor)>| {
             let mut pairs: Vec<(&str, String)> = filters.to_vec();
-            pairs.push(("page", to.to_string()));
-            format!("{path}?{}", query_string(&pairs))
+            pairs.extend(extra.map(|(name, cursor)| (name, cursor.to_string())));
+            match query_string(&pairs) {
+                query if query.is_empty() => path.to_owned(),
+                query => format!("{path}?{query}"),
+            }
         };
         Self {
-            page,
-            pages,
-            total,
-            previous: (page > 1).then(|| link(page - 1)),
-            next: (page < pages).then(|| link(page + 1)),
+            total: page.total.to_string(),
+            first: (request.start != PageStart::First).then(|| link(None)),
+            previous: page.previous.as_ref().map(|c| link(Some(("before", c)))),
+            next: page.next.as_ref().map(|c| link(Some(("after", c)))),
         }
     }
 }
@@ -295,27 +300,56 @@ mod tests {
     use super::*;
 
     #[test]
-    fn pager_links_keep_filters_and_stop_at_the_ends() {
+    fn pager_links_keep_filters_and_carry_positions() {
+        use aiq_core::storage::Total;
         let filters = [("q", "a b&c".to_owned()), ("sort", String::new())];
-        let pager = Pager::new("/admin/users", &filters, 1, 120);
-        assert_eq!(pager.pages, 3);
-        assert_eq!(pager.previous, None);
-        assert_eq!(pager.next.as_deref(), Some("/admin/users?q=a+b%26c&page=2"));
-        let last = Pager::new("/admin/users", &filters, 3, 120);
-        assert_eq!(last.next, None);
-        assert!(last.previous.is_some());
-        assert_eq!(Pager::new("/x", &[], 1, 0).pages, 1);
+        let cursor = |id| Cursor { key: None, id };
+        let page = Page {
+            items: vec![1, 2],
+            total: Total::AtLeast(1_000),
+            previous: None,
+            next: Some(cursor(2)),
+        };
+        let first = Pager::new("/admin/users", &filters, &PageRequest::first(2), &page);
+        assert_eq!((first.first, first.previous), (None, None));
+        assert_eq!(
+            first.next.as_deref(),
+            Some("/admin/users?q=a+b%26c&after=2")
+        );
+        assert_eq!(first.total, "1000+");
+        let later = PageRequest::first(2).starting(PageStart::After(cursor(2)));
+        let last = Page {
+            items: vec![3],
+            total: Total::Exact(3),
+            previous: Some(cursor(3)),
+            next: None,
+        };
+        let pager = Pager::new("/x", &[], &later, &last);
+        assert_eq!(pager.first.as_deref(), Some("/x"));
+        assert_eq!(pager.previous.as_deref(), Some("/x?before=3"));
+        assert_eq!(pager.next, None);
     }
 
     #[test]
-    fn ids_and_pages_are_parsed_strictly() {
+    fn ids_and_page_links_are_parsed_strictly() {
         assert_eq!(parse_id("42", "user").unwrap(), 42);
         assert!(parse_id("-1", "user").is_err());
         assert!(parse_id("4x", "user").is_err());
-        assert_eq!(page_number(Some("0")), 1);
-        assert_eq!(page_number(Some("x")), 1);
-        assert_eq!(page_number(Some("3")), 3);
-        assert_eq!(page_number(Some("18446744073709551615")), MAX_PAGE);
+        let params = |pairs: &[(&str, &str)]| {
+            pairs
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect::<HashMap<_, _>>()
+        };
+        assert_eq!(page_request(&params(&[])).unwrap().start, PageStart::First);
+        assert_eq!(
+            page_request(&params(&[("before", "7")])).unwrap().start,
+            PageStart::Before(Cursor { key: None, id: 7 })
+        );
+        assert!(matches!(
+            page_request(&params(&[("after", "7.x")])),
+            Err(PageError::BadRequest(_))
+        ));
     }
 
     #[test]

@@ -11,7 +11,7 @@ use axum::extract::{Multipart, Path, Query, State as Shared};
 use axum::response::Response;
 use serde::Deserialize;
 
-use super::{Nav, Pager, done, filled, notice, page_number, parse_id, render, when};
+use super::{Nav, Pager, done, filled, notice, parse_id, render, when};
 use super::{kept_filters, page_request};
 use crate::audit::{self, Event};
 use crate::error::PageError;
@@ -148,17 +148,17 @@ pub(crate) async fn list(
     Query(params): Query<HashMap<String, String>>,
 ) -> Result<Response, PageError> {
     let query = question_query(&params)?;
-    let page = page_number(params.get("page").map(String::as_str));
+    let request = page_request(&params)?;
     let rows = state
         .storage
-        .list_questions(&query, page_request(page))
+        .list_questions(&query, request.clone())
         .await?;
     let kept = kept_filters(&params, &FILTERS);
     render(&QuestionsPage {
         nav: Nav::new(&admin, "questions"),
         notice: notice(params.get("done")),
         export: format!("/admin/questions.csv?{}", super::query_string(&kept)),
-        pager: Pager::new("/admin/questions", &kept, page, rows.total),
+        pager: Pager::new("/admin/questions", &kept, &request, &rows),
         filters: kept.into_iter().collect(),
         domains: Domain::ALL.map(Domain::as_str),
         difficulties: Difficulty::ALL.map(Difficulty::as_str),

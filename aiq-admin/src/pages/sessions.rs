@@ -13,10 +13,7 @@ use serde::Deserialize;
 use time::macros::format_description;
 use time::{Date, Duration, OffsetDateTime};
 
-use super::{
-    Confirm, Nav, Pager, confirm, done, filled, notice, page_number, parse_id, render, when,
-    when_opt,
-};
+use super::{Confirm, Nav, Pager, confirm, done, filled, notice, parse_id, render, when, when_opt};
 use super::{kept_filters, page_request};
 use crate::audit::{self, Event};
 use crate::error::PageError;
@@ -122,17 +119,14 @@ pub(crate) async fn list(
     Query(params): Query<HashMap<String, String>>,
 ) -> Result<Response, PageError> {
     let query = session_query(&params)?;
-    let page = page_number(params.get("page").map(String::as_str));
-    let rows = state
-        .storage
-        .list_sessions(&query, page_request(page))
-        .await?;
+    let request = page_request(&params)?;
+    let rows = state.storage.list_sessions(&query, request.clone()).await?;
     let kept = kept_filters(&params, &FILTERS);
     render(&SessionsPage {
         nav: Nav::new(&admin, "sessions"),
         notice: notice(params.get("done")),
         export: format!("/admin/sessions.csv?{}", super::query_string(&kept)),
-        pager: Pager::new("/admin/sessions", &kept, page, rows.total),
+        pager: Pager::new("/admin/sessions", &kept, &request, &rows),
         filters: kept.into_iter().collect(),
         sessions: rows.items.into_iter().map(SessionLine::from).collect(),
     })

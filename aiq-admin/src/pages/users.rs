@@ -12,8 +12,7 @@ use axum::extract::{Path, Query, State as Shared};
 use axum::response::Response;
 
 use super::{
-    Confirm, Nav, PAGE_SIZE, Pager, confirm, done, filled, notice, page_number, parse_id, render,
-    when, when_opt,
+    Confirm, Nav, PAGE_SIZE, Pager, confirm, done, filled, notice, parse_id, render, when, when_opt,
 };
 use super::{kept_filters, page_request};
 use crate::audit::{self, Event};
@@ -99,14 +98,14 @@ pub(crate) async fn list(
     Query(params): Query<HashMap<String, String>>,
 ) -> Result<Response, PageError> {
     let query = user_query(&params)?;
-    let page = page_number(params.get("page").map(String::as_str));
-    let rows = state.storage.list_users(&query, page_request(page)).await?;
+    let request = page_request(&params)?;
+    let rows = state.storage.list_users(&query, request.clone()).await?;
     let filters = kept_filters(&params, &["q", "sort", "dir"]);
     render(&UsersPage {
         nav: Nav::new(&admin, "users"),
         notice: notice(params.get("done")),
         export: format!("/admin/users.csv?{}", super::query_string(&filters)),
-        pager: Pager::new("/admin/users", &filters, page, rows.total),
+        pager: Pager::new("/admin/users", &filters, &request, &rows),
         q: filters[0].1.clone(),
         sort: filters[1].1.clone(),
         dir: filters[2].1.clone(),
@@ -135,7 +134,9 @@ struct UserPage {
     location: String,
     notifications: bool,
     history: Vec<HistoryLine>,
-    history_total: u64,
+    history_total: String,
+    /// More sessions than the page shows.
+    more_history: bool,
 }
 
 /// `GET /admin/users/{id}`.
@@ -190,7 +191,8 @@ pub(crate) async fn detail(
         location,
         notifications: user.notification_enabled,
         history,
-        history_total: sessions.total,
+        history_total: sessions.total.to_string(),
+        more_history: sessions.next.is_some(),
         user: UserLine::from(UserRow {
             user,
             completed_tests: 0,
@@ -304,10 +306,12 @@ pub(crate) async fn delete(
                 user_id: Some(id),
                 ..SessionQuery::default()
             },
+            // A user has at most one session in progress.
             PageRequest::first(1),
         )
         .await?
-        .total;
+        .items
+        .len();
     if !state.storage.delete_user(id).await? {
         return Err(PageError::NotFound("user"));
     }

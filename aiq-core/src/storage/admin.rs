@@ -1,158 +1,21 @@
 //! What operators read and change: searchable lists of users, questions and test sessions, the
 //! flags they set, the overview counts, the admin dashboard's login sessions and the audit log.
 //!
-//! Lists are pages (`offset` + `limit`, with the total) in a stable order (the sort key, then the
-//! id), for a person paging through them. Exports walk a whole table instead with [`Seek`]:
-//! in id order, each step starting after the last id seen, so rows written or deleted during
-//! the walk shift nothing and no step counts the table.
+//! Lists are pages in a stable order (the sort column, then the id) that start at a row's
+//! position ([`Cursor`]), for a person paging through them; exports walk a whole table in id
+//! order instead ([`Seek`]). Neither skips or counts a whole table: see
+//! [`paging`](super::paging).
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use time::{Date, OffsetDateTime};
 
+use super::paging::{Cursor, Page, PageRequest, Seek, SortValue};
 use super::{
     QualityFlag, Question, QuestionId, SessionId, SessionStatus, StorageError, TestSession, User,
     UserId,
 };
 use crate::questions::{Difficulty, Domain};
-
-/// The most rows one page may hold.
-pub const MAX_PAGE_SIZE: u32 = 500;
-
-/// A page of a list, with the number of rows that match in all.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Page<T> {
-    /// The rows of this page.
-    pub items: Vec<T>,
-    /// Rows matching the filters, on every page.
-    pub total: u64,
-}
-
-/// Which rows of a list, in pages.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct PageRequest {
-    /// Rows to skip.
-    pub offset: u64,
-    /// Rows to return (at most [`MAX_PAGE_SIZE`]; stores clamp larger values).
-    pub limit: u32,
-}
-
-impl PageRequest {
-    /// The first page of `limit` rows.
-    ///
-    /// ```
-    /// use aiq_core::storage::PageRequest;
-    /// assert_eq!(PageRequest::first(50).offset, 0);
-    /// ```
-    pub fn first(limit: u32) -> Self {
-        Self { offset: 0, limit }
-    }
-
-    /// The page after this one.
-    ///
-    /// ```
-    /// use aiq_core::storage::PageRequest;
-    /// assert_eq!(PageRequest::first(50).next().offset, 50);
-    /// ```
-    pub fn next(self) -> Self {
-        Self {
-            offset: self.offset + u64::from(self.limit),
-            ..self
-        }
-    }
-
-    /// The limit a store applies: between 1 and [`MAX_PAGE_SIZE`].
-    ///
-    /// ```
-    /// use aiq_core::storage::{MAX_PAGE_SIZE, PageRequest};
-    /// assert_eq!(PageRequest::first(10_000).clamped_limit(), MAX_PAGE_SIZE);
-    /// ```
-    pub fn clamped_limit(self) -> u32 {
-        clamp_limit(self.limit)
-    }
-}
-
-/// A limit between 1 and [`MAX_PAGE_SIZE`].
-fn clamp_limit(limit: u32) -> u32 {
-    limit.clamp(1, MAX_PAGE_SIZE)
-}
-
-/// One step of a keyset ("seek") walk over a table in ascending id order: at most `limit` rows
-/// whose id is above `after`. Each step starts after the last id of the one before, so (unlike
-/// an offset) a row inserted or deleted mid-walk makes no other row repeat or go missing, and
-/// no step counts the table. Ids grow, so rows created after the walk started may or may not
-/// appear; every row present for the whole walk appears exactly once.
-///
-/// Walking every user, two at a time, until a step comes back short:
-///
-/// ```
-/// use aiq_core::storage::{AdminStore, MemoryStore, NewUser, Seek, UserQuery, UserStore};
-/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
-/// let store = MemoryStore::new();
-/// for n in 0..5 {
-///     store.create_user(NewUser::with_password(format!("u{n}@example.com"), "h")).await.unwrap();
-/// }
-/// let mut seek = Seek::first(2);
-/// let mut emails = Vec::new();
-/// loop {
-///     let rows = store.export_users(&UserQuery::default(), seek).await.unwrap();
-///     let full = rows.len() == seek.clamped_limit() as usize;
-///     if let Some(last) = rows.last() {
-///         seek = seek.after(last.user.id);
-///     }
-///     emails.extend(rows.into_iter().map(|row| row.user.email));
-///     if !full {
-///         break;
-///     }
-/// }
-/// assert_eq!(emails.len(), 5);
-/// assert_eq!(emails[0], "u0@example.com");
-/// # });
-/// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Seek {
-    /// Only rows with a larger id; `None` starts at the first row.
-    pub after: Option<i64>,
-    /// Rows to return (at most [`MAX_PAGE_SIZE`]; stores clamp larger values).
-    pub limit: u32,
-}
-
-impl Seek {
-    /// The first step: the `limit` rows of lowest id.
-    ///
-    /// ```
-    /// use aiq_core::storage::Seek;
-    /// assert_eq!(Seek::first(50).after, None);
-    /// ```
-    pub fn first(limit: u32) -> Self {
-        Self { after: None, limit }
-    }
-
-    /// The step after a row with id `last_id` (the last row of this step), of the same limit.
-    ///
-    /// ```
-    /// use aiq_core::storage::Seek;
-    /// assert_eq!(Seek::first(50).after(7), Seek { after: Some(7), limit: 50 });
-    /// ```
-    pub fn after(self, last_id: i64) -> Self {
-        Self {
-            after: Some(last_id),
-            ..self
-        }
-    }
-
-    /// The limit a store applies: between 1 and [`MAX_PAGE_SIZE`]. A step that returns fewer
-    /// rows is the last.
-    ///
-    /// ```
-    /// use aiq_core::storage::{MAX_PAGE_SIZE, Seek};
-    /// assert_eq!(Seek::first(10_000).clamped_limit(), MAX_PAGE_SIZE);
-    /// assert_eq!(Seek::first(0).clamped_limit(), 1);
-    /// ```
-    pub fn clamped_limit(self) -> u32 {
-        clamp_limit(self.limit)
-    }
-}
 
 /// The column a user list is sorted by (then by id).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -167,6 +30,31 @@ pub enum UserSort {
     CreatedAt,
     /// Last login (accounts that never logged in sort as the oldest).
     LastLoginAt,
+}
+
+impl UserSort {
+    /// A user's position in a list sorted by this column.
+    ///
+    /// ```
+    /// use aiq_core::storage::{MemoryStore, NewUser, SortValue, UserSort, UserStore};
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// let store = MemoryStore::new();
+    /// let user = store.create_user(NewUser::with_password("ada@example.com", "h")).await.unwrap();
+    /// let cursor = UserSort::Email.cursor(&user);
+    /// assert_eq!(cursor.key, Some(SortValue::Text("ada@example.com".into())));
+    /// assert_eq!(cursor.id, user.id);
+    /// assert_eq!(UserSort::LastLoginAt.cursor(&user).key, None, "never logged in");
+    /// # });
+    /// ```
+    pub fn cursor(self, user: &User) -> Cursor {
+        let key = match self {
+            Self::Id => None,
+            Self::Email => Some(SortValue::Text(user.email.clone())),
+            Self::CreatedAt => Some(SortValue::Time(user.created_at)),
+            Self::LastLoginAt => user.last_login_at.map(SortValue::Time),
+        };
+        Cursor { key, id: user.id }
+    }
 }
 
 /// Filters and order of a user list. The guest sentinel is never listed.
@@ -202,6 +90,22 @@ pub enum QuestionSort {
     EmpiricalDifficulty,
     /// Discrimination (items without one sort as the lowest).
     Discrimination,
+}
+
+impl QuestionSort {
+    /// A question's position in a list sorted by this column.
+    pub fn cursor(self, question: &Question) -> Cursor {
+        let key = match self {
+            Self::Id => None,
+            Self::ResponseCount => Some(SortValue::Int(question.response_count.into())),
+            Self::EmpiricalDifficulty => question.empirical_difficulty.map(SortValue::Float),
+            Self::Discrimination => question.discrimination.map(SortValue::Float),
+        };
+        Cursor {
+            key,
+            id: question.id,
+        }
+    }
 }
 
 /// Filters and order of a question list.
@@ -251,6 +155,16 @@ pub struct SessionRow {
     pub iq_score: Option<i32>,
     /// `valid`, `suspect` or `invalid`, once completed.
     pub validity_status: Option<String>,
+}
+
+impl SessionRow {
+    /// The session's position in a session list (by start, then id).
+    pub fn cursor(&self) -> Cursor {
+        Cursor {
+            key: Some(SortValue::Time(self.session.started_at)),
+            id: self.session.id,
+        }
+    }
 }
 
 /// An operator's verdict on a result's validity, replacing the automatic one.
@@ -348,6 +262,16 @@ pub struct AuditEntry {
     pub id: i64,
     /// What was written.
     pub entry: NewAuditEntry,
+}
+
+impl AuditEntry {
+    /// The entry's position in the audit log (by id).
+    pub fn cursor(&self) -> Cursor {
+        Cursor {
+            key: None,
+            id: self.id,
+        }
+    }
 }
 
 /// Operator reads and writes.

@@ -27,6 +27,7 @@ mod groups;
 mod guest_tokens;
 mod memory;
 mod oauth;
+mod paging;
 mod password_reset;
 #[cfg(feature = "postgres")]
 mod postgres;
@@ -48,9 +49,9 @@ pub use self::adaptive::{
     AdaptiveCompletion, AdaptiveState, AdaptiveStep, AdaptiveStore, pool_params,
 };
 pub use self::admin::{
-    AdminSession, AdminStore, AuditEntry, InventoryCell, MAX_PAGE_SIZE, NewAuditEntry,
-    OverviewCounts, Page, PageRequest, QuestionQuery, QuestionSort, Seek, SessionQuery, SessionRow,
-    UserQuery, UserRow, UserSort, ValidityOverride, ValidityRecord,
+    AdminSession, AdminStore, AuditEntry, InventoryCell, NewAuditEntry, OverviewCounts,
+    QuestionQuery, QuestionSort, SessionQuery, SessionRow, UserQuery, UserRow, UserSort,
+    ValidityOverride, ValidityRecord,
 };
 pub use self::analytics::{
     AccuracyScope, AnalyticsStore, ClientEvent, Feedback, FeedbackCategory, FeedbackId, LlmRun,
@@ -69,6 +70,10 @@ pub use self::guest_tokens::{GUEST_TOKENS_PREFIX, RedisGuestTokens};
 pub use self::guest_tokens::{GuestToken, GuestTokenKind, GuestTokenStore, MemoryGuestTokens};
 pub use self::memory::MemoryStore;
 pub use self::oauth::OAuthStore;
+pub use self::paging::{
+    COUNT_LIMIT, Cursor, InvalidCursor, MAX_PAGE_SIZE, Page, PageRequest, PageStart, Seek,
+    SortValue, Total,
+};
 pub use self::password_reset::{NewPasswordReset, PasswordChange, PasswordResetStore};
 #[cfg(feature = "postgres")]
 pub(crate) use self::postgres::is_valid_url as postgres_url_is_valid;

@@ -177,14 +177,15 @@ async fn sessions_of(state: &AppState, user: i64) -> Result<Vec<TestSession>, Ap
         ..SessionQuery::default()
     };
     let mut sessions = Vec::new();
-    let mut page = PageRequest::first(MAX_PAGE_SIZE);
+    let mut request = PageRequest::first(MAX_PAGE_SIZE);
     loop {
-        let rows = state.storage.list_sessions(&query, page).await?.items;
-        if rows.is_empty() {
-            return Ok(sessions);
+        let page = state.storage.list_sessions(&query, request.clone()).await?;
+        let next = request.after_page(&page);
+        sessions.extend(page.items.into_iter().map(|row| row.session));
+        match next {
+            Some(next) => request = next,
+            None => return Ok(sessions),
         }
-        sessions.extend(rows.into_iter().map(|row| row.session));
-        page = page.next();
     }
 }
 

@@ -11,10 +11,10 @@ use super::{MemoryStore, State};
 use crate::questions::{Difficulty, Domain};
 use crate::storage::StorageError;
 use crate::storage::admin::{
-    AdminSession, AdminStore, AuditEntry, InventoryCell, NewAuditEntry, OverviewCounts, Page,
-    PageRequest, QuestionQuery, QuestionSort, Seek, SessionQuery, SessionRow, UserQuery, UserRow,
-    UserSort, ValidityOverride, ValidityRecord,
+    AdminSession, AdminStore, AuditEntry, InventoryCell, NewAuditEntry, OverviewCounts,
+    QuestionQuery, SessionQuery, SessionRow, UserQuery, UserRow, ValidityOverride, ValidityRecord,
 };
+use crate::storage::paging::{Cursor, Page, PageRequest, PageStart, Seek, Total};
 use crate::storage::questions::{QualityFlag, Question, QuestionId};
 use crate::storage::sessions::{SessionId, SessionStatus, TestResult, TestSession};
 use crate::storage::users::{GUEST_USER_ID, User, UserId};
@@ -40,14 +40,47 @@ fn contains_folded(text: &str, needle: &str) -> bool {
     text.to_lowercase().contains(needle)
 }
 
-/// The rows of `page` from `rows`, which are in list order.
-fn paginate<T>(rows: impl ExactSizeIterator<Item = T>, page: PageRequest) -> Page<T> {
-    let total = rows.len() as u64;
-    let items = rows
-        .skip(usize::try_from(page.offset).unwrap_or(usize::MAX))
-        .take(page.clamped_limit() as usize)
+/// The page of `request` from `rows`, each with its position, sorted by position in list
+/// order (`descending` or not); counted as a database would, up to the request's limit.
+fn paginate<T>(rows: Vec<(Cursor, T)>, request: &PageRequest, descending: bool) -> Page<T> {
+    let counted = (rows.len() as u64).min(request.count_limit.saturating_add(1));
+    let total = Total::counted(counted, request.count_limit);
+    let window_size = request.clamped_limit() as usize + 1;
+    let order = |row: &(Cursor, T), at: &Cursor| row.0.list_order(at, descending);
+    let window = match &request.start {
+        PageStart::First => 0..rows.len().min(window_size),
+        PageStart::After(at) => {
+            let from = rows.partition_point(|row| order(row, at) != Ordering::Greater);
+            from..rows.len().min(from + window_size)
+        }
+        PageStart::Before(at) => {
+            let to = rows.partition_point(|row| order(row, at) == Ordering::Less);
+            to.saturating_sub(window_size)..to
+        }
+    };
+    let window: Vec<_> = rows
+        .into_iter()
+        .skip(window.start)
+        .take(window.len())
         .collect();
-    Page { items, total }
+    let page = Page::from_window(request, window, total, |row| row.0.clone());
+    Page {
+        items: page.items.into_iter().map(|(_, row)| row).collect(),
+        total: page.total,
+        previous: page.previous,
+        next: page.next,
+    }
+}
+
+/// `rows` with their positions, in list order.
+fn sorted<T>(
+    rows: impl Iterator<Item = T>,
+    cursor: impl Fn(&T) -> Cursor,
+    descending: bool,
+) -> Vec<(Cursor, T)> {
+    let mut rows: Vec<_> = rows.map(|row| (cursor(&row), row)).collect();
+    rows.sort_by(|a, b| a.0.list_order(&b.0, descending));
+    rows
 }
 
 /// The rows of `seek` from `rows` (keyed by id) that `matches`, in id order.
@@ -61,40 +94,6 @@ fn seek_rows<T>(
         .map(|(_, row)| row)
         .filter(move |row| matches(row))
         .take(seek.clamped_limit() as usize)
-}
-
-/// Orders by `key` then id, both reversed when `descending` (as `ORDER BY key DESC, id DESC`).
-fn ordered(key: Ordering, a: i64, b: i64, descending: bool) -> Ordering {
-    let order = key.then(a.cmp(&b));
-    if descending { order.reverse() } else { order }
-}
-
-/// Unknown values sort lowest, as `NULLS FIRST` ascending and `NULLS LAST` descending.
-fn cmp_optional(a: Option<f64>, b: Option<f64>) -> Ordering {
-    match (a, b) {
-        (Some(a), Some(b)) => a.total_cmp(&b),
-        (a, b) => a.is_some().cmp(&b.is_some()),
-    }
-}
-
-fn user_order(sort: UserSort, a: &User, b: &User) -> Ordering {
-    match sort {
-        UserSort::Id => Ordering::Equal,
-        UserSort::Email => a.email.cmp(&b.email),
-        UserSort::CreatedAt => a.created_at.cmp(&b.created_at),
-        UserSort::LastLoginAt => a.last_login_at.cmp(&b.last_login_at),
-    }
-}
-
-fn question_order(sort: QuestionSort, a: &Question, b: &Question) -> Ordering {
-    match sort {
-        QuestionSort::Id => Ordering::Equal,
-        QuestionSort::ResponseCount => a.response_count.cmp(&b.response_count),
-        QuestionSort::EmpiricalDifficulty => {
-            cmp_optional(a.empirical_difficulty, b.empirical_difficulty)
-        }
-        QuestionSort::Discrimination => cmp_optional(a.discrimination, b.discrimination),
-    }
 }
 
 /// Whether a user is listed under `search` (already lowercased); never the guest sentinel.
@@ -260,16 +259,17 @@ impl AdminStore for MemoryStore {
     ) -> Result<Page<UserRow>, StorageError> {
         let state = self.state();
         let search = query.search.as_deref().map(str::to_lowercase);
-        let mut users: Vec<&User> = state
+        let users = state
             .users
             .values()
-            .filter(|u| user_matches(search.as_deref(), u))
-            .collect();
-        users.sort_by(|a, b| ordered(user_order(query.sort, a, b), a.id, b.id, query.descending));
-        let page = paginate(users.into_iter(), page);
+            .filter(|u| user_matches(search.as_deref(), u));
+        let users = sorted(users, |u| query.sort.cursor(u), query.descending);
+        let page = paginate(users, &page, query.descending);
         Ok(Page {
-            total: page.total,
             items: user_rows(&state, page.items),
+            total: page.total,
+            previous: page.previous,
+            next: page.next,
         })
     }
 
@@ -313,25 +313,14 @@ impl AdminStore for MemoryStore {
     ) -> Result<Page<Question>, StorageError> {
         let state = self.state();
         let search = query.search.as_deref().map(str::to_lowercase);
-        let mut questions: Vec<&Question> = state
+        let questions = state
             .bank
             .questions
             .values()
             .filter(|q| question_matches(query, search.as_deref(), q))
-            .collect();
-        questions.sort_by(|a, b| {
-            ordered(
-                question_order(query.sort, a, b),
-                a.id,
-                b.id,
-                query.descending,
-            )
-        });
-        let page = paginate(questions.into_iter(), page);
-        Ok(Page {
-            total: page.total,
-            items: page.items.into_iter().cloned().collect(),
-        })
+            .cloned();
+        let questions = sorted(questions, |q| query.sort.cursor(q), query.descending);
+        Ok(paginate(questions, &page, query.descending))
     }
 
     async fn export_questions(
@@ -397,22 +386,17 @@ impl AdminStore for MemoryStore {
         page: PageRequest,
     ) -> Result<Page<SessionRow>, StorageError> {
         let state = self.state();
-        let mut sessions: Vec<_> = state
+        let sessions = state
             .tests
             .sessions
             .values()
             .filter(|s| session_matches(query, s))
-            .collect();
-        sessions.sort_by(|a, b| ordered(a.started_at.cmp(&b.started_at), a.id, b.id, true));
-        let page = paginate(sessions.into_iter(), page);
-        Ok(Page {
-            total: page.total,
-            items: page
-                .items
-                .into_iter()
-                .map(|session| session_row(&state, session))
-                .collect(),
-        })
+            .map(|session| session_row(&state, session));
+        Ok(paginate(
+            sorted(sessions, SessionRow::cursor, true),
+            &page,
+            true,
+        ))
     }
 
     async fn export_sessions(
@@ -502,7 +486,12 @@ impl AdminStore for MemoryStore {
 
     async fn audit_log(&self, page: PageRequest) -> Result<Page<AuditEntry>, StorageError> {
         let state = self.state();
-        Ok(paginate(state.admin.audit.iter().rev().cloned(), page))
+        let entries = state.admin.audit.iter().rev().cloned();
+        Ok(paginate(
+            sorted(entries, AuditEntry::cursor, true),
+            &page,
+            true,
+        ))
     }
 
     async fn export_audit(&self, seek: Seek) -> Result<Vec<AuditEntry>, StorageError> {

@@ -6,10 +6,11 @@ use std::sync::Arc;
 
 use aiq_core::questions::{Difficulty, Domain};
 use aiq_core::storage::{
-    GUEST_USER_ID, NewUser, PageRequest, QualityFlag, Question, QuestionId, QuestionQuery,
-    QuestionSort, Storage, UserId, UserQuery, UserRow, UserSort,
+    Cursor, GUEST_USER_ID, NewUser, PageRequest, PageStart, QualityFlag, Question, QuestionId,
+    QuestionQuery, QuestionSort, Storage, Total, UserId, UserQuery, UserRow, UserSort,
 };
 
+use super::walk_both_ways;
 use crate::conformance::cases;
 use crate::fixtures::admin::{at, bank, complete, finished, start, user};
 use crate::fixtures::bank::{import, question};
@@ -38,7 +39,7 @@ async fn search_users(store: &Arc<dyn Storage>, search: &str) -> Vec<String> {
         .list_users(&query, PageRequest::first(50))
         .await
         .unwrap();
-    assert_eq!(page.total, page.items.len() as u64);
+    assert_eq!(page.total, Total::Exact(page.items.len() as u64));
     emails(&page.items).into_iter().map(str::to_owned).collect()
 }
 
@@ -66,7 +67,11 @@ async fn users_are_searched_ignoring_case_with_literal_wildcards(store: Arc<dyn 
         .list_users(&UserQuery::default(), PageRequest::first(50))
         .await
         .unwrap();
-    assert_eq!(all.total, 4, "the guest sentinel is never listed");
+    assert_eq!(
+        all.total,
+        Total::Exact(4),
+        "the guest sentinel is never listed"
+    );
     assert!(all.items.iter().all(|r| r.user.id != GUEST_USER_ID));
 }
 
@@ -103,17 +108,7 @@ async fn user_pages_cover_every_row_once_in_order(store: Arc<dyn Storage>) {
                 sort,
                 descending,
             };
-            let mut rows = Vec::new();
-            let mut page = PageRequest::first(3);
-            loop {
-                let got = store.list_users(&query, page).await.unwrap();
-                assert_eq!(got.total, 7);
-                if got.items.is_empty() {
-                    break;
-                }
-                rows.extend(got.items);
-                page = page.next();
-            }
+            let rows = walk_both_ways(|page| store.list_users(&query, page), 3, 7).await;
             let mut seen: Vec<UserId> = rows.iter().map(|r| r.user.id).collect();
             seen.sort_unstable();
             assert_eq!(seen, ids, "{sort:?} {descending}: every row exactly once");
@@ -175,7 +170,7 @@ async fn question_ids(store: &Arc<dyn Storage>, query: QuestionQuery) -> Vec<Que
         .list_questions(&query, PageRequest::first(100))
         .await
         .unwrap();
-    assert_eq!(page.total, page.items.len() as u64);
+    assert_eq!(page.total, Total::Exact(page.items.len() as u64));
     page.items.iter().map(|q| q.id).collect()
 }
 
@@ -327,17 +322,7 @@ async fn question_pages_cover_every_row_once_in_order(store: Arc<dyn Storage>) {
                 descending,
                 ..QuestionQuery::default()
             };
-            let mut rows = Vec::new();
-            let mut page = PageRequest::first(2);
-            loop {
-                let got = store.list_questions(&query, page).await.unwrap();
-                assert_eq!(got.total, 9);
-                if got.items.is_empty() {
-                    break;
-                }
-                rows.extend(got.items);
-                page = page.next();
-            }
+            let rows = walk_both_ways(|page| store.list_questions(&query, page), 2, 9).await;
             let mut seen: Vec<QuestionId> = rows.iter().map(|q| q.id).collect();
             seen.sort_unstable();
             assert_eq!(seen, ids, "{sort:?} {descending}: every row exactly once");
@@ -357,18 +342,24 @@ async fn question_pages_cover_every_row_once_in_order(store: Arc<dyn Storage>) {
             }
         }
     }
+    let last = Cursor {
+        key: None,
+        id: *ids.iter().max().unwrap(),
+    };
     let past_the_end = store
         .list_questions(
             &QuestionQuery::default(),
-            PageRequest {
-                offset: 50,
-                limit: 10,
-            },
+            PageRequest::first(10).starting(PageStart::After(last)),
         )
         .await
         .unwrap();
     assert!(past_the_end.items.is_empty());
-    assert_eq!(past_the_end.total, 9, "an empty page still tells the total");
+    assert_eq!(
+        past_the_end.total,
+        Total::Exact(9),
+        "an empty page still tells the total"
+    );
+    assert_eq!((past_the_end.previous, past_the_end.next), (None, None));
 }
 
 async fn setting_a_quality_flag_returns_the_previous_one(store: Arc<dyn Storage>) {

@@ -6,11 +6,12 @@ use std::sync::Arc;
 use aiq_core::questions::{Difficulty, Domain};
 use aiq_core::storage::{
     AdminSession, GUEST_USER_ID, InventoryCell, NewAuditEntry, OverviewCounts, PageRequest,
-    QualityFlag, SessionQuery, SessionStatus, Storage, ValidityOverride,
+    PageStart, QualityFlag, SessionQuery, SessionStatus, Storage, Total, ValidityOverride,
 };
 use time::Duration;
 use time::macros::{date, datetime};
 
+use super::walk_both_ways;
 use crate::conformance::cases;
 use crate::fixtures::admin::{at, bank, complete, finished, start, user};
 
@@ -24,6 +25,7 @@ cases!(
     inventory_counts_each_domain_and_difficulty,
     admin_sessions_expire_and_are_revoked,
     audit_log_is_newest_first_and_paged,
+    session_pages_seek_past_deleted_rows_and_count_to_a_limit,
 );
 
 async fn session_ids(store: &Arc<dyn Storage>, query: SessionQuery) -> Vec<i64> {
@@ -31,7 +33,7 @@ async fn session_ids(store: &Arc<dyn Storage>, query: SessionQuery) -> Vec<i64> 
         .list_sessions(&query, PageRequest::first(100))
         .await
         .unwrap();
-    assert_eq!(page.total, page.items.len() as u64);
+    assert_eq!(page.total, Total::Exact(page.items.len() as u64));
     page.items.iter().map(|row| row.session.id).collect()
 }
 
@@ -50,7 +52,7 @@ async fn sessions_are_filtered_by_status_user_and_date(store: Arc<dyn Storage>) 
         .list_sessions(&SessionQuery::default(), PageRequest::first(2))
         .await
         .unwrap();
-    assert_eq!(all.total, 5);
+    assert_eq!(all.total, Total::Exact(5));
     assert_eq!(
         session_ids(&store, SessionQuery::default()).await,
         [open, guest, bobs, dropped, done],
@@ -374,7 +376,7 @@ async fn admin_sessions_expire_and_are_revoked(store: Arc<dyn Storage>) {
 
 async fn audit_log_is_newest_first_and_paged(store: Arc<dyn Storage>) {
     let empty = store.audit_log(PageRequest::first(10)).await.unwrap();
-    assert!(empty.items.is_empty() && empty.total == 0);
+    assert!(empty.items.is_empty() && empty.total == Total::Exact(0));
     let entry = |k: i64| NewAuditEntry {
         actor: "ops".to_owned(),
         action: format!("question.deactivate.{k}"),
@@ -386,18 +388,65 @@ async fn audit_log_is_newest_first_and_paged(store: Arc<dyn Storage>) {
     for k in 0..5 {
         store.record_audit(&entry(k)).await.unwrap();
     }
-    let mut walked = Vec::new();
-    let mut page = PageRequest::first(2);
-    loop {
-        let got = store.audit_log(page).await.unwrap();
-        assert_eq!(got.total, 5);
-        if got.items.is_empty() {
-            break;
-        }
-        walked.extend(got.items);
-        page = page.next();
-    }
+    let walked = walk_both_ways(|page| store.audit_log(page), 2, 5).await;
     let written: Vec<_> = walked.iter().map(|e| e.entry.clone()).collect();
     assert_eq!(written, (0..5).rev().map(entry).collect::<Vec<_>>());
     assert!(walked.windows(2).all(|w| w[0].id > w[1].id));
+}
+
+async fn session_pages_seek_past_deleted_rows_and_count_to_a_limit(store: Arc<dyn Storage>) {
+    let q = bank(&store, 2).await;
+    let mut ids = Vec::new();
+    for k in 0..7 {
+        let owner = user(&store, &format!("u{k}@example.com"), None).await;
+        // Pairs share a start, so the id breaks the tie.
+        ids.push(finished(&store, owner, k / 2 * 24, &q, 100).await);
+    }
+    let newest_first = |ids: &[i64]| {
+        let mut sorted = ids.to_vec();
+        sorted.sort_by_key(|id| std::cmp::Reverse(*id));
+        sorted
+    };
+    let all = SessionQuery::default();
+    let walked = walk_both_ways(|page| store.list_sessions(&all, page), 3, 7).await;
+    let walked: Vec<i64> = walked.iter().map(|row| row.session.id).collect();
+    assert_eq!(walked, newest_first(&ids));
+
+    let first = store
+        .list_sessions(&all, PageRequest::first(3))
+        .await
+        .unwrap();
+    let next = PageRequest::first(3).starting(PageStart::After(first.next.clone().unwrap()));
+    // The page's last row goes away before the next page is asked for: nothing shifts.
+    assert!(store.delete_session(walked[2]).await.unwrap());
+    let second = store.list_sessions(&all, next).await.unwrap();
+    let second: Vec<i64> = second.items.iter().map(|row| row.session.id).collect();
+    assert_eq!(
+        second,
+        walked[3..6],
+        "the page after a deleted row starts where it stood"
+    );
+
+    let capped = store
+        .list_sessions(
+            &all,
+            PageRequest {
+                count_limit: 4,
+                ..PageRequest::first(2)
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(capped.total, Total::AtLeast(4), "6 rows, counted up to 4");
+    assert_eq!(capped.items.len(), 2);
+    let exact = PageRequest {
+        count_limit: 6,
+        ..PageRequest::first(2)
+    };
+    let exact = store.list_sessions(&all, exact).await.unwrap();
+    assert_eq!(
+        exact.total,
+        Total::Exact(6),
+        "exactly at the limit is exact"
+    );
 }

@@ -3,9 +3,11 @@
 //! Each list has one filter ([`Filtered`]), shared by its two statements:
 //!
 //! - a page ([`Filtered::page`]): the filtered rows (`m`, inlined where used so the page can use
-//!   an index), their count (`t`), and the page joined laterally to the count, so the total and
-//!   the page come from one snapshot and an empty page still answers the total (as one row of
-//!   NULLs);
+//!   an index), their count up to the request's limit (`t`), and the page joined laterally to
+//!   the count, so the total and the page come from one snapshot and an empty page still
+//!   answers the total (as one row of NULLs). The page seeks: it starts at a position in the
+//!   list's order (`(key, id) > (cursor key, cursor id)`), which an index on `(key, id)` finds
+//!   directly, so the last page costs what the first does;
 //! - an export step ([`Filtered::seek`]): the filtered rows whose id is above the last one
 //!   seen, in id order (the primary key's index), without a count or an offset.
 
@@ -15,9 +17,10 @@ use tokio_postgres::types::ToSql;
 use super::count;
 use crate::storage::StorageError;
 use crate::storage::admin::{
-    AuditEntry, NewAuditEntry, Page, PageRequest, QuestionQuery, QuestionSort, Seek, SessionQuery,
-    SessionRow, UserQuery, UserRow, UserSort,
+    AuditEntry, NewAuditEntry, QuestionQuery, QuestionSort, SessionQuery, SessionRow, UserQuery,
+    UserRow, UserSort,
 };
+use crate::storage::paging::{Cursor, Page, PageRequest, PageStart, Seek, SortValue, Total};
 use crate::storage::postgres::questions::{QUESTION_COLUMNS, question_from_row};
 use crate::storage::postgres::sessions::{SESSION_COLUMNS, session_from_row};
 use crate::storage::postgres::users::{USER_COLUMNS, user_from_row};
@@ -59,56 +62,171 @@ fn contains_pattern(search: Option<&str>) -> Option<String> {
     })
 }
 
-/// `ORDER BY` for a sort column, then the id, in one direction. Unknown values (`NULL`) sort
-/// as the lowest.
-fn order_by(column: Option<&str>, descending: bool) -> String {
-    let (direction, nulls) = if descending {
-        ("DESC", "LAST")
-    } else {
-        ("ASC", "FIRST")
-    };
-    match column {
-        Some(column) => format!("{column} {direction} NULLS {nulls}, id {direction}"),
-        None => format!("id {direction}"),
+/// The kind of a sort column's values, which a cursor's value is bound as.
+#[derive(Clone, Copy)]
+enum Kind {
+    Text,
+    Time,
+    Int,
+    Float,
+}
+
+/// A sort column of a list.
+struct SortKey {
+    /// The column (over the filtered rows' columns), as the index on it is written.
+    column: &'static str,
+    kind: Kind,
+    /// What rows without a value sort as (the lowest value of the kind), for nullable columns.
+    lowest: Option<&'static str>,
+}
+
+impl SortKey {
+    const fn new(column: &'static str, kind: Kind) -> Self {
+        Self {
+            column,
+            kind,
+            lowest: None,
+        }
+    }
+
+    /// A nullable column, whose rows without a value sort as `lowest`.
+    const fn nullable(column: &'static str, kind: Kind, lowest: &'static str) -> Self {
+        Self {
+            column,
+            kind,
+            lowest: Some(lowest),
+        }
+    }
+
+    /// The expression rows sort by.
+    fn expression(&self) -> String {
+        match self.lowest {
+            Some(lowest) => format!("COALESCE({}, {lowest})", self.column),
+            None => self.column.to_owned(),
+        }
+    }
+
+    /// The cursor's value as parameter `$n`, on the expression's terms.
+    fn parameter(&self, n: usize) -> String {
+        let kind = match self.kind {
+            Kind::Text => "text COLLATE \"C\"",
+            Kind::Time => "timestamptz",
+            Kind::Int => "bigint",
+            Kind::Float => "float8",
+        };
+        match self.lowest {
+            Some(lowest) => format!("COALESCE(${n}::{kind}, {lowest})"),
+            None => format!("${n}::{kind}"),
+        }
+    }
+
+    /// The cursor's value, bound as the column's kind (a value of another kind, from a link
+    /// edited by hand, binds as none).
+    fn bind(&self, key: Option<&SortValue>) -> Param {
+        match self.kind {
+            Kind::Text => Box::new(key.and_then(SortValue::as_text).map(str::to_owned)),
+            Kind::Time => Box::new(key.and_then(SortValue::as_time)),
+            Kind::Int => Box::new(key.and_then(SortValue::as_int)),
+            Kind::Float => Box::new(key.and_then(SortValue::as_float)),
+        }
+    }
+}
+
+/// A list's order: by a sort column (`None`: by id alone), then by id, in one direction.
+struct Order {
+    key: Option<SortKey>,
+    descending: bool,
+}
+
+impl Order {
+    /// `ORDER BY`'s terms, or their reverse.
+    fn terms(&self, reversed: bool) -> String {
+        let direction = if self.descending != reversed {
+            "DESC"
+        } else {
+            "ASC"
+        };
+        match &self.key {
+            Some(key) => format!("{} {direction}, id {direction}", key.expression()),
+            None => format!("id {direction}"),
+        }
+    }
+}
+
+/// The `WHERE` conditions of the filters a list was given, with their parameters. Only given
+/// filters are written (no `$n IS NULL OR` branches): each combination is its own prepared
+/// statement, whose plan can use the index that fits it.
+#[derive(Default)]
+struct Conditions {
+    sql: Vec<String>,
+    params: Vec<Param>,
+}
+
+impl Conditions {
+    /// Adds `condition` (its `$` stands for `value`'s parameter) when there is a value.
+    fn add<T: ToSql + Sync + Send + 'static>(&mut self, condition: &str, value: Option<T>) {
+        if let Some(value) = value {
+            self.params.push(Box::new(value));
+            let n = self.params.len();
+            self.sql.push(condition.replace('$', &format!("${n}")));
+        }
+    }
+
+    /// A filtered query: `select` (which may hold `$0`, a parameter of its own, bound to
+    /// `first`) with these conditions.
+    fn query(mut self, select: &str, first: Option<Param>) -> (String, Vec<Param>) {
+        let mut select = select.to_owned();
+        if let Some(first) = first {
+            self.params.push(first);
+            select = select.replace("$0", &format!("${}", self.params.len()));
+        }
+        let sql = if self.sql.is_empty() {
+            select
+        } else {
+            format!("{select} WHERE {}", self.sql.join(" AND "))
+        };
+        (sql, self.params)
     }
 }
 
 impl Filtered {
     /// Users other than the guest sentinel, with their completed tests.
     fn users(query: &UserQuery) -> Self {
+        let mut conditions = Conditions::default();
+        conditions.add("id <> $", Some(GUEST_USER_ID));
+        // One pattern, three columns: each `ILIKE` can use the trigram index (migration V13).
+        conditions.add(
+            "(email ILIKE $ OR first_name ILIKE $ OR last_name ILIKE $)",
+            contains_pattern(query.search.as_deref()),
+        );
+        let (sql, params) = conditions.query(&format!("SELECT {USER_COLUMNS} FROM users"), None);
         Self {
-            sql: format!(
-                "SELECT {USER_COLUMNS} FROM users WHERE id <> $1 AND ($2::text IS NULL \
-                 OR email ILIKE $2 OR first_name ILIKE $2 OR last_name ILIKE $2)"
-            ),
-            params: vec![
-                Box::new(GUEST_USER_ID),
-                Box::new(contains_pattern(query.search.as_deref())),
-            ],
+            sql,
+            params,
             extra: ", (SELECT count(*) FROM test_sessions s \
                     WHERE s.user_id = p.id AND s.status = 'completed') AS completed_tests",
         }
     }
 
     fn questions(query: &QuestionQuery) -> Self {
+        let mut conditions = Conditions::default();
+        conditions.add("question_type = $", query.domain.map(|d| d.as_str()));
+        conditions.add("difficulty_level = $", query.difficulty.map(|d| d.as_str()));
+        conditions.add("is_active = $", query.active);
+        conditions.add(
+            "quality_flag = $",
+            query.quality_flag.map(QualityFlag::as_str),
+        );
+        conditions.add("is_anchor = $", query.anchor);
+        conditions.add(
+            "question_text ILIKE $",
+            contains_pattern(query.search.as_deref()),
+        );
+        let (sql, params) =
+            conditions.query(&format!("SELECT {QUESTION_COLUMNS} FROM questions"), None);
         Self {
-            sql: format!(
-                "SELECT {QUESTION_COLUMNS} FROM questions \
-                 WHERE ($1::text IS NULL OR question_type = $1) \
-                 AND ($2::text IS NULL OR difficulty_level = $2) \
-                 AND ($3::bool IS NULL OR is_active = $3) \
-                 AND ($4::text IS NULL OR quality_flag = $4) \
-                 AND ($5::bool IS NULL OR is_anchor = $5) \
-                 AND ($6::text IS NULL OR question_text ILIKE $6)"
-            ),
-            params: vec![
-                Box::new(query.domain.map(|d| d.as_str())),
-                Box::new(query.difficulty.map(|d| d.as_str())),
-                Box::new(query.active),
-                Box::new(query.quality_flag.map(QualityFlag::as_str)),
-                Box::new(query.anchor),
-                Box::new(contains_pattern(query.search.as_deref())),
-            ],
+            sql,
+            params,
             extra: "",
         }
     }
@@ -120,24 +238,24 @@ impl Filtered {
             .map(|column| format!("s.{}", column.trim()))
             .collect::<Vec<_>>()
             .join(", ");
-        Self {
-            sql: format!(
-                "SELECT {columns}, CASE WHEN s.user_id <> $1 THEN u.email END AS user_email, \
+        let mut conditions = Conditions::default();
+        conditions.add("s.status = $", query.status.map(|s| s.as_str()));
+        conditions.add("s.user_id = $", query.user_id);
+        conditions.add("s.started_at >= $", query.started_from);
+        conditions.add("s.started_at < $", query.started_before);
+        // Left joins on unique keys, which a count that reads no column of theirs leaves out.
+        let (sql, params) = conditions.query(
+            &format!(
+                "SELECT {columns}, CASE WHEN s.user_id <> $0 THEN u.email END AS user_email, \
                  tr.iq_score, tr.validity_status \
-                 FROM test_sessions s JOIN users u ON u.id = s.user_id \
-                 LEFT JOIN test_results tr ON tr.test_session_id = s.id \
-                 WHERE ($2::text IS NULL OR s.status = $2) \
-                 AND ($3::bigint IS NULL OR s.user_id = $3) \
-                 AND ($4::timestamptz IS NULL OR s.started_at >= $4) \
-                 AND ($5::timestamptz IS NULL OR s.started_at < $5)"
+                 FROM test_sessions s LEFT JOIN users u ON u.id = s.user_id \
+                 LEFT JOIN test_results tr ON tr.test_session_id = s.id"
             ),
-            params: vec![
-                Box::new(GUEST_USER_ID),
-                Box::new(query.status.map(|s| s.as_str())),
-                Box::new(query.user_id),
-                Box::new(query.started_from),
-                Box::new(query.started_before),
-            ],
+            Some(Box::new(GUEST_USER_ID)),
+        );
+        Self {
+            sql,
+            params,
             extra: ", (SELECT count(*) FROM responses r WHERE r.test_session_id = p.id) \
                     AS response_count",
         }
@@ -152,23 +270,55 @@ impl Filtered {
         }
     }
 
-    /// The page in `order`, each row with the total (see the module's doc); `LIMIT` and
-    /// `OFFSET` are the next two parameters.
-    fn page(self, order: &str, page: PageRequest) -> Statement {
+    /// The page `page` in `order`, with the count (see the module's doc): one row more than
+    /// the limit, past the cursor, in the list's order ([`Page::from_window`]).
+    fn page(self, order: &Order, page: &PageRequest) -> Statement {
         let Self {
             sql,
             mut params,
             extra,
         } = self;
-        let (limit, offset) = (params.len() + 1, params.len() + 2);
-        params.push(Box::new(i64::from(page.clamped_limit())));
-        params.push(Box::new(i64::try_from(page.offset).unwrap_or(i64::MAX)));
+        let mut param = |value: Param| {
+            params.push(value);
+            params.len()
+        };
+        let count = param(Box::new(
+            i64::try_from(page.count_limit.saturating_add(1)).unwrap_or(i64::MAX),
+        ));
+        let limit = param(Box::new(i64::from(page.clamped_limit()) + 1));
+        let (cursor, before) = match &page.start {
+            PageStart::First => (None, false),
+            PageStart::After(cursor) => (Some(cursor), false),
+            PageStart::Before(cursor) => (Some(cursor), true),
+        };
+        let seek = match cursor {
+            None => String::new(),
+            Some(cursor) => {
+                let id = param(Box::new(cursor.id));
+                // Past the cursor in the direction the window is read.
+                let past = if order.descending != before { "<" } else { ">" };
+                match &order.key {
+                    Some(key) => {
+                        let value = param(key.bind(cursor.key.as_ref()));
+                        format!(
+                            "WHERE ({}, id) {past} ({}, ${id})",
+                            key.expression(),
+                            key.parameter(value)
+                        )
+                    }
+                    None => format!("WHERE id {past} ${id}"),
+                }
+            }
+        };
         Statement {
             sql: format!(
-                "WITH m AS NOT MATERIALIZED ({sql}), t AS (SELECT count(*) AS total FROM m) \
+                "WITH m AS NOT MATERIALIZED ({sql}), \
+                 t AS (SELECT count(*) AS total FROM (SELECT 1 FROM m LIMIT ${count}) c) \
                  SELECT t.total, p.*{extra} FROM t LEFT JOIN LATERAL \
-                 (SELECT * FROM m ORDER BY {order} LIMIT ${limit} OFFSET ${offset}) p ON true \
-                 ORDER BY {order}"
+                 (SELECT * FROM m {seek} ORDER BY {} LIMIT ${limit}) p ON true \
+                 ORDER BY {}",
+                order.terms(before),
+                order.terms(false)
             ),
             params,
         }
@@ -218,24 +368,24 @@ async fn fetch(
     conn.query(&prepared, &params).await.map_err(db_error)
 }
 
-/// The rows of a page statement's answer: the total, and the rows (none when the one row is
-/// the NULL row of an empty page).
+/// The page answering `request` from a page statement's rows: the count, and the window (none
+/// when the one row is the NULL row of an empty page).
 fn page_rows<T>(
+    request: &PageRequest,
     rows: &[Row],
     read: impl Fn(&Row) -> Result<T, StorageError>,
+    cursor: impl Fn(&T) -> Cursor,
 ) -> Result<Page<T>, StorageError> {
-    let total = rows.first().map(|row| count(row, "total")).transpose()?;
-    let mut items = Vec::with_capacity(rows.len());
+    let counted = rows.first().map(|row| count(row, "total")).transpose()?;
+    let mut window = Vec::with_capacity(rows.len());
     for row in rows {
         let id: Option<i64> = row.try_get("id").map_err(db_error)?;
         if id.is_some() {
-            items.push(read(row)?);
+            window.push(read(row)?);
         }
     }
-    Ok(Page {
-        items,
-        total: total.unwrap_or(0),
-    })
+    let total = Total::counted(counted.unwrap_or(0), request.count_limit);
+    Ok(Page::from_window(request, window, total, cursor))
 }
 
 fn user_row(row: &Row) -> Result<UserRow, StorageError> {
@@ -274,16 +424,26 @@ pub(super) async fn users(
     query: &UserQuery,
     page: PageRequest,
 ) -> Result<Page<UserRow>, StorageError> {
-    let column = match query.sort {
+    // Each has an index on (key, id) (migration V13).
+    let key = match query.sort {
         UserSort::Id => None,
         // Byte order, as the in-memory store sorts, whatever the database's collation.
-        UserSort::Email => Some("email COLLATE \"C\""),
-        UserSort::CreatedAt => Some("created_at"),
-        UserSort::LastLoginAt => Some("last_login_at"),
+        UserSort::Email => Some(SortKey::new("(email COLLATE \"C\")", Kind::Text)),
+        UserSort::CreatedAt => Some(SortKey::new("created_at", Kind::Time)),
+        // Accounts that never logged in sort as the oldest.
+        UserSort::LastLoginAt => Some(SortKey::nullable(
+            "last_login_at",
+            Kind::Time,
+            "'-infinity'::timestamptz",
+        )),
     };
-    let statement = Filtered::users(query).page(&order_by(column, query.descending), page);
+    let order = Order {
+        key,
+        descending: query.descending,
+    };
+    let statement = Filtered::users(query).page(&order, &page);
     let rows = fetch(store, "list_users", "users", statement).await?;
-    page_rows(&rows, user_row)
+    page_rows(&page, &rows, user_row, |row| query.sort.cursor(&row.user))
 }
 
 pub(super) async fn export_users(
@@ -301,15 +461,27 @@ pub(super) async fn questions(
     query: &QuestionQuery,
     page: PageRequest,
 ) -> Result<Page<Question>, StorageError> {
-    let column = match query.sort {
+    // Items without a statistic sort as the lowest. The bank is small: no index needed.
+    let lowest = "'-Infinity'::float8";
+    let key = match query.sort {
         QuestionSort::Id => None,
-        QuestionSort::ResponseCount => Some("response_count"),
-        QuestionSort::EmpiricalDifficulty => Some("empirical_difficulty"),
-        QuestionSort::Discrimination => Some("discrimination"),
+        QuestionSort::ResponseCount => Some(SortKey::new("response_count", Kind::Int)),
+        QuestionSort::EmpiricalDifficulty => Some(SortKey::nullable(
+            "empirical_difficulty",
+            Kind::Float,
+            lowest,
+        )),
+        QuestionSort::Discrimination => {
+            Some(SortKey::nullable("discrimination", Kind::Float, lowest))
+        }
     };
-    let statement = Filtered::questions(query).page(&order_by(column, query.descending), page);
+    let order = Order {
+        key,
+        descending: query.descending,
+    };
+    let statement = Filtered::questions(query).page(&order, &page);
     let rows = fetch(store, "list_questions", "questions", statement).await?;
-    page_rows(&rows, question_from_row)
+    page_rows(&page, &rows, question_from_row, |q| query.sort.cursor(q))
 }
 
 pub(super) async fn export_questions(
@@ -327,9 +499,13 @@ pub(super) async fn sessions(
     query: &SessionQuery,
     page: PageRequest,
 ) -> Result<Page<SessionRow>, StorageError> {
-    let statement = Filtered::sessions(query).page(&order_by(Some("started_at"), true), page);
+    let order = Order {
+        key: Some(SortKey::new("started_at", Kind::Time)),
+        descending: true,
+    };
+    let statement = Filtered::sessions(query).page(&order, &page);
     let rows = fetch(store, "list_sessions", "test_sessions", statement).await?;
-    page_rows(&rows, session_row)
+    page_rows(&page, &rows, session_row, SessionRow::cursor)
 }
 
 pub(super) async fn export_sessions(
@@ -346,9 +522,13 @@ pub(super) async fn audit_log(
     store: &PgStore,
     page: PageRequest,
 ) -> Result<Page<AuditEntry>, StorageError> {
-    let statement = Filtered::audit().page(&order_by(None, true), page);
+    let order = Order {
+        key: None,
+        descending: true,
+    };
+    let statement = Filtered::audit().page(&order, &page);
     let rows = fetch(store, "audit_log", "admin_audit_log", statement).await?;
-    page_rows(&rows, audit_from_row)
+    page_rows(&page, &rows, audit_from_row, AuditEntry::cursor)
 }
 
 pub(super) async fn export_audit(

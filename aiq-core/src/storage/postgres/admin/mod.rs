@@ -15,10 +15,10 @@ use tokio_postgres::Row;
 use super::{PgStore, db_error};
 use crate::storage::StorageError;
 use crate::storage::admin::{
-    AdminSession, AdminStore, AuditEntry, InventoryCell, NewAuditEntry, OverviewCounts, Page,
-    PageRequest, QuestionQuery, Seek, SessionQuery, SessionRow, UserQuery, UserRow,
-    ValidityOverride, ValidityRecord,
+    AdminSession, AdminStore, AuditEntry, InventoryCell, NewAuditEntry, OverviewCounts,
+    QuestionQuery, SessionQuery, SessionRow, UserQuery, UserRow, ValidityOverride, ValidityRecord,
 };
+use crate::storage::paging::{Page, PageRequest, Seek};
 use crate::storage::questions::{QualityFlag, Question, QuestionId};
 use crate::storage::sessions::SessionId;
 use crate::storage::users::UserId;
