@@ -160,10 +160,15 @@ pub struct SessionRow {
 impl SessionRow {
     /// The session's position in a session list (by start, then id).
     pub fn cursor(&self) -> Cursor {
-        Cursor {
-            key: Some(SortValue::Time(self.session.started_at)),
-            id: self.session.id,
-        }
+        session_cursor(&self.session)
+    }
+}
+
+/// A session's position in a session list (by start, then id), before its row is built.
+pub(crate) fn session_cursor(session: &TestSession) -> Cursor {
+    Cursor {
+        key: Some(SortValue::Time(session.started_at)),
+        id: session.id,
     }
 }
 

@@ -321,6 +321,22 @@ pub struct Page<T> {
 }
 
 impl<T> Page<T> {
+    /// The same page with each row turned into another.
+    ///
+    /// ```
+    /// use aiq_core::storage::{Page, Total};
+    /// let page = Page { items: vec![1, 2], total: Total::Exact(2), previous: None, next: None };
+    /// assert_eq!(page.map(|n| n * 10).items, [10, 20]);
+    /// ```
+    pub fn map<U>(self, f: impl FnMut(T) -> U) -> Page<U> {
+        Page {
+            items: self.items.into_iter().map(f).collect(),
+            total: self.total,
+            previous: self.previous,
+            next: self.next,
+        }
+    }
+
     /// The page answering `request` from `window`, the rows a store read for it in the list's
     /// order: for a page from the start or after a cursor, the rows from there on, up to one
     /// more than the limit; for a page before a cursor, the rows ending next to it, up to one

@@ -13,6 +13,7 @@ use crate::storage::StorageError;
 use crate::storage::admin::{
     AdminSession, AdminStore, AuditEntry, InventoryCell, NewAuditEntry, OverviewCounts,
     QuestionQuery, SessionQuery, SessionRow, UserQuery, UserRow, ValidityOverride, ValidityRecord,
+    session_cursor,
 };
 use crate::storage::paging::{Cursor, Page, PageRequest, PageStart, Seek, Total};
 use crate::storage::questions::{QualityFlag, Question, QuestionId};
@@ -40,9 +41,16 @@ fn contains_folded(text: &str, needle: &str) -> bool {
     text.to_lowercase().contains(needle)
 }
 
-/// The page of `request` from `rows`, each with its position, sorted by position in list
-/// order (`descending` or not); counted as a database would, up to the request's limit.
-fn paginate<T>(rows: Vec<(Cursor, T)>, request: &PageRequest, descending: bool) -> Page<T> {
+/// The page of `request` from `rows` in list order (by `cursor`, `descending` or not), counted
+/// as a database would, up to the request's limit.
+fn paginate<T>(
+    rows: impl Iterator<Item = T>,
+    cursor: impl Fn(&T) -> Cursor,
+    request: &PageRequest,
+    descending: bool,
+) -> Page<T> {
+    let mut rows: Vec<(Cursor, T)> = rows.map(|row| (cursor(&row), row)).collect();
+    rows.sort_by(|a, b| a.0.list_order(&b.0, descending));
     let counted = (rows.len() as u64).min(request.count_limit.saturating_add(1));
     let total = Total::counted(counted, request.count_limit);
     let window_size = request.clamped_limit() as usize + 1;
@@ -63,24 +71,7 @@ fn paginate<T>(rows: Vec<(Cursor, T)>, request: &PageRequest, descending: bool) 
         .skip(window.start)
         .take(window.len())
         .collect();
-    let page = Page::from_window(request, window, total, |row| row.0.clone());
-    Page {
-        items: page.items.into_iter().map(|(_, row)| row).collect(),
-        total: page.total,
-        previous: page.previous,
-        next: page.next,
-    }
-}
-
-/// `rows` with their positions, in list order.
-fn sorted<T>(
-    rows: impl Iterator<Item = T>,
-    cursor: impl Fn(&T) -> Cursor,
-    descending: bool,
-) -> Vec<(Cursor, T)> {
-    let mut rows: Vec<_> = rows.map(|row| (cursor(&row), row)).collect();
-    rows.sort_by(|a, b| a.0.list_order(&b.0, descending));
-    rows
+    Page::from_window(request, window, total, |row| row.0.clone()).map(|(_, row)| row)
 }
 
 /// The rows of `seek` from `rows` (keyed by id) that `matches`, in id order.
@@ -111,21 +102,23 @@ fn user_matches(search: Option<&str>, user: &User) -> bool {
         })
 }
 
-/// `users` with their completed tests.
-fn user_rows<'a>(state: &State, users: impl IntoIterator<Item = &'a User>) -> Vec<UserRow> {
+/// Completed sessions per user.
+fn completed_tests(state: &State) -> HashMap<UserId, u64> {
     let mut completed: HashMap<UserId, u64> = HashMap::new();
     for session in state.tests.sessions.values() {
         if session.status == SessionStatus::Completed {
             *completed.entry(session.user_id).or_default() += 1;
         }
     }
-    users
-        .into_iter()
-        .map(|user| UserRow {
-            completed_tests: completed.get(&user.id).copied().unwrap_or(0),
-            user: user.clone(),
-        })
-        .collect()
+    completed
+}
+
+/// A user with their completed tests (from [`completed_tests`]).
+fn user_row(completed: &HashMap<UserId, u64>, user: &User) -> UserRow {
+    UserRow {
+        completed_tests: completed.get(&user.id).copied().unwrap_or(0),
+        user: user.clone(),
+    }
 }
 
 /// Whether a question is listed under `query`'s filters (`search` already lowercased).
@@ -263,14 +256,11 @@ impl AdminStore for MemoryStore {
             .users
             .values()
             .filter(|u| user_matches(search.as_deref(), u));
-        let users = sorted(users, |u| query.sort.cursor(u), query.descending);
-        let page = paginate(users, &page, query.descending);
-        Ok(Page {
-            items: user_rows(&state, page.items),
-            total: page.total,
-            previous: page.previous,
-            next: page.next,
-        })
+        let completed = completed_tests(&state);
+        Ok(
+            paginate(users, |u| query.sort.cursor(u), &page, query.descending)
+                .map(|user| user_row(&completed, user)),
+        )
     }
 
     async fn export_users(
@@ -280,8 +270,9 @@ impl AdminStore for MemoryStore {
     ) -> Result<Vec<UserRow>, StorageError> {
         let state = self.state();
         let search = query.search.as_deref().map(str::to_lowercase);
+        let completed = completed_tests(&state);
         let users = seek_rows(&state.users, seek, |u| user_matches(search.as_deref(), u));
-        Ok(user_rows(&state, users))
+        Ok(users.map(|user| user_row(&completed, user)).collect())
     }
 
     async fn set_bypass_cooldown(&self, id: UserId, value: bool) -> Result<bool, StorageError> {
@@ -319,8 +310,12 @@ impl AdminStore for MemoryStore {
             .values()
             .filter(|q| question_matches(query, search.as_deref(), q))
             .cloned();
-        let questions = sorted(questions, |q| query.sort.cursor(q), query.descending);
-        Ok(paginate(questions, &page, query.descending))
+        Ok(paginate(
+            questions,
+            |q| query.sort.cursor(q),
+            &page,
+            query.descending,
+        ))
     }
 
     async fn export_questions(
@@ -390,13 +385,10 @@ impl AdminStore for MemoryStore {
             .tests
             .sessions
             .values()
-            .filter(|s| session_matches(query, s))
-            .map(|session| session_row(&state, session));
-        Ok(paginate(
-            sorted(sessions, SessionRow::cursor, true),
-            &page,
-            true,
-        ))
+            .filter(|s| session_matches(query, s));
+        // Rows (answer counts, results) only for the page's sessions.
+        Ok(paginate(sessions, |s| session_cursor(s), &page, true)
+            .map(|session| session_row(&state, session)))
     }
 
     async fn export_sessions(
@@ -486,12 +478,8 @@ impl AdminStore for MemoryStore {
 
     async fn audit_log(&self, page: PageRequest) -> Result<Page<AuditEntry>, StorageError> {
         let state = self.state();
-        let entries = state.admin.audit.iter().rev().cloned();
-        Ok(paginate(
-            sorted(entries, AuditEntry::cursor, true),
-            &page,
-            true,
-        ))
+        let entries = state.admin.audit.iter().cloned();
+        Ok(paginate(entries, AuditEntry::cursor, &page, true))
     }
 
     async fn export_audit(&self, seek: Seek) -> Result<Vec<AuditEntry>, StorageError> {

@@ -156,13 +156,20 @@ impl Order {
 /// The `WHERE` conditions of the filters a list was given, with their parameters. Only given
 /// filters are written (no `$n IS NULL OR` branches): each combination is its own prepared
 /// statement, whose plan can use the index that fits it.
-#[derive(Default)]
 struct Conditions {
     sql: Vec<String>,
     params: Vec<Param>,
 }
 
 impl Conditions {
+    /// No conditions yet, after the parameters the query's `SELECT` uses itself (`$1`...).
+    fn after(params: Vec<Param>) -> Self {
+        Self {
+            sql: Vec::new(),
+            params,
+        }
+    }
+
     /// Adds `condition` (its `$` stands for `value`'s parameter) when there is a value.
     fn add<T: ToSql + Sync + Send + 'static>(&mut self, condition: &str, value: Option<T>) {
         if let Some(value) = value {
@@ -172,44 +179,40 @@ impl Conditions {
         }
     }
 
-    /// A filtered query: `select` (which may hold `$0`, a parameter of its own, bound to
-    /// `first`) with these conditions.
-    fn query(mut self, select: &str, first: Option<Param>) -> (String, Vec<Param>) {
-        let mut select = select.to_owned();
-        if let Some(first) = first {
-            self.params.push(first);
-            select = select.replace("$0", &format!("${}", self.params.len()));
-        }
+    /// The rows of `select` that meet every condition.
+    fn filter(self, select: &str, extra: &'static str) -> Filtered {
         let sql = if self.sql.is_empty() {
-            select
+            select.to_owned()
         } else {
             format!("{select} WHERE {}", self.sql.join(" AND "))
         };
-        (sql, self.params)
+        Filtered {
+            sql,
+            params: self.params,
+            extra,
+        }
     }
 }
 
 impl Filtered {
     /// Users other than the guest sentinel, with their completed tests.
     fn users(query: &UserQuery) -> Self {
-        let mut conditions = Conditions::default();
+        let mut conditions = Conditions::after(Vec::new());
         conditions.add("id <> $", Some(GUEST_USER_ID));
         // One pattern, three columns: each `ILIKE` can use the trigram index (migration V13).
         conditions.add(
             "(email ILIKE $ OR first_name ILIKE $ OR last_name ILIKE $)",
             contains_pattern(query.search.as_deref()),
         );
-        let (sql, params) = conditions.query(&format!("SELECT {USER_COLUMNS} FROM users"), None);
-        Self {
-            sql,
-            params,
-            extra: ", (SELECT count(*) FROM test_sessions s \
-                    WHERE s.user_id = p.id AND s.status = 'completed') AS completed_tests",
-        }
+        conditions.filter(
+            &format!("SELECT {USER_COLUMNS} FROM users"),
+            ", (SELECT count(*) FROM test_sessions s \
+             WHERE s.user_id = p.id AND s.status = 'completed') AS completed_tests",
+        )
     }
 
     fn questions(query: &QuestionQuery) -> Self {
-        let mut conditions = Conditions::default();
+        let mut conditions = Conditions::after(Vec::new());
         conditions.add("question_type = $", query.domain.map(|d| d.as_str()));
         conditions.add("difficulty_level = $", query.difficulty.map(|d| d.as_str()));
         conditions.add("is_active = $", query.active);
@@ -222,13 +225,7 @@ impl Filtered {
             "question_text ILIKE $",
             contains_pattern(query.search.as_deref()),
         );
-        let (sql, params) =
-            conditions.query(&format!("SELECT {QUESTION_COLUMNS} FROM questions"), None);
-        Self {
-            sql,
-            params,
-            extra: "",
-        }
+        conditions.filter(&format!("SELECT {QUESTION_COLUMNS} FROM questions"), "")
     }
 
     /// Sessions with their owner's email (none for guests), result and answer count.
@@ -238,27 +235,22 @@ impl Filtered {
             .map(|column| format!("s.{}", column.trim()))
             .collect::<Vec<_>>()
             .join(", ");
-        let mut conditions = Conditions::default();
+        let mut conditions = Conditions::after(vec![Box::new(GUEST_USER_ID)]);
         conditions.add("s.status = $", query.status.map(|s| s.as_str()));
         conditions.add("s.user_id = $", query.user_id);
         conditions.add("s.started_at >= $", query.started_from);
         conditions.add("s.started_at < $", query.started_before);
         // Left joins on unique keys, which a count that reads no column of theirs leaves out.
-        let (sql, params) = conditions.query(
+        conditions.filter(
             &format!(
-                "SELECT {columns}, CASE WHEN s.user_id <> $0 THEN u.email END AS user_email, \
+                "SELECT {columns}, CASE WHEN s.user_id <> $1 THEN u.email END AS user_email, \
                  tr.iq_score, tr.validity_status \
                  FROM test_sessions s LEFT JOIN users u ON u.id = s.user_id \
                  LEFT JOIN test_results tr ON tr.test_session_id = s.id"
             ),
-            Some(Box::new(GUEST_USER_ID)),
-        );
-        Self {
-            sql,
-            params,
-            extra: ", (SELECT count(*) FROM responses r WHERE r.test_session_id = p.id) \
-                    AS response_count",
-        }
+            ", (SELECT count(*) FROM responses r WHERE r.test_session_id = p.id) \
+             AS response_count",
+        )
     }
 
     /// The whole audit log.
