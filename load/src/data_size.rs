@@ -3,7 +3,8 @@
 //! Starts `aiq-server` on an empty scratch database, then on the data set (a database written
 //! by `aiq-server seed-synthetic`), and on each sends every request of a user's day one after
 //! another: login, profile, history, a result, the group list and a leaderboard, the admin
-//! reliability report, and tests started and submitted. Prints p50 and p99 of each next to each
+//! reliability report, the admin dashboard's users and sessions lists (logged in through its
+//! form), and tests started and submitted. Prints p50 and p99 of each next to each
 //! other with the ratio of the medians, the server's peak memory, and how long each alpha
 //! recomputation took (from the server's log).
 
@@ -135,7 +136,9 @@ async fn measure(
         admin_token: server.admin_token.clone(),
         ..Shot::get("/v1/admin/reliability")
     };
-    let shots: [(&'static str, Shot, usize); 7] = [
+    let dashboard = dashboard_session(&mut connection).await?;
+    let page = |path: &str| Shot::get(path).cookie(&dashboard);
+    let shots: [(&'static str, Shot, usize); 10] = [
         ("login", login, requests.min(20)),
         ("profile", get("/v1/user/profile"), requests),
         ("history (first page)", get("/v1/test/history"), requests),
@@ -151,6 +154,13 @@ async fn measure(
             requests,
         ),
         ("admin reliability", admin, requests.min(5)),
+        ("admin users list", page("/admin/users"), requests),
+        (
+            "admin users search",
+            page("/admin/users?q=nobody-matches-this"),
+            requests,
+        ),
+        ("admin sessions list", page("/admin/sessions"), requests),
     ];
     let mut rows = Vec::new();
     for (name, shot, count) in shots {
@@ -200,6 +210,52 @@ enum Fixture<'a> {
     /// On the empty database, a new user with three tests who owns a group of `members` (the
     /// owner included), each with three tests.
     Fresh { members: usize },
+}
+
+/// Logs in to the admin dashboard through its form (the pre-login cookie and the form's CSRF
+/// token, then the credentials); the `Cookie` header of the session.
+async fn dashboard_session(connection: &mut Connection) -> Result<String, String> {
+    let (_, headers, form) = connection.exchange(&Shot::get("/admin/login")).await?;
+    let login_cookie = set_cookie(&headers, "aiq_admin_login")?;
+    let form = String::from_utf8_lossy(&form);
+    let marker = "name=\"csrf\" value=\"";
+    let csrf = form
+        .split_once(marker)
+        .and_then(|(_, rest)| rest.split_once('"'))
+        .map(|(token, _)| token.to_owned())
+        .ok_or("the dashboard's login form has no CSRF token")?;
+    let submit = Shot {
+        expect: StatusCode::SEE_OTHER,
+        ..Shot::form(
+            "/admin/login",
+            &[
+                ("username", processes::DASHBOARD_USER),
+                ("password", processes::DASHBOARD_PASSWORD),
+                ("csrf", &csrf),
+            ],
+        )
+        .cookie(&login_cookie)
+    };
+    let (status, headers, body) = connection.exchange(&submit).await?;
+    if status != submit.expect {
+        return Err(format!(
+            "the dashboard's login answered {status}: {}",
+            String::from_utf8_lossy(&body)
+        ));
+    }
+    set_cookie(&headers, "aiq_admin_session")
+}
+
+/// `name=value` of the `Set-Cookie` header that sets cookie `name`.
+fn set_cookie(headers: &http::HeaderMap, name: &str) -> Result<String, String> {
+    headers
+        .get_all(http::header::SET_COOKIE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .filter_map(|value| value.split(';').next())
+        .find(|pair| pair.starts_with(&format!("{name}=")))
+        .map(str::to_owned)
+        .ok_or_else(|| format!("no {name} cookie was set"))
 }
 
 /// A new account with three tests and a group of `members`, on the empty database.

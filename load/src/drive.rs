@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use http::{HeaderValue, Method, Request, StatusCode, header};
+use http::{HeaderMap, HeaderValue, Method, Request, StatusCode, header};
 use http_body_util::{BodyExt, Full};
 use hyper::client::conn::http1::{self, SendRequest};
 use hyper_util::rt::TokioIo;
@@ -21,6 +21,10 @@ pub(crate) struct Shot {
     /// The operator's `X-Admin-Token`, for the admin API.
     pub(crate) admin_token: Option<String>,
     pub(crate) body: Option<Bytes>,
+    /// The body's media type.
+    pub(crate) content_type: &'static str,
+    /// A `Cookie` header (the admin dashboard's session).
+    pub(crate) cookie: Option<String>,
     /// The status every answer must have; anything else counts as an error.
     pub(crate) expect: StatusCode,
 }
@@ -34,6 +38,8 @@ impl Shot {
             token: None,
             admin_token: None,
             body: None,
+            content_type: "application/json",
+            cookie: None,
             expect: StatusCode::OK,
         }
     }
@@ -44,6 +50,26 @@ impl Shot {
             method: Method::POST,
             body: Some(Bytes::from(body.to_string())),
             ..Self::get(path)
+        }
+    }
+
+    /// `POST path` with a form body (`application/x-www-form-urlencoded`), expecting 200.
+    pub(crate) fn form(path: &str, fields: &[(&str, &str)]) -> Self {
+        Self {
+            method: Method::POST,
+            body: Some(Bytes::from(
+                serde_urlencoded::to_string(fields).unwrap_or_default(),
+            )),
+            content_type: "application/x-www-form-urlencoded",
+            ..Self::get(path)
+        }
+    }
+
+    /// The same request with a `Cookie` header.
+    pub(crate) fn cookie(self, cookie: &str) -> Self {
+        Self {
+            cookie: Some(cookie.to_owned()),
+            ..self
         }
     }
 
@@ -66,8 +92,11 @@ impl Shot {
         if let Some(token) = &self.admin_token {
             request = request.header("x-admin-token", token);
         }
+        if let Some(cookie) = &self.cookie {
+            request = request.header(header::COOKIE, cookie);
+        }
         if self.body.is_some() {
-            request = request.header(header::CONTENT_TYPE, "application/json");
+            request = request.header(header::CONTENT_TYPE, self.content_type);
         }
         request
             .body(Full::new(self.body.clone().unwrap_or_default()))
@@ -100,6 +129,15 @@ impl Connection {
 
     /// Sends `shot` and reads the whole answer: its status and body.
     pub(crate) async fn send(&mut self, shot: &Shot) -> Result<(StatusCode, Bytes), String> {
+        let (status, _, body) = self.exchange(shot).await?;
+        Ok((status, body))
+    }
+
+    /// Sends `shot` and reads the whole answer: its status, headers and body.
+    pub(crate) async fn exchange(
+        &mut self,
+        shot: &Shot,
+    ) -> Result<(StatusCode, HeaderMap, Bytes), String> {
         // The connection takes the next request once it has finished with the last answer.
         self.sender
             .ready()
@@ -110,18 +148,17 @@ impl Connection {
             .send_request(shot.request(&self.host))
             .await
             .map_err(|error| format!("{} {}: {error}", shot.method, shot.path))?;
-        let status = response.status();
-        let body = response
-            .into_body()
+        let (parts, body) = response.into_parts();
+        let body = body
             .collect()
             .await
             .map_err(|error| format!("{} {}: {error}", shot.method, shot.path))?
             .to_bytes();
-        Ok((status, body))
+        Ok((parts.status, parts.headers, body))
     }
 
-    /// Sends `shot` and parses the JSON answer, which must have the expected status.
-    pub(crate) async fn json(&mut self, shot: &Shot) -> Result<serde_json::Value, String> {
+    /// Sends `shot` and reads the answer's body, which must come with the expected status.
+    pub(crate) async fn checked(&mut self, shot: &Shot) -> Result<Bytes, String> {
         let (status, body) = self.send(shot).await?;
         if status != shot.expect {
             return Err(format!(
@@ -131,6 +168,12 @@ impl Connection {
                 String::from_utf8_lossy(&body)
             ));
         }
+        Ok(body)
+    }
+
+    /// Sends `shot` and parses the JSON answer, which must have the expected status.
+    pub(crate) async fn json(&mut self, shot: &Shot) -> Result<serde_json::Value, String> {
+        let body = self.checked(shot).await?;
         serde_json::from_slice(&body).map_err(|error| format!("{}: {error}", shot.path))
     }
 }
@@ -271,14 +314,14 @@ pub(crate) async fn probe(
 }
 
 /// Times one step of a sequence (start, then submit, ...) into `sample`, returning the
-/// parsed answer when it had the expected status.
+/// answer's body when it had the expected status.
 pub(crate) async fn timed(
     connection: &mut Connection,
     shot: &Shot,
     sample: &mut Sample,
-) -> Option<serde_json::Value> {
+) -> Option<Bytes> {
     let sent = Instant::now();
-    match connection.json(shot).await {
+    match connection.checked(shot).await {
         Ok(answer) => {
             sample.record(sent.elapsed(), Ok(()));
             Some(answer)

@@ -14,6 +14,12 @@ use crate::drive::{Connection, Shot};
 /// How long a server may take to answer its first request.
 const BOOT_LIMIT: Duration = Duration::from_secs(60);
 
+/// The admin dashboard's login on the servers the harness starts; the hash is the password's
+/// (argon2id, made with `aiq-admin hash-password`). A bench credential, not a secret.
+pub(crate) const DASHBOARD_USER: &str = "load";
+pub(crate) const DASHBOARD_PASSWORD: &str = "load-bench-password";
+const DASHBOARD_PASSWORD_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$/Vg3VKGblBHaY3x2z0z+lg$MfMl1CS+xdgTaNIajrdBo3jHHNq5ElFfztENRE4CGds";
+
 /// A server process, killed when dropped.
 pub(crate) struct Server {
     pub(crate) address: SocketAddr,
@@ -85,7 +91,8 @@ pub(crate) async fn start_hello(bin_dir: &Path) -> Result<Server, String> {
 }
 
 /// Starts `aiq-server` on `database_url` with the harness's settings: no rate limits and no
-/// cadence (the load is one client), the starter bank seeded, production logging, and this
+/// cadence (the load is one client), the starter bank seeded, the admin dashboard mounted
+/// ([`DASHBOARD_USER`]), production logging, and this
 /// process's `MIMALLOC_*` variables. Its log lines go to a file in `work_dir`, which is also
 /// its working directory (so no `.env` of a developer's is read).
 pub(crate) async fn start_aiq(
@@ -113,6 +120,9 @@ pub(crate) async fn start_aiq(
             ("RATE_LIMIT_ENABLED", "false"),
             ("DISABLE_TEST_CADENCE", "true"),
             ("ADMIN_TOKEN", &admin_token),
+            ("ADMIN_ENABLED", "true"),
+            ("ADMIN_USERNAME", DASHBOARD_USER),
+            ("ADMIN_PASSWORD_HASH", DASHBOARD_PASSWORD_HASH),
         ])
         // The allocator's settings of the deployment (the Dockerfile sets them), when given.
         .envs(std::env::vars().filter(|(name, _)| name.starts_with("MIMALLOC_")))
