@@ -203,12 +203,18 @@ fn alpha_durations(log: &str) -> Vec<u64> {
         .collect()
 }
 
+/// Users (each with a test) on the empty database: a full page of the dashboard's lists (50
+/// rows) and one more, so its pages hold as many rows as the data set's and the comparison is
+/// about the deployment's size only.
+const FULL_PAGE: usize = 51;
+
 /// Who the requests are made as.
 enum Fixture<'a> {
     /// A synthetic group owner of the data set at this URL.
     DataSet(&'a str),
     /// On the empty database, a new user with three tests who owns a group of `members` (the
-    /// owner included), each with three tests.
+    /// owner included), each with three tests, and other users with a test up to
+    /// [`FULL_PAGE`].
     Fresh { members: usize },
 }
 
@@ -258,7 +264,8 @@ fn set_cookie(headers: &http::HeaderMap, name: &str) -> Result<String, String> {
         .ok_or_else(|| format!("no {name} cookie was set"))
 }
 
-/// A new account with three tests and a group of `members`, on the empty database.
+/// A new account with three tests and a group of `members`, on the empty database, beside
+/// users with a test up to [`FULL_PAGE`].
 async fn fresh_account(
     connection: &mut Connection,
     members: usize,
@@ -282,6 +289,10 @@ async fn fresh_account(
         for _ in 0..3 {
             scenario::take_one_test(connection, &member).await?;
         }
+    }
+    for _ in members..FULL_PAGE {
+        let user = scenario::register(connection).await?;
+        scenario::take_one_test(connection, &user).await?;
     }
     let login = scenario::login(&account);
     Ok((account, login))
