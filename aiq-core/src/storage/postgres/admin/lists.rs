@@ -3,11 +3,13 @@
 //! Each list has one filter ([`Filtered`]), shared by its two statements:
 //!
 //! - a page ([`Filtered::page`]): the filtered rows (`m`, inlined where used so the page can use
-//!   an index), their count up to the request's limit (`t`), and the page joined laterally to
-//!   the count, so the total and the page come from one snapshot and an empty page still
-//!   answers the total (as one row of NULLs). The page seeks: it starts at a position in the
-//!   list's order (`(key, id) > (cursor key, cursor id)`), which an index on `(key, id)` finds
-//!   directly, so the last page costs what the first does;
+//!   an index), the page (`p`), and their count up to the request's limit (`t`) joined to the
+//!   page, so the total and the page come from one snapshot and an empty page still answers the
+//!   total (as one row of NULLs). A first page that is not full is the whole list: its rows are
+//!   the count, and the filter is not run a second time (a search reads its index once). The
+//!   page seeks: it starts at a position in the list's order
+//!   (`(key, id) > (cursor key, cursor id)`), which an index on `(key, id)` finds directly, so
+//!   the last page costs what the first does;
 //! - an export step ([`Filtered::seek`]): the filtered rows whose id is above the last one
 //!   seen, in id order (the primary key's index), without a count or an offset.
 
@@ -320,12 +322,15 @@ impl Filtered {
                 }
             }
         };
+        let first = param(Box::new(cursor.is_none()));
         Statement {
             sql: format!(
                 "WITH m AS NOT MATERIALIZED ({sql}), \
-                 t AS (SELECT count(*) AS total FROM (SELECT 1 FROM m LIMIT ${count}) c) \
-                 SELECT t.total, p.*{extra} FROM t LEFT JOIN LATERAL \
-                 (SELECT * FROM m {seek} ORDER BY {} LIMIT ${limit}) p ON true \
+                 p AS MATERIALIZED (SELECT * FROM m {seek} ORDER BY {} LIMIT ${limit}), \
+                 t AS (SELECT CASE WHEN ${first} AND (SELECT count(*) FROM p) < ${limit} \
+                 THEN (SELECT count(*) FROM p) \
+                 ELSE (SELECT count(*) FROM (SELECT 1 FROM m LIMIT ${count}) c) END AS total) \
+                 SELECT t.total, p.*{extra} FROM t LEFT JOIN p ON true \
                  ORDER BY {}",
                 order.terms(before),
                 order.terms(false)
