@@ -9,11 +9,22 @@
 //! latest 10,000 completed sessions (all of them on a smaller deployment), which keeps the
 //! cost of a report flat however long the history grows.
 //!
+//! A [`Report`] gathers both coefficients with what they were computed from. The instances
+//! sharing a store share the latest report at the default minimum ([`latest_report`]): the
+//! confidence interval's alpha, the admin API's report and the dashboard read it instead of
+//! each computing their own.
+//!
 //! [`cronbach_alpha_with_minimum`]: crate::scoring::cronbach_alpha_with_minimum
 
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
 use crate::scoring::reliability::split_half_of;
-use crate::scoring::{AlphaReport, AlphaUnavailable, SplitHalf, round_dp};
-use crate::storage::{ItemAppearances, ReliabilityStore, ScoreSums, SplitHalfSums, StorageError};
+use crate::scoring::{AlphaReport, AlphaUnavailable, MIN_ALPHA_SESSIONS, SplitHalf, round_dp};
+use crate::storage::{
+    ItemAppearances, RELIABILITY_ALPHA, ReliabilityStore, ScoreSums, SplitHalfSums, StorageError,
+    SystemConfigStore,
+};
 
 /// An item must appear in at least this many sessions (or 30 % of them, if more) to count.
 const MIN_ITEM_APPEARANCES: u64 = 30;
@@ -122,6 +133,151 @@ pub async fn split_half<S: ReliabilityStore + ?Sized>(
     Ok(split_half_from_sums(
         &store.split_half_sums(LATEST_SESSIONS).await?,
     ))
+}
+
+/// How long a shared [`Report`] serves the reports asked for at the default minimum, and how
+/// long the confidence interval uses it before one instance recomputes it.
+pub const SHARED_TTL: time::Duration = time::Duration::minutes(5);
+
+/// Both coefficients over the latest completed sessions, with what they were computed from
+/// and when.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Report {
+    /// The completed sessions the report read (the latest, at most
+    /// [`sessions_considered`]`(min_sessions)`).
+    pub sessions: u64,
+    /// Distinct items answered in those sessions.
+    pub items_answered: u64,
+    /// Answers in those sessions.
+    pub responses: u64,
+    /// The minimum of completed sessions it was computed with.
+    pub min_sessions: u64,
+    /// Cronbach's alpha, or which requirement the data does not meet.
+    pub alpha: Result<AlphaReport, AlphaUnavailable>,
+    /// Split-half reliability; `None` before `min_sessions` sessions are completed, or as
+    /// [`split_half_from_sums`] says.
+    pub split_half: Option<SplitHalf>,
+    /// When it was computed.
+    #[serde(with = "time::serde::rfc3339")]
+    pub computed_at: OffsetDateTime,
+}
+
+impl Report {
+    /// Whether the report read a full window of [`LATEST_SESSIONS`] sessions. One more
+    /// completed session then moves the coefficients by about one part in 10,000, so a report
+    /// a few minutes old still says what a new one would; a smaller deployment's report is
+    /// computed on each request.
+    pub fn window_is_full(&self) -> bool {
+        self.sessions >= sessions_considered(self.min_sessions)
+    }
+
+    /// Alpha, or `None` when the data does not allow one yet.
+    pub fn alpha(&self) -> Option<f64> {
+        self.alpha.as_ref().ok().map(|report| report.alpha)
+    }
+
+    /// Whether the requirement of `min_sessions` completed sessions is met.
+    pub fn enough_sessions(&self) -> bool {
+        !matches!(self.alpha, Err(AlphaUnavailable::TooFewSessions { .. }))
+    }
+}
+
+/// Computes a [`Report`] over the latest completed sessions in `store`, at `now`.
+///
+/// ```
+/// use aiq_core::reliability::report;
+/// use aiq_core::storage::MemoryStore;
+/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+/// let now = time::OffsetDateTime::now_utc();
+/// let report = report(&MemoryStore::new(), 100, now).await.unwrap();
+/// assert_eq!((report.sessions, report.split_half), (0, None));
+/// assert!(!report.enough_sessions());
+/// # });
+/// ```
+pub async fn report<S: ReliabilityStore + ?Sized>(
+    store: &S,
+    min_sessions: u64,
+    now: OffsetDateTime,
+) -> Result<Report, StorageError> {
+    let started = std::time::Instant::now();
+    let appearances = store
+        .item_appearances(sessions_considered(min_sessions))
+        .await?;
+    let alpha = cronbach_alpha_from_appearances(store, &appearances, min_sessions).await?;
+    let mut report = Report {
+        sessions: appearances.sessions,
+        items_answered: appearances.items.len() as u64,
+        responses: appearances.items.iter().map(|(_, count)| count).sum(),
+        min_sessions,
+        alpha,
+        split_half: None,
+        computed_at: now,
+    };
+    if report.enough_sessions() {
+        report.split_half = split_half(store).await?;
+    }
+    tracing::info!(
+        min_sessions,
+        sessions = report.sessions,
+        responses = report.responses,
+        alpha = report.alpha(),
+        items = report.alpha.as_ref().map_or(0, |r| r.items),
+        unavailable = report.alpha.as_ref().err().map(tracing::field::display),
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "reliability: report recomputed"
+    );
+    Ok(report)
+}
+
+/// The report at the default minimum ([`MIN_ALPHA_SESSIONS`]) as of `now`: the one the
+/// instances share when it is younger than [`SHARED_TTL`] and read a full window
+/// ([`Report::window_is_full`]); otherwise computed here and shared.
+///
+/// ```
+/// use aiq_core::reliability::latest_report;
+/// use aiq_core::storage::MemoryStore;
+/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+/// let now = time::OffsetDateTime::now_utc();
+/// let report = latest_report(&MemoryStore::new(), now).await.unwrap();
+/// assert_eq!((report.min_sessions, report.computed_at), (100, now));
+/// # });
+/// ```
+pub async fn latest_report<S: ReliabilityStore + SystemConfigStore + ?Sized>(
+    store: &S,
+    now: OffsetDateTime,
+) -> Result<Report, StorageError> {
+    if let Some(shared) = shared_report(store).await?
+        && shared.computed_at > now - SHARED_TTL
+        && shared.window_is_full()
+    {
+        return Ok(shared);
+    }
+    let report = report(store, MIN_ALPHA_SESSIONS as u64, now).await?;
+    share_report(store, &report).await?;
+    Ok(report)
+}
+
+/// The report the instances share ([`RELIABILITY_ALPHA`]), if one was written at the default
+/// minimum. A value this version cannot read (an older layout) counts as none.
+pub(crate) async fn shared_report<S: SystemConfigStore + ?Sized>(
+    store: &S,
+) -> Result<Option<Report>, StorageError> {
+    Ok(store
+        .system_config(RELIABILITY_ALPHA)
+        .await?
+        .and_then(|value| serde_json::from_value::<Report>(value).ok())
+        .filter(|report| report.min_sessions == MIN_ALPHA_SESSIONS as u64))
+}
+
+/// Writes `report` for the other instances.
+pub(crate) async fn share_report<S: SystemConfigStore + ?Sized>(
+    store: &S,
+    report: &Report,
+) -> Result<(), StorageError> {
+    let value = serde_json::to_value(report).map_err(|e| StorageError::Backend(Box::new(e)))?;
+    store
+        .set_system_config(RELIABILITY_ALPHA, value, report.computed_at)
+        .await
 }
 
 /// The items alpha is computed over: those answered in at least
@@ -371,6 +527,43 @@ mod tests {
                 "seed {seed}"
             );
         }
+    }
+
+    /// A shared report stands in for a computation while it is fresh and read a full window;
+    /// otherwise the store is read again (here an empty store: 0 sessions).
+    #[tokio::test]
+    async fn a_fresh_full_window_is_served_from_the_shared_report() {
+        use crate::storage::MemoryStore;
+        let t0 = time::macros::datetime!(2026-12-08 12:00 UTC);
+        let shared = |sessions: u64, computed_at| Report {
+            sessions,
+            items_answered: 900,
+            responses: sessions * 25,
+            min_sessions: 100,
+            alpha: Ok(AlphaReport {
+                alpha: 0.81,
+                items: 25,
+                sessions: 9_000,
+            }),
+            split_half: None,
+            computed_at,
+        };
+        let store = MemoryStore::new();
+        let full = shared(LATEST_SESSIONS, t0);
+        share_report(&store, &full).await.unwrap();
+        let soon = t0 + time::Duration::minutes(4);
+        assert_eq!(latest_report(&store, soon).await.unwrap(), full);
+
+        let later = t0 + time::Duration::minutes(6);
+        let recomputed = latest_report(&store, later).await.unwrap();
+        assert_eq!((recomputed.sessions, recomputed.computed_at), (0, later));
+        assert_eq!(shared_report(&store).await.unwrap(), Some(recomputed));
+
+        share_report(&store, &shared(LATEST_SESSIONS - 1, t0))
+            .await
+            .unwrap();
+        let partial = latest_report(&store, soon).await.unwrap();
+        assert_eq!((partial.sessions, partial.computed_at), (0, soon));
     }
 
     #[test]

@@ -27,7 +27,7 @@ struct Measured {
     rows: Vec<(&'static str, Sample)>,
     /// Peak resident memory of the server, MiB.
     peak_mib: Option<f64>,
-    /// `elapsed_ms` of each "alpha recomputed" line.
+    /// `elapsed_ms` of each "reliability: report recomputed" line.
     alpha_ms: Vec<u64>,
 }
 
@@ -99,7 +99,7 @@ pub(crate) async fn run(
         mib(large.peak_mib)
     );
     println!(
-        "alpha recomputations (ms): empty {:?}, data set {:?}",
+        "reliability report recomputations (ms): empty {:?}, data set {:?}",
         empty.alpha_ms, large.alpha_ms
     );
     if failed {
@@ -190,10 +190,10 @@ async fn measure(
     })
 }
 
-/// The `elapsed_ms` of each alpha recomputation the server logged.
+/// The `elapsed_ms` of each reliability report the server computed (from its log).
 fn alpha_durations(log: &str) -> Vec<u64> {
     log.lines()
-        .filter(|line| line.contains("alpha recomputed"))
+        .filter(|line| line.contains("reliability: report recomputed"))
         .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
         .filter_map(|line| {
             line["elapsed_ms"]

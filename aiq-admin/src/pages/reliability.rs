@@ -1,15 +1,15 @@
-//! Reliability: Cronbach's alpha over completed fixed-form tests, and what it was computed
-//! from.
+//! Reliability: Cronbach's alpha over the latest completed tests, and what it was computed
+//! from: the report the service's instances share ([`latest_report`]).
 
 use std::sync::Arc;
 
-use aiq_core::reliability::{cronbach_alpha_from_appearances, sessions_considered};
+use aiq_core::reliability::{LATEST_SESSIONS, latest_report};
 use aiq_core::scoring::MIN_ALPHA_SESSIONS;
 use askama::Template;
 use axum::extract::State as Shared;
 use axum::response::Response;
 
-use super::{Nav, render};
+use super::{Nav, render, when};
 use crate::error::PageError;
 use crate::session::Admin;
 use crate::state::State;
@@ -20,9 +20,11 @@ struct ReliabilityPage {
     nav: Nav,
     notice: Option<&'static str>,
     completed: u64,
-    items_answered: usize,
+    latest: u64,
+    items_answered: u64,
     responses: u64,
     min_sessions: usize,
+    computed_at: String,
     alpha: Option<String>,
     verdict: &'static str,
     items_used: usize,
@@ -47,31 +49,23 @@ pub(crate) async fn show(
     admin: Admin,
     Shared(state): Shared<Arc<State>>,
 ) -> Result<Response, PageError> {
-    let counts = state.storage.overview_counts().await?;
-    let appearances = state
-        .storage
-        .item_appearances(sessions_considered(MIN_ALPHA_SESSIONS as u64))
-        .await?;
-    let alpha = cronbach_alpha_from_appearances(
-        state.storage.as_ref(),
-        &appearances,
-        MIN_ALPHA_SESSIONS as u64,
-    )
-    .await?;
+    let report = latest_report(state.storage.as_ref(), state.now()).await?;
     let mut page = ReliabilityPage {
         nav: Nav::new(&admin, "reliability"),
         notice: None,
-        completed: counts.completed,
-        items_answered: appearances.items.len(),
-        responses: appearances.items.iter().map(|(_, count)| count).sum(),
+        completed: report.sessions,
+        latest: LATEST_SESSIONS,
+        items_answered: report.items_answered,
+        responses: report.responses,
         min_sessions: MIN_ALPHA_SESSIONS,
+        computed_at: when(report.computed_at),
         alpha: None,
         verdict: "",
         items_used: 0,
         sessions_used: 0,
         unavailable: None,
     };
-    match alpha {
+    match report.alpha {
         Ok(report) => {
             page.alpha = Some(format!("{:.4}", report.alpha));
             page.verdict = verdict(report.alpha);

@@ -1,28 +1,26 @@
 //! Cronbach's alpha for the confidence interval, cached and refreshed in the background, so no
 //! submit waits for it.
 //!
-//! The instances sharing a store share one alpha: it is kept in `system_config`
-//! ([`RELIABILITY_ALPHA`]) with when it was computed. An instance re-reads it a minute after its
-//! last read; when it is five minutes old, the first instance to claim the key
-//! ([`claim_system_config`](crate::storage::SystemConfigStore::claim_system_config)) recomputes it from the store's aggregates
-//! ([`crate::reliability::cronbach_alpha`]) and writes it back, and the others keep the value
-//! they have until it is there.
+//! The instances sharing a store share one alpha: the shared [`Report`] kept in
+//! `system_config` ([`RELIABILITY_ALPHA`]) with when it was computed. An instance re-reads it a
+//! minute after its last read; when it is five minutes old, the first instance to claim the key
+//! ([`claim_system_config`](crate::storage::SystemConfigStore::claim_system_config))
+//! recomputes it from the store's aggregates ([`crate::reliability::report`]) and writes it
+//! back, and the others keep the value they have until it is there.
 
 use std::future::Future;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
+use crate::reliability::{Report, SHARED_TTL, share_report, shared_report};
 use crate::scoring::{ConfidenceInterval, MIN_ALPHA_SESSIONS};
 use crate::state::AppState;
 use crate::storage::{RELIABILITY_ALPHA, Storage, StorageError};
 
 /// How long an instance uses the alpha it read before reading the shared one again.
 const TTL: Duration = Duration::from_secs(60);
-/// How old the shared alpha may be before an instance recomputes it.
-const SHARED_TTL: time::Duration = time::Duration::minutes(5);
 
 /// The latest alpha of one service.
 #[derive(Debug, Clone, Default)]
@@ -89,19 +87,13 @@ impl AlphaCache {
 /// A finished computation: alpha, or `None` when the data does not allow one yet.
 struct Computed(Option<f64>);
 
-/// The shared value (`system_config`, [`RELIABILITY_ALPHA`]).
-#[derive(Debug, Serialize, Deserialize)]
-struct Shared {
-    alpha: Option<f64>,
-    #[serde(with = "time::serde::rfc3339")]
-    computed_at: OffsetDateTime,
-}
-
 /// Reads the shared alpha, recomputing it first when it is stale and this instance claims the
 /// refresh; `None` when the store could not be read.
 async fn compute(state: AppState) -> Option<Computed> {
     let storage = state.storage.as_ref();
-    match shared_alpha(storage, crate::time::now(), || alpha_of(storage)).await {
+    let now = crate::time::now();
+    let recompute = || crate::reliability::report(storage, MIN_ALPHA_SESSIONS as u64, now);
+    match shared_alpha(storage, now, recompute).await {
         Ok(alpha) => alpha.map(Computed),
         Err(error) => {
             tracing::warn!(%error, "reliability: could not read or compute alpha");
@@ -110,24 +102,8 @@ async fn compute(state: AppState) -> Option<Computed> {
     }
 }
 
-/// Alpha over the store's aggregates, with what it took.
-async fn alpha_of(storage: &dyn Storage) -> Result<Option<f64>, StorageError> {
-    let started = Instant::now();
-    let min_sessions = u64::try_from(MIN_ALPHA_SESSIONS).unwrap_or(u64::MAX);
-    let report = crate::reliability::cronbach_alpha(storage, min_sessions).await?;
-    tracing::info!(
-        alpha = report.as_ref().ok().map(|r| r.alpha),
-        sessions = report.as_ref().map_or(0, |r| r.sessions),
-        items = report.as_ref().map_or(0, |r| r.items),
-        unavailable = report.as_ref().err().map(tracing::field::display),
-        elapsed_ms = started.elapsed().as_millis() as u64,
-        "reliability: alpha recomputed"
-    );
-    Ok(report.ok().map(|report| report.alpha))
-}
-
-/// The shared alpha as of `now`: `Some(alpha)` when one is known (fresh, or just computed
-/// here with `compute`), `None` while another instance computes the first one.
+/// The shared alpha as of `now`: `Some(alpha)` when a report is known (fresh, or just
+/// computed here with `compute`), `None` while another instance computes the first one.
 async fn shared_alpha<F, Fut>(
     storage: &dyn Storage,
     now: OffsetDateTime,
@@ -135,34 +111,24 @@ async fn shared_alpha<F, Fut>(
 ) -> Result<Option<Option<f64>>, StorageError>
 where
     F: FnOnce() -> Fut,
-    Fut: Future<Output = Result<Option<f64>, StorageError>>,
+    Fut: Future<Output = Result<Report, StorageError>>,
 {
-    let stored: Option<Shared> = storage
-        .system_config(RELIABILITY_ALPHA)
-        .await?
-        .and_then(|value| serde_json::from_value(value).ok());
+    let stored = shared_report(storage).await?;
     if let Some(shared) = &stored
         && shared.computed_at > now - SHARED_TTL
     {
-        return Ok(Some(shared.alpha));
+        return Ok(Some(shared.alpha()));
     }
     if !storage
         .claim_system_config(RELIABILITY_ALPHA, now - SHARED_TTL, now)
         .await?
     {
         // Another instance is computing it: keep what is there until it has.
-        return Ok(stored.map(|shared| shared.alpha));
+        return Ok(stored.map(|shared| shared.alpha()));
     }
-    let alpha = compute().await?;
-    let shared = Shared {
-        alpha,
-        computed_at: now,
-    };
-    let value = serde_json::to_value(&shared).map_err(|e| StorageError::Backend(Box::new(e)))?;
-    storage
-        .set_system_config(RELIABILITY_ALPHA, value, now)
-        .await?;
-    Ok(Some(alpha))
+    let report = compute().await?;
+    share_report(storage, &report).await?;
+    Ok(Some(report.alpha()))
 }
 
 #[cfg(test)]
@@ -176,26 +142,45 @@ mod tests {
 
     const T0: OffsetDateTime = datetime!(2026-12-07 12:00 UTC);
 
+    /// A report with `alpha`, computed `at`.
+    fn report(alpha: f64, at: OffsetDateTime) -> Report {
+        Report {
+            sessions: 10_000,
+            items_answered: 990,
+            responses: 250_000,
+            min_sessions: MIN_ALPHA_SESSIONS as u64,
+            alpha: Ok(crate::scoring::AlphaReport {
+                alpha,
+                items: 25,
+                sessions: 10_000,
+            }),
+            split_half: None,
+            computed_at: at,
+        }
+    }
+
     /// Instances sharing a store: the first computes, the others read what it wrote until it is
     /// five minutes old; then one of them computes again.
     #[tokio::test]
     async fn one_instance_computes_and_the_others_read_its_alpha() {
         let store = MemoryStore::new();
         let computed = AtomicUsize::new(0);
-        let compute = |alpha: f64| {
+        let compute = |alpha: f64, at: OffsetDateTime| {
             let computed = &computed;
             move || async move {
                 computed.fetch_add(1, Ordering::SeqCst);
-                Ok(Some(alpha))
+                Ok(report(alpha, at))
             }
         };
         assert_eq!(
-            shared_alpha(&store, T0, compute(0.81)).await.unwrap(),
+            shared_alpha(&store, T0, compute(0.81, T0)).await.unwrap(),
             Some(Some(0.81))
         );
         let later = T0 + time::Duration::minutes(4);
         assert_eq!(
-            shared_alpha(&store, later, compute(0.5)).await.unwrap(),
+            shared_alpha(&store, later, compute(0.5, later))
+                .await
+                .unwrap(),
             Some(Some(0.81))
         );
         assert_eq!(
@@ -205,7 +190,9 @@ mod tests {
         );
         let stale = T0 + time::Duration::minutes(6);
         assert_eq!(
-            shared_alpha(&store, stale, compute(0.84)).await.unwrap(),
+            shared_alpha(&store, stale, compute(0.84, stale))
+                .await
+                .unwrap(),
             Some(Some(0.84))
         );
         assert_eq!(computed.load(Ordering::SeqCst), 2);
@@ -225,11 +212,7 @@ mod tests {
         let soon = T0 + time::Duration::minutes(1);
         assert_eq!(shared_alpha(&store, soon, never).await.unwrap(), None);
         // It wrote an alpha; eight minutes later it is stale and a claim is held again.
-        let written = serde_json::json!({"alpha": 0.79, "computed_at": "2026-12-07T12:01:00Z"});
-        store
-            .set_system_config(RELIABILITY_ALPHA, written, soon)
-            .await
-            .unwrap();
+        share_report(&store, &report(0.79, soon)).await.unwrap();
         let stale = T0 + time::Duration::minutes(8);
         assert!(
             store
@@ -253,7 +236,7 @@ mod tests {
         let soon = T0 + time::Duration::minutes(2);
         assert_eq!(shared_alpha(&store, soon, never).await.unwrap(), None);
         let later = T0 + time::Duration::minutes(6);
-        let works = || async { Ok(Some(0.7)) };
+        let works = || async move { Ok(report(0.7, later)) };
         assert_eq!(
             shared_alpha(&store, later, works).await.unwrap(),
             Some(Some(0.7))

@@ -25,7 +25,7 @@ pub struct AlphaReport {
 }
 
 /// Which requirement for computing alpha was not met.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
 pub enum AlphaUnavailable {
     /// Fewer than 100 completed sessions.
     #[error("{found} completed sessions, {required} needed")]

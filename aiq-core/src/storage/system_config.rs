@@ -14,8 +14,9 @@ pub const DOMAIN_WEIGHTS: &str = "domain_weights";
 pub const DOMAIN_POPULATION_STATS: &str = "domain_population_stats";
 /// Key: `{"enabled": bool, ...}`; when enabled, fixed-form sessions are marked adaptive.
 pub const CAT_READINESS: &str = "cat_readiness";
-/// Key: `{"alpha": number | null, "computed_at": RFC 3339}`, Cronbach's alpha as last computed
-/// by one of the instances sharing the store, for the others to use.
+/// Key: the latest [`Report`](crate::reliability::Report) of reliability (Cronbach's alpha,
+/// split-half, what they were read from and when), as last computed by one of the instances
+/// sharing the store, for the others to use.
 pub const RELIABILITY_ALPHA: &str = "reliability_alpha";
 
 /// Operator switches.

@@ -1,6 +1,9 @@
 //! `/v1/admin/reliability`: Cronbach's alpha and split-half reliability over the latest
-//! completed sessions ([`crate::reliability::LATEST_SESSIONS`]), with what they were computed from. Test-retest reliability is not computed here
-//! (it needs every user's result history) and is reported as such.
+//! completed sessions ([`crate::reliability::LATEST_SESSIONS`]), with what they were computed
+//! from. At the default minimum the report is the one the instances share
+//! ([`crate::reliability::latest_report`]; `last_calculated` says when it was computed).
+//! Test-retest reliability is not computed here (it needs every user's result history) and is
+//! reported as such.
 
 use axum::Json;
 use axum::extract::State;
@@ -11,7 +14,7 @@ use utoipa::{IntoParams, ToSchema};
 use super::Operator;
 use crate::error::ApiError;
 use crate::extract::{ApiQuery, query_in_range};
-use crate::scoring::AlphaUnavailable;
+use crate::scoring::{AlphaUnavailable, MIN_ALPHA_SESSIONS};
 use crate::state::AppState;
 
 /// Alpha and the Spearman-Brown split-half reliability are acceptable from here.
@@ -167,24 +170,21 @@ pub(super) async fn reliability(
     .unsigned_abs();
     let now = crate::time::now();
     let storage = state.storage.as_ref();
-    let appearances = storage
-        .item_appearances(crate::reliability::sessions_considered(min_sessions))
-        .await?;
-    let alpha =
-        crate::reliability::cronbach_alpha_from_appearances(storage, &appearances, min_sessions)
-            .await?;
+    // The default minimum is the confidence interval's: its report is shared by the instances.
+    let report = if min_sessions == MIN_ALPHA_SESSIONS as u64 {
+        crate::reliability::latest_report(storage, now).await?
+    } else {
+        crate::reliability::report(storage, min_sessions, now).await?
+    };
     // The completed sessions the report looked at (the latest ones, at most
     // `sessions_considered`). Split-half over the same population as before: nothing until
     // `min_sessions` sessions are completed.
-    let completed = appearances.sessions;
-    let enough = !matches!(alpha, Err(AlphaUnavailable::TooFewSessions { .. }));
-    let split = if enough {
-        crate::reliability::split_half(storage).await?
-    } else {
-        None
-    };
+    let completed = report.sessions;
+    let enough = report.enough_sessions();
+    let split = report.split_half;
+    let computed_at = report.computed_at;
     let mut recommendations = Vec::new();
-    let (internal_consistency, overall_status) = match alpha {
+    let (internal_consistency, overall_status) = match report.alpha {
         Ok(report) => {
             let status = if report.alpha >= 0.90 {
                 OverallStatus::Excellent
@@ -208,7 +208,7 @@ pub(super) async fn reliability(
                 meets_threshold: report.alpha >= ACCEPTABLE,
                 num_sessions: report.sessions as u64,
                 num_items: Some(report.items as u64),
-                last_calculated: Some(now),
+                last_calculated: Some(computed_at),
                 reason: None,
             };
             (metrics, status)
@@ -240,7 +240,7 @@ pub(super) async fn reliability(
         spearman_brown: split.map(|s| s.spearman_brown),
         meets_threshold: split.is_some_and(|s| s.spearman_brown >= ACCEPTABLE),
         num_sessions: split.map_or(if enough { completed } else { 0 }, |s| s.sessions as u64),
-        last_calculated: split.map(|_| now),
+        last_calculated: split.map(|_| computed_at),
         reason: match (&split, enough) {
             (Some(_), _) => None,
             (None, false) => Some(format!("fewer than {min_sessions} completed sessions")),
