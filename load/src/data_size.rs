@@ -138,7 +138,7 @@ async fn measure(
     };
     let dashboard = dashboard_session(&mut connection).await?;
     let page = |path: &str| Shot::get(path).cookie(&dashboard);
-    let shots: [(&'static str, Shot, usize); 10] = [
+    let shots: [(&'static str, Shot, usize); 12] = [
         ("login", login, requests.min(20)),
         ("profile", get("/v1/user/profile"), requests),
         ("history (first page)", get("/v1/test/history"), requests),
@@ -153,7 +153,9 @@ async fn measure(
             get(&format!("/v1/groups/{group}/leaderboard")),
             requests,
         ),
-        ("admin reliability", admin, requests.min(5)),
+        ("admin reliability", admin, requests),
+        ("admin overview", page("/admin/"), requests),
+        ("admin reliability page", page("/admin/reliability"), requests),
         ("admin users list", page("/admin/users"), requests),
         (
             "admin users search",

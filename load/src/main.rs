@@ -66,7 +66,7 @@ struct Args {
     /// by `aiq-server seed-synthetic`) next to an empty one (`data_size.rs`).
     #[arg(long, value_name = "DATABASE_URL")]
     data_set: Option<String>,
-    /// With --data-set: requests of each kind (login and the admin report fewer).
+    /// With --data-set: requests of each kind (login fewer: each costs a password hash).
     #[arg(long, default_value_t = 200)]
     requests: usize,
 }

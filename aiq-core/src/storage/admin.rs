@@ -200,6 +200,15 @@ pub struct ValidityRecord {
     pub overridden_at: Option<OffsetDateTime>,
 }
 
+/// Above this many rows in a table, a store may give the overview's counts of users and of
+/// completed and abandoned sessions from its statistics instead of counting
+/// ([`OverviewCounts::estimated`]).
+pub const ESTIMATE_FROM: u64 = 50_000;
+
+/// The score distribution is drawn from this many of the latest results
+/// ([`AdminStore::iq_score_counts`]).
+pub const SCORE_SAMPLE: u64 = 10_000;
+
 /// The counts at the top of the overview.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct OverviewCounts {
@@ -215,6 +224,10 @@ pub struct OverviewCounts {
     pub questions: u64,
     /// Questions tests may select (active and quality flag `normal`).
     pub selectable_questions: u64,
+    /// Whether `users`, `completed` and `abandoned` are estimates from the store's statistics
+    /// (a table of more than [`ESTIMATE_FROM`] rows), not counts. `in_progress` and the
+    /// questions are always counted.
+    pub estimated: bool,
 }
 
 /// One cell of the item-bank inventory.
@@ -282,10 +295,12 @@ impl AuditEntry {
 /// Operator reads and writes.
 #[async_trait]
 pub trait AdminStore {
-    /// The counts of the overview.
+    /// The counts of the overview; a store may estimate some of them
+    /// ([`OverviewCounts::estimated`]) rather than read a large table.
     async fn overview_counts(&self) -> Result<OverviewCounts, StorageError>;
 
-    /// Completed results per IQ score (ascending score), for the score distribution.
+    /// The latest [`SCORE_SAMPLE`] results (by completion time) per IQ score (ascending score),
+    /// for the score distribution.
     async fn iq_score_counts(&self) -> Result<Vec<(i32, u64)>, StorageError>;
 
     /// Completed sessions per UTC day from `since` (inclusive), ascending; days without any

@@ -49,7 +49,8 @@ pub use self::adaptive::{
     AdaptiveCompletion, AdaptiveState, AdaptiveStep, AdaptiveStore, pool_params,
 };
 pub use self::admin::{
-    AdminSession, AdminStore, AuditEntry, InventoryCell, NewAuditEntry, OverviewCounts,
+    AdminSession, AdminStore, AuditEntry, ESTIMATE_FROM, InventoryCell, NewAuditEntry, OverviewCounts,
+    SCORE_SAMPLE,
     QuestionQuery, QuestionSort, SessionQuery, SessionRow, UserQuery, UserRow, UserSort,
     ValidityOverride, ValidityRecord,
 };

@@ -88,3 +88,32 @@ async fn thirty_guest_completions_of_twenty_five_responses_go_through() {
         complete(&store, session, at(i + 1), &answers, 100).await;
     }
 }
+
+/// On large tables the overview estimates users and finished sessions from the planner's
+/// statistics (it reads no whole table), and still counts what is in progress.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_overview_estimates_large_tables() {
+    let (store, client, _db) = store_and_client().await;
+    let q = bank(&store, 1).await;
+    let ada = user(&store, "ada@example.com", None).await;
+    start(&store, ada, at(0), &q).await;
+    // 60,000 users, each with a finished session: two completed for one abandoned.
+    client
+        .batch_execute(
+            "INSERT INTO users (email, password_hash) \
+             SELECT 'u' || n || '@example.com', 'x' FROM generate_series(1, 60000) n; \
+             INSERT INTO test_sessions (user_id, started_at, status, completed_at) \
+             SELECT id, now(), CASE WHEN id % 3 = 0 THEN 'abandoned' ELSE 'completed' END, now() \
+             FROM users WHERE email LIKE 'u%'; \
+             ANALYZE users; ANALYZE test_sessions;",
+        )
+        .await
+        .unwrap();
+    let counts = store.overview_counts().await.unwrap();
+    assert!(counts.estimated, "{counts:?}");
+    let near = |found: u64, expected: f64| (found as f64 - expected).abs() <= expected * 0.05;
+    assert!(near(counts.users, 60_001.0), "{counts:?}");
+    assert!(near(counts.completed, 40_000.0), "{counts:?}");
+    assert!(near(counts.abandoned, 20_000.0), "{counts:?}");
+    assert_eq!((counts.in_progress, counts.questions), (1, 1));
+}

@@ -11,7 +11,7 @@ use super::{MemoryStore, State};
 use crate::questions::{Difficulty, Domain};
 use crate::storage::StorageError;
 use crate::storage::admin::{
-    AdminSession, AdminStore, AuditEntry, InventoryCell, NewAuditEntry, OverviewCounts,
+    AdminSession, AdminStore, AuditEntry, InventoryCell, NewAuditEntry, OverviewCounts, SCORE_SAMPLE,
     QuestionQuery, SessionQuery, SessionRow, UserQuery, UserRow, ValidityOverride, ValidityRecord,
     session_cursor,
 };
@@ -203,8 +203,11 @@ impl AdminStore for MemoryStore {
 
     async fn iq_score_counts(&self) -> Result<Vec<(i32, u64)>, StorageError> {
         let state = self.state();
+        let mut latest: Vec<_> = state.tests.results.values().collect();
+        latest.sort_unstable_by_key(|result| std::cmp::Reverse((result.completed_at, result.id)));
+        latest.truncate(usize::try_from(SCORE_SAMPLE).unwrap_or(usize::MAX));
         let mut counts: BTreeMap<i32, u64> = BTreeMap::new();
-        for result in state.tests.results.values() {
+        for result in latest {
             *counts.entry(result.scores.iq_score).or_default() += 1;
         }
         Ok(counts.into_iter().collect())

@@ -50,7 +50,7 @@ impl ReminderStore for PgStore {
     ) -> Result<Vec<ReminderCandidate>, StorageError> {
         let _timed = timed("test_reminder_candidates", "users");
         let sql = format!(
-            // From the results in the window (ix_test_results_completed_at), those that are
+            // From the results in the window (ix_test_results_completed_at_id), those that are
             // their user's latest: the run reads the window, not every user.
             "SELECT u.id, u.first_name, u.apns_device_token, r.id AS result_id, r.completed_at \
              FROM test_results r JOIN users u ON u.id = r.user_id \

@@ -231,6 +231,7 @@ async fn overview_counts_users_sessions_and_questions(store: Arc<dyn Storage>) {
             abandoned: 1,
             questions: 5,
             selectable_questions: 3,
+            estimated: false,
         }
     );
 }
