@@ -2,7 +2,7 @@
 
 use std::net::IpAddr;
 
-use aiq_core::storage::NewAuditEntry;
+use aiq_core::admin::Actor;
 
 use crate::error::PageError;
 use crate::state::State;
@@ -22,25 +22,19 @@ pub(crate) struct Event<'a> {
     pub(crate) ip: Option<IpAddr>,
 }
 
-/// Appends `event` to the audit log, stamped with the current time, and logs it.
+/// Appends `event` to the audit log, stamped with the current time, and logs it
+/// ([`aiq_core::admin::record`], as the admin JSON API does).
 pub(crate) async fn record(state: &State, event: Event<'_>) -> Result<(), PageError> {
-    tracing::info!(
-        target: "aiq_admin::audit",
-        actor = event.actor,
-        action = event.action,
-        target_record = event.target.as_deref().unwrap_or(""),
-        "admin action"
-    );
-    state
-        .storage
-        .record_audit(&NewAuditEntry {
-            actor: event.actor.to_owned(),
-            action: event.action.to_owned(),
-            target: event.target,
-            detail: event.detail,
-            ip: event.ip.map(|ip| ip.to_string()),
-            at: state.now(),
-        })
-        .await?;
+    let actor = Actor::new(event.actor, event.ip);
+    let storage = state.storage.as_ref();
+    aiq_core::admin::record(
+        storage,
+        &actor,
+        event.action,
+        event.target,
+        event.detail,
+        state.now(),
+    )
+    .await?;
     Ok(())
 }

@@ -1,5 +1,6 @@
 //! What can go wrong on a page, and the one place where it becomes an HTTP answer.
 
+use aiq_core::admin::AdminError;
 use aiq_core::storage::StorageError;
 use askama::Template;
 use axum::response::{Html, IntoResponse, Response};
@@ -30,6 +31,16 @@ pub(crate) enum PageError {
 struct ErrorPage {
     title: &'static str,
     message: String,
+}
+
+impl From<AdminError> for PageError {
+    fn from(err: AdminError) -> Self {
+        match err {
+            AdminError::NotFound(what) => Self::NotFound(what),
+            AdminError::Reason(reason) => Self::BadRequest(reason.to_string()),
+            AdminError::Storage(err) => Self::Storage(err),
+        }
+    }
 }
 
 impl PageError {

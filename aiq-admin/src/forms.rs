@@ -27,6 +27,13 @@ pub(crate) struct Action<T> {
     pub(crate) ip: Option<IpAddr>,
 }
 
+impl<T> Action<T> {
+    /// Who the audit log names for this action.
+    pub(crate) fn actor(&self) -> aiq_core::admin::Actor {
+        aiq_core::admin::Actor::new(self.admin.username.as_str(), self.ip)
+    }
+}
+
 #[derive(Deserialize)]
 struct Token {
     csrf: Option<String>,

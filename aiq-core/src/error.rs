@@ -17,6 +17,7 @@ use serde::Serialize;
 use uuid::Uuid;
 
 use crate::BoxError;
+use crate::admin::{AdminError, ReasonError};
 use crate::log_budget::{LogBudget, limited};
 use crate::storage::StorageError;
 
@@ -232,6 +233,32 @@ impl From<StorageError> for ApiError {
         match err {
             StorageError::Unavailable(source) => Self::Unavailable(source),
             other => Self::Internal(Box::new(other)),
+        }
+    }
+}
+
+impl From<AdminError> for ApiError {
+    fn from(err: AdminError) -> Self {
+        match err {
+            AdminError::NotFound(what) => {
+                let mut name = what.to_owned();
+                if let Some(first) = name.get_mut(..1) {
+                    first.make_ascii_uppercase();
+                }
+                Self::NotFound(format!("{name} not found."))
+            }
+            AdminError::Reason(reason) => {
+                let kind = match reason {
+                    ReasonError::Missing => "missing",
+                    ReasonError::TooLong => "string_too_long",
+                };
+                Self::Validation(vec![ValidationIssue::new(
+                    ["body", "reason"],
+                    reason.to_string(),
+                    kind,
+                )])
+            }
+            AdminError::Storage(err) => err.into(),
         }
     }
 }

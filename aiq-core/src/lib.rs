@@ -60,6 +60,7 @@
 
 #![warn(missing_docs)]
 
+pub mod admin;
 mod analytics;
 mod api;
 mod assessment;

@@ -155,7 +155,11 @@ async fn measure(
         ),
         ("admin reliability", admin, requests),
         ("admin overview", page("/admin/"), requests),
-        ("admin reliability page", page("/admin/reliability"), requests),
+        (
+            "admin reliability page",
+            page("/admin/reliability"),
+            requests,
+        ),
         ("admin users list", page("/admin/users"), requests),
         (
             "admin users search",

@@ -3,6 +3,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use aiq_core::admin;
 use aiq_core::questions::{Difficulty, Domain, ImportOutcome, import_bank};
 use aiq_core::storage::{QualityFlag, Question, QuestionQuery, QuestionSort};
 use aiq_core::text::{FreeText, storable};
@@ -298,26 +299,9 @@ pub(crate) async fn set_quality_flag(
     let flag = QualityFlag::parse(&action.form.flag).ok_or_else(|| {
         PageError::BadRequest("The flag is normal, under_review or deactivated.".into())
     })?;
-    let reason = action.form.reason.as_str().trim();
-    if reason.chars().count() > 255 {
-        return Err(PageError::BadRequest(
-            "The reason is longer than 255 characters.".into(),
-        ));
-    }
-    let reason = (!reason.is_empty()).then_some(reason);
-    let previous = state
-        .storage
-        .set_quality_flag(id, flag, reason, state.now())
-        .await?
-        .ok_or(PageError::NotFound("question"))?;
-    audit_question(
-        &state,
-        &action,
-        "question.quality_flag.set",
-        id,
-        format!("{} -> {}", previous.as_str(), flag.as_str()),
-    )
-    .await?;
+    let storage = state.storage.as_ref();
+    let reason = Some(action.form.reason.as_str());
+    admin::set_quality_flag(storage, &action.actor(), id, flag, reason, state.now()).await?;
     Ok(done(&format!("/admin/questions/{id}"), "flag-set"))
 }
 

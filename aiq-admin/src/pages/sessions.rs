@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use aiq_core::admin;
 use aiq_core::storage::{SessionQuery, SessionRow, SessionStatus, ValidityOverride};
 use aiq_core::text::FreeText;
 use askama::Template;
@@ -341,23 +342,10 @@ pub(crate) async fn delete(
         .session(id)
         .await?
         .ok_or(PageError::NotFound("test session"))?;
-    if !state.storage.delete_session(id).await? {
+    let storage = state.storage.as_ref();
+    let rows = admin::session_rows(storage, id).await?;
+    if !admin::delete_session(storage, &action.actor(), &session, &rows, state.now()).await? {
         return Err(PageError::NotFound("test session"));
     }
-    if session.status == SessionStatus::InProgress {
-        // The gauge of this process; aiq-server's periodic resync corrects a race with a submit.
-        metrics::gauge!(aiq_core::telemetry::TEST_SESSIONS_ACTIVE).decrement(1.0);
-    }
-    audit::record(
-        &state,
-        Event {
-            actor: &action.admin.username,
-            action: "session.delete",
-            target: Some(format!("session:{id}")),
-            detail: None,
-            ip: action.ip,
-        },
-    )
-    .await?;
     Ok(done("/admin/sessions", "session-deleted"))
 }

@@ -49,10 +49,9 @@ pub use self::adaptive::{
     AdaptiveCompletion, AdaptiveState, AdaptiveStep, AdaptiveStore, pool_params,
 };
 pub use self::admin::{
-    AdminSession, AdminStore, AuditEntry, ESTIMATE_FROM, InventoryCell, NewAuditEntry, OverviewCounts,
-    SCORE_SAMPLE,
-    QuestionQuery, QuestionSort, SessionQuery, SessionRow, UserQuery, UserRow, UserSort,
-    ValidityOverride, ValidityRecord,
+    AdminSession, AdminStore, AuditEntry, ESTIMATE_FROM, InventoryCell, NewAuditEntry,
+    OverviewCounts, QuestionQuery, QuestionSort, SCORE_SAMPLE, SessionQuery, SessionRow, UserQuery,
+    UserRow, UserSort, ValidityOverride, ValidityRecord,
 };
 pub use self::analytics::{
     AccuracyScope, AnalyticsStore, ClientEvent, Feedback, FeedbackCategory, FeedbackId, LlmRun,

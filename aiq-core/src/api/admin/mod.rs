@@ -19,12 +19,12 @@ use axum::http::request::Parts;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use crate::admin::{self, Actor};
 use crate::auth::AdminToken;
 use crate::error::ApiError;
 use crate::extract::value_issue;
 use crate::input::LookupEmail;
 use crate::state::AppState;
-use crate::storage::NewAuditEntry;
 
 pub(super) fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -86,7 +86,12 @@ impl FromRequestParts<AppState> for Operator {
 }
 
 impl Operator {
-    /// Appends `action` on `target` (`user:42`) to the audit log, now.
+    /// The audit log's name for this request's operator.
+    fn actor(&self) -> Actor {
+        Actor::new(ACTOR, self.ip)
+    }
+
+    /// Appends `action` on `target` (`user:42`) to the audit log, now ([`admin::record`]).
     async fn audit(
         &self,
         state: &AppState,
@@ -94,15 +99,16 @@ impl Operator {
         target: String,
         detail: Option<String>,
     ) -> Result<(), ApiError> {
-        let entry = NewAuditEntry {
-            actor: ACTOR.to_owned(),
-            action: action.to_owned(),
-            target: Some(target),
+        let storage = state.storage.as_ref();
+        admin::record(
+            storage,
+            &self.actor(),
+            action,
+            Some(target),
             detail,
-            ip: self.ip.map(|ip| ip.to_string()),
-            at: crate::time::now(),
-        };
-        state.storage.record_audit(&entry).await?;
+            crate::time::now(),
+        )
+        .await?;
         Ok(())
     }
 }

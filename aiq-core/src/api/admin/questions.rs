@@ -10,7 +10,8 @@ use time::OffsetDateTime;
 use utoipa::{IntoParams, ToSchema};
 
 use super::Operator;
-use crate::error::{ApiError, ValidationIssue};
+use crate::admin;
+use crate::error::ApiError;
 use crate::extract::{ApiJson, ApiPath, ApiQuery, query_in_range};
 use crate::questions::{Difficulty, Domain};
 use crate::state::AppState;
@@ -18,8 +19,6 @@ use crate::storage::QualityFlag;
 use crate::text::FreeText;
 
 const QUESTION_NOT_FOUND: &str = "Question not found.";
-/// The width of `questions.quality_flag_reason`.
-const MAX_REASON_CHARS: usize = 255;
 
 /// A new quality flag.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -41,14 +40,6 @@ pub(crate) struct QualityFlagUpdateResponse {
     #[serde(with = "crate::time::rfc3339")]
     #[schema(value_type = String, format = DateTime)]
     updated_at: OffsetDateTime,
-}
-
-fn reason_issue(message: &str, kind: &str) -> ApiError {
-    ApiError::Validation(vec![ValidationIssue::new(
-        ["body", "reason"],
-        message,
-        kind,
-    )])
 }
 
 /// Sets a question's quality flag: `under_review` and `deactivated` keep it out of tests,
@@ -75,48 +66,23 @@ pub(super) async fn set_quality_flag(
     ApiPath(question_id): ApiPath<i64>,
     ApiJson(body): ApiJson<QualityFlagUpdateRequest>,
 ) -> Result<Json<QualityFlagUpdateResponse>, ApiError> {
-    let reason = body
-        .reason
-        .as_ref()
-        .map(|reason| reason.as_str().trim())
-        .filter(|reason| !reason.is_empty());
-    if body.quality_flag == QualityFlag::Deactivated && reason.is_none() {
-        return Err(reason_issue(
-            "A reason is required to deactivate a question",
-            "missing",
-        ));
-    }
-    if reason.is_some_and(|reason| reason.chars().count() > MAX_REASON_CHARS) {
-        return Err(reason_issue(
-            "The reason must be at most 255 characters long",
-            "string_too_long",
-        ));
-    }
     let now = crate::time::now();
-    let previous = state
-        .storage
-        .set_quality_flag(question_id, body.quality_flag, reason, now)
-        .await?
-        .ok_or_else(|| ApiError::NotFound(QUESTION_NOT_FOUND.into()))?;
-    let detail = format!(
-        "{} -> {}{}",
-        previous.as_str(),
-        body.quality_flag.as_str(),
-        reason.map(|r| format!(": {r}")).unwrap_or_default()
-    );
-    operator
-        .audit(
-            &state,
-            "question.quality_flag.set",
-            format!("question:{question_id}"),
-            Some(detail),
-        )
-        .await?;
+    let reason = body.reason.as_ref().map(FreeText::as_str);
+    let storage = state.storage.as_ref();
+    let set = admin::set_quality_flag(
+        storage,
+        &operator.actor(),
+        question_id,
+        body.quality_flag,
+        reason,
+        now,
+    )
+    .await?;
     Ok(Json(QualityFlagUpdateResponse {
         question_id,
-        previous_flag: previous,
+        previous_flag: set.previous,
         new_flag: body.quality_flag,
-        reason: reason.map(str::to_owned),
+        reason: set.reason,
         updated_at: now,
     }))
 }

@@ -10,15 +10,15 @@ use time::OffsetDateTime;
 use utoipa::{IntoParams, ToSchema};
 
 use super::{Operator, email_parameter};
+use crate::admin;
 use crate::error::{ApiError, ValidationIssue};
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::scoring::{ValidityFlag, ValidityStatus, round_dp, severity_score};
 use crate::state::AppState;
 use crate::storage::{
-    GUEST_USER_ID, MAX_PAGE_SIZE, PageRequest, SessionId, SessionQuery, SessionStatus, TestSession,
+    GUEST_USER_ID, MAX_PAGE_SIZE, PageRequest, SessionQuery, SessionStatus, TestSession,
     ValidityOverride,
 };
-use crate::telemetry;
 use crate::text::FreeText;
 
 const SESSION_NOT_FOUND: &str = "Test session not found.";
@@ -61,54 +61,6 @@ pub(crate) struct BulkSessionDeletionPreview {
     dry_run: bool,
 }
 
-/// The rows hanging off one session.
-struct Rows {
-    responses: u64,
-    user_questions: u64,
-    test_results: u64,
-}
-
-async fn rows_of(state: &AppState, id: SessionId) -> Result<Rows, ApiError> {
-    Ok(Rows {
-        responses: state.storage.response_count(id).await?,
-        user_questions: state.storage.session_question_ids(id).await?.len() as u64,
-        test_results: u64::from(state.storage.result_for_session(id).await?.is_some()),
-    })
-}
-
-/// Deletes `session` (as read before) and logs it; false when it was gone already. A session
-/// that was in progress leaves the active-sessions gauge (the periodic resync corrects a race
-/// with a submit).
-async fn delete_one(
-    state: &AppState,
-    operator: &Operator,
-    session: &TestSession,
-    rows: &Rows,
-) -> Result<bool, ApiError> {
-    if !state.storage.delete_session(session.id).await? {
-        return Ok(false);
-    }
-    if session.status == SessionStatus::InProgress {
-        metrics::gauge!(telemetry::TEST_SESSIONS_ACTIVE).decrement(1.0);
-    }
-    let detail = format!(
-        "user:{} status:{} responses:{} results:{}",
-        session.user_id,
-        session.status.as_str(),
-        rows.responses,
-        rows.test_results
-    );
-    operator
-        .audit(
-            state,
-            "session.delete",
-            format!("session:{}", session.id),
-            Some(detail),
-        )
-        .await?;
-    Ok(true)
-}
-
 /// Deletes a test session with its responses, result and seen-question records; with
 /// `dry_run`, answers what would be deleted instead.
 #[utoipa::path(
@@ -137,7 +89,7 @@ pub(super) async fn delete_session(
         .session(session_id)
         .await?
         .ok_or_else(|| ApiError::NotFound(SESSION_NOT_FOUND.into()))?;
-    let rows = rows_of(&state, session_id).await?;
+    let rows = admin::session_rows(state.storage.as_ref(), session_id).await?;
     if query.dry_run {
         return Ok(Json(SessionDeletionPreview {
             session_id,
@@ -150,7 +102,15 @@ pub(super) async fn delete_session(
         })
         .into_response());
     }
-    if !delete_one(&state, &operator, &session, &rows).await? {
+    if !admin::delete_session(
+        state.storage.as_ref(),
+        &operator.actor(),
+        &session,
+        &rows,
+        crate::time::now(),
+    )
+    .await?
+    {
         return Err(ApiError::NotFound(SESSION_NOT_FOUND.into()));
     }
     Ok(StatusCode::NO_CONTENT.into_response())
@@ -231,6 +191,7 @@ pub(super) async fn delete_sessions_by_email(
         ],
         None => sessions_of(&state, user.id).await?,
     };
+    let (storage, actor) = (state.storage.as_ref(), operator.actor());
     let mut preview = BulkSessionDeletionPreview {
         email: user.email,
         user_id: user.id,
@@ -242,8 +203,10 @@ pub(super) async fn delete_sessions_by_email(
         dry_run: query.dry_run,
     };
     for session in &sessions {
-        let rows = rows_of(&state, session.id).await?;
-        if !query.dry_run && !delete_one(&state, &operator, session, &rows).await? {
+        let rows = admin::session_rows(state.storage.as_ref(), session.id).await?;
+        if !query.dry_run
+            && !admin::delete_session(storage, &actor, session, &rows, crate::time::now()).await?
+        {
             continue;
         }
         preview.sessions_deleted += 1;

@@ -11,9 +11,9 @@ use super::{MemoryStore, State};
 use crate::questions::{Difficulty, Domain};
 use crate::storage::StorageError;
 use crate::storage::admin::{
-    AdminSession, AdminStore, AuditEntry, InventoryCell, NewAuditEntry, OverviewCounts, SCORE_SAMPLE,
-    QuestionQuery, SessionQuery, SessionRow, UserQuery, UserRow, ValidityOverride, ValidityRecord,
-    session_cursor,
+    AdminSession, AdminStore, AuditEntry, InventoryCell, NewAuditEntry, OverviewCounts,
+    QuestionQuery, SCORE_SAMPLE, SessionQuery, SessionRow, UserQuery, UserRow, ValidityOverride,
+    ValidityRecord, session_cursor,
 };
 use crate::storage::paging::{Cursor, Page, PageRequest, PageStart, Seek, Total};
 use crate::storage::questions::{QualityFlag, Question, QuestionId};
