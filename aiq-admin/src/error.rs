@@ -36,7 +36,7 @@ struct ErrorPage {
 impl From<AdminError> for PageError {
     fn from(err: AdminError) -> Self {
         match err {
-            AdminError::NotFound(what) => Self::NotFound(what),
+            AdminError::NotFound(missing) => Self::NotFound(missing.noun()),
             AdminError::Reason(reason) => Self::BadRequest(reason.to_string()),
             AdminError::Storage(err) => Self::Storage(err),
         }

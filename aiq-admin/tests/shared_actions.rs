@@ -158,3 +158,53 @@ async fn a_quality_flag_set_from_either_is_audited_alike() {
     );
     assert_eq!(latest_two(store).await[0].id, from_dashboard.id);
 }
+
+#[tokio::test]
+async fn a_validity_override_from_either_is_audited_alike() {
+    let harness = Harness::new();
+    let store = &harness.store;
+    let questions = question_ids(store, 6).await;
+    let ada = user(store, "ada@example.com", None).await;
+    let mut finished = Vec::new();
+    for (days, shown) in [(3, &questions[..3]), (2, &questions[3..])] {
+        let id = start(store, ada, now() - Duration::days(days), shown).await;
+        let answers: Vec<_> = shown.iter().map(|q| (*q, true)).collect();
+        complete(store, id, now() - Duration::days(days), &answers, 110).await;
+        finished.push(id);
+    }
+    let session = harness.login().await;
+    let body =
+        r#"{"validity_status": "invalid", "override_reason": " answers copied from a key "}"#;
+    let uri = format!("/v1/admin/sessions/{}/validity", finished[0]);
+    assert_eq!(
+        call(&api(store), "PATCH", &uri, Some(body)).await,
+        StatusCode::OK
+    );
+    let page = harness
+        .act(
+            &format!("/admin/sessions/{}/validity", finished[1]),
+            &session,
+            &[
+                ("status", "invalid"),
+                ("reason", " answers copied from a key "),
+            ],
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.body);
+
+    let [from_dashboard, from_api] = latest_two(store).await;
+    for (entry, id) in [(&from_api, finished[0]), (&from_dashboard, finished[1])] {
+        assert_eq!(entry.entry.action, "session.validity.override");
+        assert_eq!(entry.entry.target, Some(format!("session:{id}")));
+        assert_eq!(
+            entry.entry.detail.as_deref(),
+            Some("valid -> invalid: answers copied from a key")
+        );
+        let record = store.validity(id).await.unwrap().unwrap();
+        assert_eq!(record.validity_status, "invalid");
+        assert_eq!(
+            record.override_reason.as_deref(),
+            Some("answers copied from a key")
+        );
+    }
+}

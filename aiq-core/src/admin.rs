@@ -21,8 +21,10 @@ use std::net::IpAddr;
 
 use time::OffsetDateTime;
 
+use crate::scoring::ValidityStatus;
 use crate::storage::{
-    NewAuditEntry, QualityFlag, QuestionId, SessionStatus, Storage, StorageError, TestSession,
+    NewAuditEntry, QualityFlag, QuestionId, SessionId, SessionStatus, Storage, StorageError,
+    TestSession, ValidityOverride,
 };
 
 /// The longest reason an operator may give (the column's width).
@@ -52,12 +54,51 @@ impl Actor {
     }
 }
 
+/// What an operator action did not find.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Missing {
+    /// No such question.
+    Question,
+    /// No such test session.
+    Session,
+    /// The test session has no result (or does not exist).
+    Result,
+}
+
+impl Missing {
+    /// What was not found, as a noun (`test session`).
+    ///
+    /// ```
+    /// assert_eq!(aiq_core::admin::Missing::Session.noun(), "test session");
+    /// ```
+    pub fn noun(self) -> &'static str {
+        match self {
+            Self::Question => "question",
+            Self::Session => "test session",
+            Self::Result => "result of this test session",
+        }
+    }
+
+    /// The sentence the admin API answers with (the old backend's).
+    ///
+    /// ```
+    /// assert_eq!(aiq_core::admin::Missing::Session.message(), "Test session not found.");
+    /// ```
+    pub fn message(self) -> &'static str {
+        match self {
+            Self::Question => "Question not found.",
+            Self::Session => "Test session not found.",
+            Self::Result => "This test session has no result.",
+        }
+    }
+}
+
 /// Why an operator action was refused or failed.
 #[derive(Debug, thiserror::Error)]
 pub enum AdminError {
-    /// The record acted on does not exist (`what` names it: `question`, `test session`).
-    #[error("no such {0}")]
-    NotFound(&'static str),
+    /// The record acted on does not exist.
+    #[error("{}", .0.message())]
+    NotFound(Missing),
     /// The reason given is not acceptable.
     #[error(transparent)]
     Reason(#[from] ReasonError),
@@ -75,7 +116,14 @@ pub enum ReasonError {
     /// It is longer than [`MAX_REASON_CHARS`].
     #[error("The reason must be at most 255 characters long")]
     TooLong,
+    /// A validity override's reason is not 10 to 1,000 characters long
+    /// ([`OVERRIDE_REASON_CHARS`]).
+    #[error("The reason must be 10 to 1000 characters long")]
+    OverrideLength,
 }
+
+/// How long, in characters, the reason for a validity override must be.
+pub const OVERRIDE_REASON_CHARS: std::ops::RangeInclusive<usize> = 10..=1000;
 
 /// A reason for `flag`, trimmed: `None` when blank. Deactivating needs one; no reason may be
 /// longer than [`MAX_REASON_CHARS`] characters.
@@ -111,13 +159,13 @@ pub struct FlagSet {
 /// Sets a question's quality flag with its reason ([`flag_reason`]) and logs the change.
 ///
 /// ```
-/// use aiq_core::admin::{self, Actor, AdminError};
+/// use aiq_core::admin::{self, Actor, AdminError, Missing};
 /// use aiq_core::storage::{MemoryStore, QualityFlag};
 /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
 /// let store = MemoryStore::new();
 /// let now = time::OffsetDateTime::now_utc();
 /// let missing = admin::set_quality_flag(&store, &Actor::new("ops", None), 7, QualityFlag::UnderReview, None, now).await;
-/// assert!(matches!(missing, Err(AdminError::NotFound("question"))));
+/// assert!(matches!(missing, Err(AdminError::NotFound(Missing::Question))));
 /// # });
 /// ```
 pub async fn set_quality_flag(
@@ -132,7 +180,7 @@ pub async fn set_quality_flag(
     let previous = storage
         .set_quality_flag(question, flag, reason, now)
         .await?
-        .ok_or(AdminError::NotFound("question"))?;
+        .ok_or(AdminError::NotFound(Missing::Question))?;
     let detail = format!(
         "{} -> {}{}",
         previous.as_str(),
@@ -151,6 +199,76 @@ pub async fn set_quality_flag(
     Ok(FlagSet {
         previous,
         reason: reason.map(str::to_owned),
+    })
+}
+
+/// A validity override as recorded.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ValidityChange {
+    /// The status before.
+    pub previous: String,
+    /// The override written (its reason trimmed).
+    pub verdict: ValidityOverride,
+}
+
+/// Overrides the validity of a session's result with `status` after review, for `reason`
+/// (trimmed; [`OVERRIDE_REASON_CHARS`] characters), and logs the change.
+///
+/// ```
+/// use aiq_core::admin::{self, Actor, AdminError, Missing, ReasonError};
+/// use aiq_core::scoring::ValidityStatus;
+/// use aiq_core::storage::MemoryStore;
+/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+/// let (store, actor) = (MemoryStore::new(), Actor::new("ops", None));
+/// let now = time::OffsetDateTime::now_utc();
+/// let short = admin::override_validity(&store, &actor, 1, ValidityStatus::Invalid, "no", now).await;
+/// assert!(matches!(short, Err(AdminError::Reason(ReasonError::OverrideLength))));
+/// let reason = "answers copied from a key";
+/// let none = admin::override_validity(&store, &actor, 1, ValidityStatus::Invalid, reason, now).await;
+/// assert!(matches!(none, Err(AdminError::NotFound(Missing::Result))));
+/// # });
+/// ```
+pub async fn override_validity(
+    storage: &(impl Storage + ?Sized),
+    actor: &Actor,
+    session: SessionId,
+    status: ValidityStatus,
+    reason: &str,
+    now: OffsetDateTime,
+) -> Result<ValidityChange, AdminError> {
+    let reason = reason.trim();
+    if !OVERRIDE_REASON_CHARS.contains(&reason.chars().count()) {
+        return Err(ReasonError::OverrideLength.into());
+    }
+    let previous = storage
+        .validity(session)
+        .await?
+        .ok_or(AdminError::NotFound(Missing::Result))?;
+    let verdict = ValidityOverride {
+        status: status.as_str().to_owned(),
+        reason: reason.to_owned(),
+        at: now,
+    };
+    storage
+        .override_validity(session, &verdict)
+        .await?
+        .ok_or(AdminError::NotFound(Missing::Result))?;
+    let detail = format!(
+        "{} -> {}: {}",
+        previous.validity_status, verdict.status, verdict.reason
+    );
+    record(
+        storage,
+        actor,
+        "session.validity.override",
+        Some(format!("session:{session}")),
+        Some(detail),
+        now,
+    )
+    .await?;
+    Ok(ValidityChange {
+        previous: previous.validity_status,
+        verdict,
     })
 }
 
@@ -177,7 +295,7 @@ pub struct SessionRows {
 /// ```
 pub async fn session_rows(
     storage: &(impl Storage + ?Sized),
-    session: crate::storage::SessionId,
+    session: SessionId,
 ) -> Result<SessionRows, StorageError> {
     Ok(SessionRows {
         responses: storage.response_count(session).await?,

@@ -240,20 +240,15 @@ impl From<StorageError> for ApiError {
 impl From<AdminError> for ApiError {
     fn from(err: AdminError) -> Self {
         match err {
-            AdminError::NotFound(what) => {
-                let mut name = what.to_owned();
-                if let Some(first) = name.get_mut(..1) {
-                    first.make_ascii_uppercase();
-                }
-                Self::NotFound(format!("{name} not found."))
-            }
+            AdminError::NotFound(missing) => Self::NotFound(missing.message().into()),
             AdminError::Reason(reason) => {
-                let kind = match reason {
-                    ReasonError::Missing => "missing",
-                    ReasonError::TooLong => "string_too_long",
+                let (field, kind) = match reason {
+                    ReasonError::Missing => ("reason", "missing"),
+                    ReasonError::TooLong => ("reason", "string_too_long"),
+                    ReasonError::OverrideLength => ("override_reason", "string_length"),
                 };
                 Self::Validation(vec![ValidationIssue::new(
-                    ["body", "reason"],
+                    ["body", field],
                     reason.to_string(),
                     kind,
                 )])

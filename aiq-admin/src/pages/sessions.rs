@@ -5,7 +5,8 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use aiq_core::admin;
-use aiq_core::storage::{SessionQuery, SessionRow, SessionStatus, ValidityOverride};
+use aiq_core::scoring::ValidityStatus;
+use aiq_core::storage::{SessionQuery, SessionRow, SessionStatus};
 use aiq_core::text::FreeText;
 use askama::Template;
 use axum::extract::{Path, Query, State as Shared};
@@ -16,14 +17,10 @@ use time::{Date, Duration, OffsetDateTime};
 
 use super::{Confirm, Nav, Pager, confirm, done, filled, notice, parse_id, render, when, when_opt};
 use super::{kept_filters, page_request};
-use crate::audit::{self, Event};
 use crate::error::PageError;
 use crate::forms::Action;
 use crate::session::Admin;
 use crate::state::State;
-
-/// The validity statuses an operator may set.
-const VALIDITY: [&str; 3] = ["valid", "suspect", "invalid"];
 
 fn day(value: &str, what: &str) -> Result<OffsetDateTime, PageError> {
     Date::parse(value, format_description!("[year]-[month]-[day]"))
@@ -246,7 +243,7 @@ pub(crate) async fn detail(
                     .map_or_else(|| "–".into(), |s| s.to_string()),
             })
             .collect(),
-        statuses: VALIDITY,
+        statuses: ValidityStatus::ALL.map(ValidityStatus::as_str),
     })
 }
 
@@ -266,40 +263,12 @@ pub(crate) async fn override_validity(
     action: Action<ValidityForm>,
 ) -> Result<Response, PageError> {
     let id = parse_id(&id, "test session")?;
-    let status = action.form.status.as_str();
-    if !VALIDITY.contains(&status) {
-        return Err(PageError::BadRequest(
-            "The validity is valid, suspect or invalid.".into(),
-        ));
-    }
-    let reason = action.form.reason.as_str().trim();
-    // The same rule as the admin API's override.
-    if !(10..=1000).contains(&reason.chars().count()) {
-        return Err(PageError::BadRequest(
-            "Give a reason for the override: 10 to 1,000 characters.".into(),
-        ));
-    }
-    let verdict = ValidityOverride {
-        status: status.to_owned(),
-        reason: reason.to_owned(),
-        at: state.now(),
-    };
-    state
-        .storage
-        .override_validity(id, &verdict)
-        .await?
-        .ok_or(PageError::NotFound("result of this test session"))?;
-    audit::record(
-        &state,
-        Event {
-            actor: &action.admin.username,
-            action: "session.validity.override",
-            target: Some(format!("session:{id}")),
-            detail: Some(format!("validity_status={status}")),
-            ip: action.ip,
-        },
-    )
-    .await?;
+    let status = ValidityStatus::parse(&action.form.status).ok_or_else(|| {
+        PageError::BadRequest("The validity is valid, suspect or invalid.".into())
+    })?;
+    let reason = action.form.reason.as_str();
+    let storage = state.storage.as_ref();
+    admin::override_validity(storage, &action.actor(), id, status, reason, state.now()).await?;
     Ok(done(&format!("/admin/sessions/{id}"), "validity-set"))
 }
 
@@ -345,7 +314,7 @@ pub(crate) async fn delete(
     let storage = state.storage.as_ref();
     let rows = admin::session_rows(storage, id).await?;
     if !admin::delete_session(storage, &action.actor(), &session, &rows, state.now()).await? {
-        return Err(PageError::NotFound("test session"));
+        return Err(PageError::NotFound(admin::Missing::Session.noun()));
     }
     Ok(done("/admin/sessions", "session-deleted"))
 }

@@ -25,6 +25,22 @@ pub enum ValidityStatus {
 }
 
 impl ValidityStatus {
+    /// Every status, from the best.
+    pub const ALL: [Self; 3] = [Self::Valid, Self::Suspect, Self::Invalid];
+
+    /// The status a column value names.
+    ///
+    /// ```
+    /// use aiq_core::scoring::ValidityStatus;
+    /// assert_eq!(ValidityStatus::parse("invalid"), Some(ValidityStatus::Invalid));
+    /// assert_eq!(ValidityStatus::parse("fine"), None);
+    /// ```
+    pub fn parse(value: &str) -> Option<Self> {
+        Self::ALL
+            .into_iter()
+            .find(|status| status.as_str() == value)
+    }
+
     /// The column value.
     ///
     /// ```

@@ -10,15 +10,13 @@ use time::OffsetDateTime;
 use utoipa::{IntoParams, ToSchema};
 
 use super::Operator;
-use crate::admin;
+use crate::admin::{self, Missing};
 use crate::error::ApiError;
 use crate::extract::{ApiJson, ApiPath, ApiQuery, query_in_range};
 use crate::questions::{Difficulty, Domain};
 use crate::state::AppState;
 use crate::storage::QualityFlag;
 use crate::text::FreeText;
-
-const QUESTION_NOT_FOUND: &str = "Question not found.";
 
 /// A new quality flag.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -133,14 +131,14 @@ pub(super) async fn set_anchor(
         .questions_by_ids(&[question_id])
         .await?
         .pop()
-        .ok_or_else(|| ApiError::NotFound(QUESTION_NOT_FOUND.into()))?;
+        .ok_or_else(|| ApiError::NotFound(Missing::Question.message().into()))?;
     let now = crate::time::now();
     if !state
         .storage
         .set_anchor(question_id, body.is_anchor, now)
         .await?
     {
-        return Err(ApiError::NotFound(QUESTION_NOT_FOUND.into()));
+        return Err(ApiError::NotFound(Missing::Question.message().into()));
     }
     let action = if body.is_anchor {
         "question.anchor.set"

@@ -10,19 +10,15 @@ use time::OffsetDateTime;
 use utoipa::{IntoParams, ToSchema};
 
 use super::{Operator, email_parameter};
-use crate::admin;
-use crate::error::{ApiError, ValidationIssue};
+use crate::admin::{self, Missing};
+use crate::error::ApiError;
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::scoring::{ValidityFlag, ValidityStatus, round_dp, severity_score};
 use crate::state::AppState;
 use crate::storage::{
     GUEST_USER_ID, MAX_PAGE_SIZE, PageRequest, SessionQuery, SessionStatus, TestSession,
-    ValidityOverride,
 };
 use crate::text::FreeText;
-
-const SESSION_NOT_FOUND: &str = "Test session not found.";
-const NO_RESULT: &str = "This test session has no result.";
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -88,7 +84,7 @@ pub(super) async fn delete_session(
         .storage
         .session(session_id)
         .await?
-        .ok_or_else(|| ApiError::NotFound(SESSION_NOT_FOUND.into()))?;
+        .ok_or_else(|| ApiError::NotFound(Missing::Session.message().into()))?;
     let rows = admin::session_rows(state.storage.as_ref(), session_id).await?;
     if query.dry_run {
         return Ok(Json(SessionDeletionPreview {
@@ -111,7 +107,7 @@ pub(super) async fn delete_session(
     )
     .await?
     {
-        return Err(ApiError::NotFound(SESSION_NOT_FOUND.into()));
+        return Err(ApiError::NotFound(Missing::Session.message().into()));
     }
     Ok(StatusCode::NO_CONTENT.into_response())
 }
@@ -187,7 +183,7 @@ pub(super) async fn delete_sessions_by_email(
                 .session(id)
                 .await?
                 .filter(|session| session.user_id == user.id)
-                .ok_or_else(|| ApiError::NotFound(SESSION_NOT_FOUND.into()))?,
+                .ok_or_else(|| ApiError::NotFound(Missing::Session.message().into()))?,
         ],
         None => sessions_of(&state, user.id).await?,
     };
@@ -272,12 +268,12 @@ pub(super) async fn get_validity(
         .storage
         .session(session_id)
         .await?
-        .ok_or_else(|| ApiError::NotFound(SESSION_NOT_FOUND.into()))?;
+        .ok_or_else(|| ApiError::NotFound(Missing::Session.message().into()))?;
     let record = state
         .storage
         .validity(session_id)
         .await?
-        .ok_or_else(|| ApiError::NotFound(NO_RESULT.into()))?;
+        .ok_or_else(|| ApiError::NotFound(Missing::Result.message().into()))?;
     let flag_details = match record.validity_flags {
         Some(Value::Array(flags)) => flags,
         _ => Vec::new(),
@@ -353,47 +349,21 @@ pub(super) async fn override_validity(
     ApiPath(session_id): ApiPath<i64>,
     ApiJson(body): ApiJson<ValidityOverrideRequest>,
 ) -> Result<Json<ValidityOverrideResponse>, ApiError> {
-    let reason = body.override_reason.as_str().trim();
-    if !(10..=1000).contains(&reason.chars().count()) {
-        return Err(ApiError::Validation(vec![ValidationIssue::new(
-            ["body", "override_reason"],
-            "The reason must be 10 to 1000 characters long",
-            "string_length",
-        )]));
-    }
-    let previous = state
-        .storage
-        .validity(session_id)
-        .await?
-        .ok_or_else(|| ApiError::NotFound(NO_RESULT.into()))?;
-    let verdict = ValidityOverride {
-        status: body.validity_status.as_str().to_owned(),
-        reason: reason.to_owned(),
-        at: crate::time::now(),
-    };
-    state
-        .storage
-        .override_validity(session_id, &verdict)
-        .await?
-        .ok_or_else(|| ApiError::NotFound(NO_RESULT.into()))?;
-    let detail = format!(
-        "{} -> {}: {}",
-        previous.validity_status, verdict.status, verdict.reason
-    );
-    operator
-        .audit(
-            &state,
-            "session.validity.override",
-            format!("session:{session_id}"),
-            Some(detail),
-        )
-        .await?;
+    let change = admin::override_validity(
+        state.storage.as_ref(),
+        &operator.actor(),
+        session_id,
+        body.validity_status,
+        body.override_reason.as_str(),
+        crate::time::now(),
+    )
+    .await?;
     Ok(Json(ValidityOverrideResponse {
         session_id,
-        previous_status: previous.validity_status,
+        previous_status: change.previous,
         new_status: body.validity_status,
-        override_reason: verdict.reason,
+        override_reason: change.verdict.reason,
         overridden_by: 0,
-        overridden_at: verdict.at,
+        overridden_at: change.verdict.at,
     }))
 }
