@@ -5,7 +5,7 @@ mod support;
 
 use std::sync::Arc;
 
-use aiq_core::storage::{AuditEntry, PageRequest, QualityFlag, Storage};
+use aiq_core::storage::{AuditEntry, PageRequest, QualityFlag, SessionId, Storage, UserId};
 use aiq_core::{Aiq, AiqService, Config};
 use axum::body::Body;
 use http::{Request, StatusCode};
@@ -50,19 +50,27 @@ async fn latest_two(store: &Arc<dyn Storage>) -> [AuditEntry; 2] {
     items.try_into().unwrap()
 }
 
+/// A user with two completed tests of three questions each (no question shown twice), oldest
+/// first.
+async fn two_finished_tests(store: &Arc<dyn Storage>) -> (UserId, [SessionId; 2]) {
+    let questions = question_ids(store, 6).await;
+    let ada = user(store, "ada@example.com", None).await;
+    let mut finished = [0; 2];
+    for (k, shown) in questions.chunks(3).enumerate() {
+        let at = now() - Duration::days(3 - k as i64);
+        let id = start(store, ada, at, shown).await;
+        let answers: Vec<_> = shown.iter().map(|q| (*q, true)).collect();
+        complete(store, id, at, &answers, 110).await;
+        finished[k] = id;
+    }
+    (ada, finished)
+}
+
 #[tokio::test]
 async fn a_session_deleted_from_either_is_audited_alike() {
     let harness = Harness::new();
     let store = &harness.store;
-    let questions = question_ids(store, 6).await;
-    let ada = user(store, "ada@example.com", None).await;
-    let mut finished = Vec::new();
-    for (days, shown) in [(3, &questions[..3]), (2, &questions[3..])] {
-        let id = start(store, ada, now() - Duration::days(days), shown).await;
-        let answers: Vec<_> = shown.iter().map(|q| (*q, true)).collect();
-        complete(store, id, now() - Duration::days(days), &answers, 110).await;
-        finished.push(id);
-    }
+    let (ada, finished) = two_finished_tests(store).await;
     // Logging in is audited too: before either action.
     let session = harness.login().await;
 
@@ -163,15 +171,7 @@ async fn a_quality_flag_set_from_either_is_audited_alike() {
 async fn a_validity_override_from_either_is_audited_alike() {
     let harness = Harness::new();
     let store = &harness.store;
-    let questions = question_ids(store, 6).await;
-    let ada = user(store, "ada@example.com", None).await;
-    let mut finished = Vec::new();
-    for (days, shown) in [(3, &questions[..3]), (2, &questions[3..])] {
-        let id = start(store, ada, now() - Duration::days(days), shown).await;
-        let answers: Vec<_> = shown.iter().map(|q| (*q, true)).collect();
-        complete(store, id, now() - Duration::days(days), &answers, 110).await;
-        finished.push(id);
-    }
+    let (_, finished) = two_finished_tests(store).await;
     let session = harness.login().await;
     let body =
         r#"{"validity_status": "invalid", "override_reason": " answers copied from a key "}"#;
